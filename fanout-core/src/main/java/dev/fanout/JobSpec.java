@@ -1,0 +1,551 @@
+package dev.fanout;
+
+import java.time.Duration;
+import java.util.Collection;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.stream.Stream;
+
+/**
+ * Everything a job needs: its items, the function to run over each, and how to treat the results.
+ *
+ * <pre>{@code
+ * JobSpec<Integer, Integer, Long> spec =
+ *     JobSpec.items(List.of(1, 2, 3))
+ *         .function((n, ctx) -> slowSquare(n))
+ *         .consumer(result -> System.out.println(result.index() + " -> " + result.value()))
+ *         .reduce(Reducers.sumLong())
+ *         .maxConcurrency(100)
+ *         .build();
+ * }</pre>
+ *
+ * <p>Items are read lazily, a bounded window ahead of the slowest unsettled item, so a source of
+ * ten million items, or one that never ends, is never held whole in memory. A spec over a {@link
+ * Collection} knows its total at once; over an {@link Iterator} or a {@link Stream} the total is
+ * known when the source is exhausted, and such a spec can be submitted only once.
+ *
+ * @param <I> the item type
+ * @param <T> the result type after the transform: what the consumer and the reducer see
+ * @param <A> the aggregate type
+ */
+public final class JobSpec<I, T, A> {
+
+  /** The concurrency cap of a job that sets none. */
+  public static final int DEFAULT_MAX_CONCURRENCY = 1000;
+
+  private final Object source;
+  private final long knownSize;
+  private final AtomicBoolean sourceTaken = new AtomicBoolean();
+  private final TaskFunction<? super I, ?> function;
+  private final BatchFunction<I, ?> batchFunction;
+  private final int batchSize;
+  private final Function<Object, ? extends T> transform;
+  private final Consumer<? super ItemResult<T>> consumer;
+  private final Reducer<? super T, A> reducer;
+  private final int maxConcurrency;
+  private final RetryPolicy retryPolicy;
+  private final Duration attemptTimeout;
+  private final Duration deadline;
+  private final FailurePolicy failurePolicy;
+  private final ResultOrder resultOrder;
+  private final String name;
+
+  private JobSpec(Builder<I, ?, T, A> b) {
+    this.source = b.source;
+    this.knownSize = b.knownSize;
+    this.function = b.function;
+    this.batchFunction = b.batchFunction;
+    this.batchSize = b.batchSize;
+    this.transform = b.transform;
+    this.consumer = b.consumer;
+    this.reducer = b.reducer;
+    this.maxConcurrency = b.maxConcurrency != null ? b.maxConcurrency : DEFAULT_MAX_CONCURRENCY;
+    this.retryPolicy = b.retryPolicy != null ? b.retryPolicy : RetryPolicy.defaults();
+    this.attemptTimeout = b.attemptTimeout;
+    this.deadline = b.deadline;
+    this.failurePolicy = b.failurePolicy != null ? b.failurePolicy : FailurePolicy.allSettled();
+    this.resultOrder = b.resultOrder != null ? b.resultOrder : ResultOrder.COMPLETION;
+    this.name = b.name;
+  }
+
+  /**
+   * Starts a spec over the items of an {@link Iterable}, read lazily. A {@link Collection} gives
+   * the job its total at once.
+   *
+   * @param items the items; may contain nulls
+   * @param <I> the item type
+   * @return the next stage, which takes the function
+   */
+  public static <I> Items<I> items(Iterable<? extends I> items) {
+    Objects.requireNonNull(items, "items");
+    long size = items instanceof Collection<?> c ? c.size() : -1;
+    return new Items<>(items, size);
+  }
+
+  /**
+   * Starts a spec over an {@link Iterator}, read lazily; the spec can be submitted once.
+   *
+   * @param items the items; may return nulls
+   * @param <I> the item type
+   * @return the next stage, which takes the function
+   */
+  public static <I> Items<I> items(Iterator<? extends I> items) {
+    return new Items<>(Objects.requireNonNull(items, "items"), -1);
+  }
+
+  /**
+   * Starts a spec over a {@link Stream}, read lazily and closed when the job ends; the spec can be
+   * submitted once.
+   *
+   * @param items the items; may contain nulls
+   * @param <I> the item type
+   * @return the next stage, which takes the function
+   */
+  public static <I> Items<I> items(Stream<? extends I> items) {
+    return new Items<>(Objects.requireNonNull(items, "items"), -1);
+  }
+
+  /**
+   * The total, when the source is a collection.
+   *
+   * @return the number of items, or empty when it is known only once the source is exhausted
+   */
+  public OptionalLong knownTotal() {
+    return knownSize < 0 ? OptionalLong.empty() : OptionalLong.of(knownSize);
+  }
+
+  /**
+   * Opens the source for one job. Engines call this once per submission.
+   *
+   * @return an iterator over the items, and the stream to close afterwards when there is one
+   * @throws IllegalStateException when the source is an iterator or stream already submitted
+   */
+  public Source<I> openSource() {
+    if (source instanceof Iterable<?> iterable) {
+      @SuppressWarnings("unchecked")
+      Iterator<? extends I> it = (Iterator<? extends I>) iterable.iterator();
+      return new Source<>(it, null);
+    }
+    if (!sourceTaken.compareAndSet(false, true)) {
+      throw new IllegalStateException(
+          "this spec reads an Iterator or a Stream, which can be submitted only once; build a new"
+              + " spec, or use an Iterable");
+    }
+    if (source instanceof Stream<?> stream) {
+      @SuppressWarnings("unchecked")
+      Iterator<? extends I> it = (Iterator<? extends I>) stream.iterator();
+      return new Source<>(it, stream);
+    }
+    @SuppressWarnings("unchecked")
+    Iterator<? extends I> it = (Iterator<? extends I>) source;
+    return new Source<>(it, null);
+  }
+
+  /**
+   * The per-item function, when the job is not batched.
+   *
+   * @return the function, or empty for a batched job
+   */
+  public Optional<TaskFunction<? super I, ?>> function() {
+    return Optional.ofNullable(function);
+  }
+
+  /**
+   * The batch function, when the job is batched.
+   *
+   * @return the function, or empty for a per-item job
+   */
+  public Optional<BatchFunction<I, ?>> batchFunction() {
+    return Optional.ofNullable(batchFunction);
+  }
+
+  /**
+   * How many items one call receives.
+   *
+   * @return 1 for a per-item job
+   */
+  public int batchSize() {
+    return batchSize;
+  }
+
+  /**
+   * The per-result callback from the function's result to the job's result type.
+   *
+   * @return the transform (the identity when none was set)
+   */
+  public Function<Object, ? extends T> transform() {
+    return transform;
+  }
+
+  /**
+   * Who receives each settled item.
+   *
+   * @return the consumer, or empty when none was set
+   */
+  public Optional<Consumer<? super ItemResult<T>>> consumer() {
+    return Optional.ofNullable(consumer);
+  }
+
+  /**
+   * The fan-in.
+   *
+   * @return the reducer, or empty when the job has no aggregate
+   */
+  public Optional<Reducer<? super T, A>> reducer() {
+    return Optional.ofNullable(reducer);
+  }
+
+  /**
+   * The concurrency cap the job starts with: how many calls of its function run at once.
+   *
+   * @return at least 1; {@value #DEFAULT_MAX_CONCURRENCY} when not set
+   */
+  public int maxConcurrency() {
+    return maxConcurrency;
+  }
+
+  /**
+   * The retry policy.
+   *
+   * @return the policy; {@link RetryPolicy#defaults()} when not set
+   */
+  public RetryPolicy retryPolicy() {
+    return retryPolicy;
+  }
+
+  /**
+   * The per-attempt timeout.
+   *
+   * @return the timeout, or empty for none
+   */
+  public Optional<Duration> attemptTimeout() {
+    return Optional.ofNullable(attemptTimeout);
+  }
+
+  /**
+   * The whole-job deadline, counted from acceptance.
+   *
+   * @return the deadline, or empty for none
+   */
+  public Optional<Duration> deadline() {
+    return Optional.ofNullable(deadline);
+  }
+
+  /**
+   * The failure policy.
+   *
+   * @return the policy; {@link FailurePolicy#allSettled()} when not set
+   */
+  public FailurePolicy failurePolicy() {
+    return failurePolicy;
+  }
+
+  /**
+   * The order in which the consumer receives results.
+   *
+   * @return the order; {@link ResultOrder#COMPLETION} when not set
+   */
+  public ResultOrder resultOrder() {
+    return resultOrder;
+  }
+
+  /**
+   * A name for people reading job lists and logs.
+   *
+   * @return the name, or empty
+   */
+  public Optional<String> name() {
+    return Optional.ofNullable(name);
+  }
+
+  /**
+   * An opened source: the iterator to read, and the stream to close when the job ends.
+   *
+   * @param iterator the items
+   * @param closeable the stream behind the iterator, or null
+   * @param <I> the item type
+   */
+  public record Source<I>(Iterator<? extends I> iterator, AutoCloseable closeable) {}
+
+  /**
+   * The stage after the items: choose the function.
+   *
+   * @param <I> the item type
+   */
+  public static final class Items<I> {
+    private final Object source;
+    private final long knownSize;
+
+    private Items(Object source, long knownSize) {
+      this.source = source;
+      this.knownSize = knownSize;
+    }
+
+    /**
+     * Runs {@code function} over each item.
+     *
+     * @param function the function
+     * @param <R> its result type
+     * @return the builder for the rest of the spec
+     */
+    public <R> Builder<I, R, R, Void> function(TaskFunction<? super I, ? extends R> function) {
+      Objects.requireNonNull(function, "function");
+      return new Builder<>(source, knownSize, function, null, 1);
+    }
+
+    /**
+     * Runs {@code function} over batches of up to {@code batchSize} items; results still reach the
+     * consumer one item at a time.
+     *
+     * @param batchSize at least 1
+     * @param function the function; it must return one result per item
+     * @param <R> its per-item result type
+     * @return the builder for the rest of the spec
+     * @throws IllegalArgumentException when {@code batchSize} is below 1
+     */
+    public <R> Builder<I, R, R, Void> batchFunction(
+        int batchSize, BatchFunction<I, ? extends R> function) {
+      Objects.requireNonNull(function, "function");
+      Options.requirePositive(batchSize, "batchSize");
+      return new Builder<>(source, knownSize, null, function, batchSize);
+    }
+  }
+
+  /**
+   * Builds a {@link JobSpec}. Each option may be set once: setting one twice fails with {@link
+   * IllegalStateException}, a nonsense value with {@link IllegalArgumentException}, each naming the
+   * option.
+   *
+   * @param <I> the item type
+   * @param <R> the function's result type
+   * @param <T> the result type after the transform
+   * @param <A> the aggregate type
+   */
+  public static final class Builder<I, R, T, A> {
+    private final Object source;
+    private final long knownSize;
+    private final TaskFunction<? super I, ?> function;
+    private final BatchFunction<I, ?> batchFunction;
+    private final int batchSize;
+    private Function<Object, ? extends T> transform;
+    private boolean transformSet;
+    private Consumer<? super ItemResult<T>> consumer;
+    private Reducer<? super T, A> reducer;
+    private Integer maxConcurrency;
+    private RetryPolicy retryPolicy;
+    private Duration attemptTimeout;
+    private Duration deadline;
+    private FailurePolicy failurePolicy;
+    private ResultOrder resultOrder;
+    private String name;
+
+    @SuppressWarnings("unchecked")
+    private Builder(
+        Object source,
+        long knownSize,
+        TaskFunction<? super I, ?> function,
+        BatchFunction<I, ?> batchFunction,
+        int batchSize) {
+      this.source = source;
+      this.knownSize = knownSize;
+      this.function = function;
+      this.batchFunction = batchFunction;
+      this.batchSize = batchSize;
+      this.transform = r -> (T) r;
+    }
+
+    /**
+     * Sets the per-result callback that turns the function's result into the job's result type. It
+     * runs on the worker thread right after the function returns; when it throws, the item fails
+     * with a {@link TransformException} and is not retried.
+     *
+     * @param transform maps one result
+     * @param <T2> the new result type
+     * @return this builder, retyped
+     * @throws IllegalStateException when already set, or set after the consumer or the reducer
+     */
+    @SuppressWarnings("unchecked")
+    public <T2> Builder<I, R, T2, A> transform(Function<? super R, ? extends T2> transform) {
+      Objects.requireNonNull(transform, "transform");
+      if (transformSet) {
+        throw new IllegalStateException("transform was already set");
+      }
+      if (consumer != null || reducer != null) {
+        throw new IllegalStateException(
+            "transform must be set before consumer and reduce, which receive its results");
+      }
+      Builder<I, R, T2, A> self = (Builder<I, R, T2, A>) this;
+      self.transform = r -> transform.apply((R) r);
+      self.transformSet = true;
+      return self;
+    }
+
+    /**
+     * Sets who receives each settled item (succeeded or failed). It is never called concurrently
+     * for one job and sees each item once. When it throws, the exception is logged and counted, and
+     * the item's result and the aggregate stand.
+     *
+     * @param consumer receives each result
+     * @return this builder
+     * @throws IllegalStateException when already set
+     */
+    public Builder<I, R, T, A> consumer(Consumer<? super ItemResult<T>> consumer) {
+      Objects.requireNonNull(consumer, "consumer");
+      Options.requireUnset(this.consumer, "consumer");
+      this.consumer = consumer;
+      return this;
+    }
+
+    /**
+     * Sets the fan-in: the reducer folds the succeeded results, in index order, into the aggregate.
+     *
+     * @param reducer the reducer, such as one of {@link Reducers}
+     * @param <A2> the aggregate type
+     * @return this builder, retyped
+     * @throws IllegalStateException when already set
+     */
+    @SuppressWarnings("unchecked")
+    public <A2> Builder<I, R, T, A2> reduce(Reducer<? super T, A2> reducer) {
+      Objects.requireNonNull(reducer, "reducer");
+      Options.requireUnset(this.reducer, "reduce");
+      Builder<I, R, T, A2> self = (Builder<I, R, T, A2>) this;
+      self.reducer = reducer;
+      return self;
+    }
+
+    /**
+     * Sets how many calls of the function may run at once for this job. It may be changed while the
+     * job runs with {@link JobHandle#setMaxConcurrency(int)}.
+     *
+     * @param maxConcurrency at least 1 (default {@value JobSpec#DEFAULT_MAX_CONCURRENCY})
+     * @return this builder
+     * @throws IllegalArgumentException when below 1
+     * @throws IllegalStateException when already set
+     */
+    public Builder<I, R, T, A> maxConcurrency(int maxConcurrency) {
+      Options.requireUnset(this.maxConcurrency, "maxConcurrency");
+      this.maxConcurrency = Options.requirePositive(maxConcurrency, "maxConcurrency");
+      return this;
+    }
+
+    /**
+     * Sets the retry policy.
+     *
+     * @param retryPolicy the policy (default {@link RetryPolicy#defaults()})
+     * @return this builder
+     * @throws IllegalStateException when already set
+     */
+    public Builder<I, R, T, A> retry(RetryPolicy retryPolicy) {
+      Objects.requireNonNull(retryPolicy, "retry");
+      Options.requireUnset(this.retryPolicy, "retry");
+      this.retryPolicy = retryPolicy;
+      return this;
+    }
+
+    /**
+     * Sets the per-attempt timeout: an attempt still running after it is interrupted and fails with
+     * {@link AttemptTimeoutException}, which the default retry policy retries.
+     *
+     * @param timeout positive
+     * @return this builder
+     * @throws IllegalArgumentException when zero or negative
+     * @throws IllegalStateException when already set
+     */
+    public Builder<I, R, T, A> attemptTimeout(Duration timeout) {
+      Options.requireUnset(this.attemptTimeout, "attemptTimeout");
+      this.attemptTimeout = Options.requirePositive(timeout, "attemptTimeout");
+      return this;
+    }
+
+    /**
+     * Sets the whole-job deadline, counted from acceptance. When it passes, running attempts are
+     * interrupted, unsettled items are cancelled, and the job ends {@link JobState#FAILED} with a
+     * {@link DeadlineExceededException}; results that settled before are kept.
+     *
+     * @param deadline positive
+     * @return this builder
+     * @throws IllegalArgumentException when zero or negative
+     * @throws IllegalStateException when already set
+     */
+    public Builder<I, R, T, A> deadline(Duration deadline) {
+      Options.requireUnset(this.deadline, "deadline");
+      this.deadline = Options.requirePositive(deadline, "deadline");
+      return this;
+    }
+
+    /**
+     * Sets the failure policy.
+     *
+     * @param failurePolicy the policy (default {@link FailurePolicy#allSettled()})
+     * @return this builder
+     * @throws IllegalStateException when already set
+     */
+    public Builder<I, R, T, A> failurePolicy(FailurePolicy failurePolicy) {
+      Objects.requireNonNull(failurePolicy, "failurePolicy");
+      Options.requireUnset(this.failurePolicy, "failurePolicy");
+      this.failurePolicy = failurePolicy;
+      return this;
+    }
+
+    /**
+     * Sets the order in which the consumer receives results.
+     *
+     * @param order the order (default {@link ResultOrder#COMPLETION})
+     * @return this builder
+     * @throws IllegalStateException when already set
+     */
+    public Builder<I, R, T, A> resultOrder(ResultOrder order) {
+      Objects.requireNonNull(order, "resultOrder");
+      Options.requireUnset(this.resultOrder, "resultOrder");
+      this.resultOrder = order;
+      return this;
+    }
+
+    /**
+     * Sets a name for people reading job lists and logs.
+     *
+     * @param name not blank
+     * @return this builder
+     * @throws IllegalArgumentException when blank
+     * @throws IllegalStateException when already set
+     */
+    public Builder<I, R, T, A> name(String name) {
+      Objects.requireNonNull(name, "name");
+      Options.requireUnset(this.name, "name");
+      if (name.isBlank()) {
+        throw new IllegalArgumentException("name must not be blank");
+      }
+      this.name = name;
+      return this;
+    }
+
+    /**
+     * Builds the spec.
+     *
+     * @return the spec
+     */
+    public JobSpec<I, T, A> build() {
+      return new JobSpec<>(this);
+    }
+  }
+
+  /**
+   * A convenience for tests and small jobs: a spec over a list with a function and nothing else.
+   *
+   * @param items the items
+   * @param function the function
+   * @param <I> the item type
+   * @param <R> the result type
+   * @return the spec, with no consumer and no aggregate
+   */
+  public static <I, R> JobSpec<I, R, Void> of(
+      List<? extends I> items, TaskFunction<? super I, ? extends R> function) {
+    return JobSpec.<I>items(items).<R>function(function).build();
+  }
+}

@@ -1,0 +1,126 @@
+package dev.fanout.internal;
+
+import dev.fanout.JobId;
+import dev.fanout.TaskContext;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * One run of a task's function, and the context it sees. Its state makes interrupting safe on a
+ * pooled executor: a stop only interrupts the thread while the attempt still runs on it, and the
+ * attempt clears the flag before the thread goes back to the pool.
+ */
+final class Attempt implements TaskContext {
+  private static final VarHandle STATE;
+
+  static {
+    try {
+      STATE = MethodHandles.lookup().findVarHandle(Attempt.class, "state", int.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  private static final int NEW = 0;
+  private static final int RUNNING = 1;
+  private static final int INTERRUPTING = 2;
+  private static final int STOPPED = 3;
+  private static final int DONE = 4;
+
+  final Task task;
+  final int number;
+  private final JobId jobId;
+  private final Instant deadline;
+  private volatile Thread thread;
+  private volatile int state;
+  volatile boolean timedOut;
+
+  Attempt(JobId jobId, Task task, int number, Instant deadline) {
+    this.jobId = jobId;
+    this.task = task;
+    this.number = number;
+    this.deadline = deadline;
+  }
+
+  /** Marks the attempt as running on this thread; false when it was stopped before it began. */
+  boolean begin() {
+    thread = Thread.currentThread();
+    return cas(NEW, RUNNING);
+  }
+
+  /** Marks the attempt as done, and clears an interrupt a stop may have sent. */
+  void end() {
+    if (!cas(RUNNING, DONE)) {
+      while (state == INTERRUPTING) {
+        Thread.onSpinWait();
+      }
+      Thread.interrupted();
+    }
+    thread = null;
+  }
+
+  /** Stops the attempt: interrupts it when running, keeps it from beginning when not yet begun. */
+  void stop() {
+    for (; ; ) {
+      int current = state;
+      if (current == NEW) {
+        if (cas(NEW, STOPPED)) {
+          return;
+        }
+      } else if (current == RUNNING) {
+        if (cas(RUNNING, INTERRUPTING)) {
+          Thread t = thread;
+          if (t != null) {
+            t.interrupt();
+          }
+          state = STOPPED;
+          return;
+        }
+      } else {
+        return;
+      }
+    }
+  }
+
+  void timeOut() {
+    timedOut = true;
+    stop();
+  }
+
+  @Override
+  public JobId jobId() {
+    return jobId;
+  }
+
+  @Override
+  public long index() {
+    return task.index;
+  }
+
+  @Override
+  public int attempt() {
+    return number;
+  }
+
+  @Override
+  public Optional<Instant> deadline() {
+    return Optional.ofNullable(deadline);
+  }
+
+  @Override
+  public boolean isCancelled() {
+    int current = state;
+    return current == INTERRUPTING || current == STOPPED;
+  }
+
+  private boolean cas(int expected, int next) {
+    return STATE.compareAndSet(this, expected, next);
+  }
+
+  @Override
+  public String toString() {
+    return "Attempt[" + jobId + ", index " + task.index + ", #" + number + "]";
+  }
+}

@@ -1,0 +1,19 @@
+package dev.fanout.internal;
+
+import dev.fanout.JobId;
+import java.time.Clock;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+
+/** Makes time-ordered job IDs (UUID version 7), so a list sorted by ID is sorted by age. */
+final class JobIds {
+  private JobIds() {}
+
+  static JobId next(Clock clock) {
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    long millis = clock.millis();
+    long high = (millis << 16) | 0x7000L | (random.nextLong() & 0x0FFFL);
+    long low = (random.nextLong() & 0x3FFF_FFFF_FFFF_FFFFL) | 0x8000_0000_0000_0000L;
+    return JobId.of(new UUID(high, low).toString());
+  }
+}

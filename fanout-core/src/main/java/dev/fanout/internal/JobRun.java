@@ -1,0 +1,853 @@
+package dev.fanout.internal;
+
+import dev.fanout.AttemptTimeoutException;
+import dev.fanout.BatchFunction;
+import dev.fanout.DeadlineExceededException;
+import dev.fanout.FailureMode;
+import dev.fanout.FailurePolicy;
+import dev.fanout.ItemFailure;
+import dev.fanout.ItemResult;
+import dev.fanout.ItemStatus;
+import dev.fanout.JobHandle;
+import dev.fanout.JobId;
+import dev.fanout.JobOutcome;
+import dev.fanout.JobSpec;
+import dev.fanout.JobState;
+import dev.fanout.JobStatus;
+import dev.fanout.Reducer;
+import dev.fanout.ResultOrder;
+import dev.fanout.RetryPolicy;
+import dev.fanout.TaskFunction;
+import dev.fanout.TransformException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One in-memory job from acceptance to outcome.
+ *
+ * <p>Three roles share it, each run by one thread at a time without a dedicated thread:
+ *
+ * <ul>
+ *   <li>The <em>pump</em> reads the source and starts attempts while the job's concurrency cap, the
+ *       engine's cap and the read-ahead window allow. Only the pump touches the source.
+ *   <li>Each <em>attempt</em> runs the function and the transform on a worker thread, then settles
+ *       its items under the lock.
+ *   <li>The <em>drain</em> hands settled items to the consumer and the reducer, in the order each
+ *       needs, and completes the outcome. Only the drain touches the consumer and the reducer, so
+ *       neither is ever called concurrently.
+ * </ul>
+ *
+ * <p>The pump and the drain use the work-in-progress counter idiom: whoever finds the counter at
+ * zero runs the loop, and anyone arriving meanwhile only bumps the counter, so the loop runs once
+ * more. Counts and states live under one lock, held only for bookkeeping, never around user code.
+ */
+final class JobRun<I, T, A> implements JobHandle<A> {
+  private static final Logger log = LoggerFactory.getLogger(JobRun.class);
+
+  /** The read-ahead window never shrinks below this, so small caps still keep the pipe full. */
+  private static final long MIN_WINDOW = 1024;
+
+  private final LocalEngine engine;
+  private final JobId id;
+  private final JobSpec<I, T, A> spec;
+  private final Instant createdAt;
+  private final CompletableFuture<JobOutcome<A>> outcome = new CompletableFuture<>();
+  private final TaskFunction<? super I, ?> function;
+  private final BatchFunction<I, ?> batchFunction;
+  private final Consumer<? super ItemResult<T>> consumer;
+  private final Reducer<? super T, A> reducer;
+  private final boolean orderedConsumer;
+  private final boolean orderedReducer;
+  private final FailurePolicy failurePolicy;
+  private final RetryPolicy retryPolicy;
+  private final Duration attemptTimeout;
+  private final Instant jobDeadline;
+
+  // Pump-only state.
+  private final AtomicInteger pumpWip = new AtomicInteger();
+  private final Iterator<? extends I> source;
+  private AutoCloseable sourceCloser;
+  private volatile boolean windowBlocked;
+
+  // Drain-only state.
+  private final AtomicInteger drainWip = new AtomicInteger();
+  private final ReorderBuffer<ItemResult<T>> reorder;
+  private final List<ItemFailure> failures = new ArrayList<>();
+  private long seq;
+  private A aggregate;
+  private boolean aggregateStarted;
+  private boolean reducerFailed;
+  private boolean completed;
+  private volatile long windowBase;
+
+  // Shared state, guarded by lock.
+  private final ReentrantLock lock = new ReentrantLock();
+  private JobState state = JobState.ACCEPTED;
+  private JobState finalState;
+  private String error;
+  private boolean paused;
+  private int maxConcurrency;
+  private int runningTasks;
+  private long runningItems;
+  private long waitingItems;
+  private long pulled;
+  private boolean sourceDone;
+  private Throwable sourceError;
+  private long total;
+  private long succeeded;
+  private long failed;
+  private long cancelled;
+  private long retries;
+  private long consumerErrors;
+  private Instant startedAt;
+  private Instant finishedAt;
+  private Future<?> deadlineTimer;
+  private final ArrayDeque<Task> ready = new ArrayDeque<>();
+  private final Set<Attempt> active = new HashSet<>();
+  private ArrayList<Settled<T>> toDeliver = new ArrayList<>();
+
+  JobRun(LocalEngine engine, JobId id, JobSpec<I, T, A> spec) {
+    this.engine = engine;
+    this.id = id;
+    this.spec = spec;
+    this.createdAt = engine.clock.instant();
+    this.function = spec.function().orElse(null);
+    this.batchFunction = spec.batchFunction().orElse(null);
+    this.consumer = spec.consumer().orElse(null);
+    this.reducer = spec.reducer().orElse(null);
+    this.orderedConsumer = consumer != null && spec.resultOrder() == ResultOrder.INPUT;
+    this.orderedReducer = reducer != null && !reducer.isCommutative();
+    this.reorder = orderedConsumer || orderedReducer ? new ReorderBuffer<>() : null;
+    this.failurePolicy = spec.failurePolicy();
+    this.retryPolicy = spec.retryPolicy();
+    this.attemptTimeout = spec.attemptTimeout().orElse(null);
+    this.jobDeadline = spec.deadline().map(createdAt::plus).orElse(null);
+    this.maxConcurrency = spec.maxConcurrency();
+    this.total = spec.knownTotal().orElse(-1);
+    JobSpec.Source<I> opened = spec.openSource();
+    this.source = opened.iterator();
+    this.sourceCloser = opened.closeable();
+  }
+
+  /** Starts reading on the engine's executor, so the caller never waits on the source. */
+  void start() {
+    spec.deadline()
+        .ifPresent(
+            d -> {
+              Future<?> timer =
+                  engine.scheduler.schedule(
+                      d, () -> engine.execute(() -> terminate(JobState.FAILED, deadlineError(d))));
+              lock.lock();
+              try {
+                deadlineTimer = timer;
+              } finally {
+                lock.unlock();
+              }
+            });
+    pumpAsync();
+  }
+
+  private static Throwable deadlineError(Duration deadline) {
+    return new DeadlineExceededException(deadline);
+  }
+
+  // ---------------------------------------------------------------- handle
+
+  @Override
+  public JobId id() {
+    return id;
+  }
+
+  @Override
+  public JobStatus status() {
+    lock.lock();
+    try {
+      return snapshot();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public CompletableFuture<JobOutcome<A>> outcome() {
+    // A copy, so a caller completing or cancelling it cannot fake the job's outcome.
+    return outcome.copy();
+  }
+
+  @Override
+  public boolean cancel() {
+    return terminate(JobState.CANCELLED, null);
+  }
+
+  @Override
+  public boolean pause() {
+    lock.lock();
+    try {
+      requireNotFinal("pause");
+      if (paused) {
+        return false;
+      }
+      paused = true;
+      state = JobState.PAUSED;
+      return true;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public boolean resume() {
+    lock.lock();
+    try {
+      requireNotFinal("resume");
+      if (!paused) {
+        return false;
+      }
+      paused = false;
+      state = startedAt == null ? JobState.ACCEPTED : JobState.RUNNING;
+    } finally {
+      lock.unlock();
+    }
+    pumpAsync();
+    return true;
+  }
+
+  @Override
+  public void setMaxConcurrency(int maxConcurrency) {
+    if (maxConcurrency < 1) {
+      throw new IllegalArgumentException("maxConcurrency must be >= 1, got " + maxConcurrency);
+    }
+    lock.lock();
+    try {
+      requireNotFinal("setMaxConcurrency");
+      this.maxConcurrency = maxConcurrency;
+    } finally {
+      lock.unlock();
+    }
+    pumpAsync();
+  }
+
+  private void requireNotFinal(String action) {
+    if (finalState != null) {
+      throw new IllegalStateException("cannot " + action + " job " + id + ": it is " + finalState);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "Job[" + id + spec.name().map(n -> " " + n).orElse("") + "]";
+  }
+
+  boolean isFinishedBefore(Instant cutoff) {
+    lock.lock();
+    try {
+      return finishedAt != null && finishedAt.isBefore(cutoff) && outcome.isDone();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  // ---------------------------------------------------------------- pump
+
+  void pumpAsync() {
+    engine.execute(this::pump);
+  }
+
+  void pump() {
+    if (pumpWip.getAndIncrement() != 0) {
+      return;
+    }
+    int missed = 1;
+    do {
+      try {
+        pumpOnce();
+      } catch (RuntimeException | Error e) {
+        // A bug here must not leave the job hanging without a word.
+        log.error("{}: internal error while starting attempts", this, e);
+        terminate(JobState.FAILED, e);
+      }
+      missed = pumpWip.addAndGet(-missed);
+    } while (missed != 0);
+  }
+
+  private void pumpOnce() {
+    for (; ; ) {
+      Task task;
+      Attempt attempt = null;
+      lock.lock();
+      try {
+        if (finalState != null) {
+          break;
+        }
+        if (paused || runningTasks >= maxConcurrency) {
+          return;
+        }
+        task = ready.peekFirst();
+        if (task == null) {
+          if (sourceDone) {
+            return;
+          }
+          if (readAhead() >= window()) {
+            // Raise the flag, then look again: the drain moves the window first and reads the
+            // flag second, so one of us always sees the other (no lost wake-up).
+            windowBlocked = true;
+            if (readAhead() >= window()) {
+              return;
+            }
+            windowBlocked = false;
+          }
+        }
+        if (!engine.tryAcquire(this)) {
+          return;
+        }
+        runningTasks++;
+        if (task != null) {
+          ready.pollFirst();
+          waitingItems -= task.size;
+          attempt = startAttempt(task);
+        }
+      } finally {
+        lock.unlock();
+      }
+      if (attempt == null) {
+        attempt = pullAndStart();
+        if (attempt == null) {
+          engine.release();
+          drain();
+          return;
+        }
+      }
+      launch(attempt);
+    }
+    closeSource();
+  }
+
+  /** Items read but not yet past the point the consumer and reducer need in order. */
+  private long readAhead() {
+    return reorder != null ? pulled - windowBase : pulled - succeeded - failed;
+  }
+
+  private long window() {
+    return Math.max(MIN_WINDOW, 2L * maxConcurrency * spec.batchSize());
+  }
+
+  /**
+   * Reads the next task from the source, outside the lock since a source may block, then records
+   * it. Returns null, with the reserved slot given back, when the source is exhausted or failed.
+   */
+  private Attempt pullAndStart() {
+    Task task = null;
+    Throwable failure = null;
+    try {
+      task = readTask();
+    } catch (RuntimeException | Error e) {
+      failure = e;
+    }
+    lock.lock();
+    try {
+      if (task == null) {
+        runningTasks--;
+        sourceDone = true;
+        sourceError = failure;
+        total = pulled;
+        return null;
+      }
+      pulled += task.size;
+      if (finalState != null) {
+        runningTasks--;
+        // Terminated while we read: the item was never started, so it counts as cancelled.
+        cancelled += total < 0 ? task.size : 0;
+        return null;
+      }
+      return startAttempt(task);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private Task readTask() {
+    if (!source.hasNext()) {
+      return null;
+    }
+    long index = pulled;
+    int batchSize = spec.batchSize();
+    if (batchSize == 1) {
+      return Task.single(index, source.next());
+    }
+    List<I> items = new ArrayList<>(batchSize);
+    items.add(source.next());
+    while (items.size() < batchSize && source.hasNext()) {
+      items.add(source.next());
+    }
+    return Task.batch(index, items);
+  }
+
+  /** Under the lock: counts the task as running and registers its attempt for stopping. */
+  private Attempt startAttempt(Task task) {
+    runningItems += task.size;
+    if (state == JobState.ACCEPTED) {
+      state = JobState.RUNNING;
+      startedAt = engine.clock.instant();
+    }
+    task.attempts++;
+    Attempt attempt = new Attempt(id, task, task.attempts, attemptDeadline());
+    active.add(attempt);
+    return attempt;
+  }
+
+  private Instant attemptDeadline() {
+    if (attemptTimeout == null) {
+      return jobDeadline;
+    }
+    Instant own = engine.clock.instant().plus(attemptTimeout);
+    return jobDeadline == null || own.isBefore(jobDeadline) ? own : jobDeadline;
+  }
+
+  private void launch(Attempt attempt) {
+    try {
+      engine.executor.execute(() -> run(attempt));
+    } catch (RejectedExecutionException e) {
+      settle(attempt, null, e, false);
+    }
+  }
+
+  private void closeSource() {
+    AutoCloseable closer = sourceCloser;
+    if (closer != null) {
+      sourceCloser = null;
+      try {
+        closer.close();
+      } catch (Exception e) {
+        log.warn("{}: closing the source failed", this, e);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- attempt
+
+  private void run(Attempt attempt) {
+    Task task = attempt.task;
+    if (task.firstStart == null) {
+      task.firstStart = engine.clock.instant();
+    }
+    Future<?> timer =
+        attemptTimeout == null ? null : engine.scheduler.schedule(attemptTimeout, attempt::timeOut);
+    Object result = null;
+    Throwable failure = null;
+    boolean retryable = true;
+    if (attempt.begin()) {
+      try {
+        result = call(attempt);
+      } catch (BatchSizeMismatch e) {
+        failure = e;
+        retryable = false;
+      } catch (Throwable e) {
+        failure = e;
+      } finally {
+        attempt.end();
+      }
+    } else {
+      failure = new IllegalStateException("stopped before it began");
+    }
+    if (timer != null) {
+      timer.cancel(false);
+    }
+    if (attempt.timedOut) {
+      result = null;
+      failure = new AttemptTimeoutException(attemptTimeout);
+      retryable = true;
+    }
+    settle(attempt, result, failure, retryable);
+  }
+
+  @SuppressWarnings("unchecked")
+  private Object call(Attempt attempt) throws Exception {
+    Task task = attempt.task;
+    if (batchFunction == null) {
+      return function.apply((I) task.item(), attempt);
+    }
+    List<?> results = batchFunction.apply(task.<I>items(), attempt);
+    if (results == null || results.size() != task.size) {
+      throw new BatchSizeMismatch(task.size, results == null ? -1 : results.size());
+    }
+    return results;
+  }
+
+  /** A batch function broke its contract; calling it again would not help. */
+  private static final class BatchSizeMismatch extends IllegalStateException {
+    private static final long serialVersionUID = 1L;
+
+    BatchSizeMismatch(int expected, int actual) {
+      super(
+          "batch function returned "
+              + (actual < 0 ? "null" : actual + " results")
+              + " for "
+              + expected
+              + " items");
+    }
+  }
+
+  /**
+   * Settles an attempt: transforms its results on this thread, then, under the lock, records them,
+   * schedules a retry, or crosses the failure tolerance.
+   */
+  private void settle(Attempt attempt, Object result, Throwable failure, boolean retryable) {
+    Task task = attempt.task;
+    List<Settled<T>> settled = null;
+    Duration duration = Duration.between(task.firstStart, engine.clock.instant());
+    if (failure == null) {
+      settled = transform(task, result, attempt.number, duration);
+    }
+    boolean retry = false;
+    List<Attempt> toStop = List.of();
+    lock.lock();
+    try {
+      runningTasks--;
+      active.remove(attempt);
+      if (finalState == null) {
+        runningItems -= task.size;
+        if (settled != null) {
+          record(settled);
+        } else if (retryable
+            && attempt.number < retryPolicy.maxAttempts()
+            && retryPolicy.isRetryable(failure)) {
+          retry = true;
+          retries += task.size;
+          waitingItems += task.size;
+        } else {
+          List<Settled<T>> failedItems = new ArrayList<>(task.size);
+          for (int i = 0; i < task.size; i++) {
+            failedItems.add(Settled.failed(task.index + i, failure, attempt.number, duration));
+          }
+          record(failedItems);
+        }
+        if (failurePolicy.mode() == FailureMode.FAIL_FAST
+            && failurePolicy.isExceeded(failed, total)) {
+          toStop = terminateLocked(JobState.FAILED, toleranceMessage());
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    engine.release();
+    toStop.forEach(Attempt::stop);
+    if (retry) {
+      scheduleRetry(task, attempt.number);
+    }
+    drain();
+    pump();
+  }
+
+  @SuppressWarnings("unchecked")
+  private List<Settled<T>> transform(Task task, Object result, int attempts, Duration duration) {
+    if (batchFunction == null) {
+      return List.of(transformOne(task.index, result, attempts, duration));
+    }
+    List<Object> results = (List<Object>) result;
+    List<Settled<T>> out = new ArrayList<>(results.size());
+    for (int i = 0; i < results.size(); i++) {
+      out.add(transformOne(task.index + i, results.get(i), attempts, duration));
+    }
+    return out;
+  }
+
+  private Settled<T> transformOne(long index, Object value, int attempts, Duration duration) {
+    try {
+      return Settled.succeeded(index, spec.transform().apply(value), attempts, duration);
+    } catch (RuntimeException | Error e) {
+      return Settled.failed(index, new TransformException(e), attempts, duration);
+    }
+  }
+
+  /** Under the lock. */
+  private void record(List<Settled<T>> items) {
+    for (Settled<T> s : items) {
+      if (s.status == ItemStatus.SUCCEEDED) {
+        succeeded++;
+      } else {
+        failed++;
+      }
+    }
+    toDeliver.addAll(items);
+  }
+
+  private void scheduleRetry(Task task, int attemptNumber) {
+    Duration delay =
+        retryPolicy.delayBefore(attemptNumber, ThreadLocalRandom.current().nextDouble());
+    Runnable due =
+        () -> {
+          lock.lock();
+          try {
+            if (finalState != null) {
+              return;
+            }
+            ready.addLast(task);
+          } finally {
+            lock.unlock();
+          }
+          pumpAsync();
+        };
+    if (delay.isZero()) {
+      due.run();
+    } else {
+      engine.scheduler.schedule(delay, () -> engine.execute(due));
+    }
+  }
+
+  // ---------------------------------------------------------------- termination
+
+  /**
+   * Moves the job to a final state now: counts every unsettled item as cancelled and stops the
+   * running attempts, whose late results are then discarded. The drain completes the outcome once
+   * the results settled before this point are delivered.
+   */
+  boolean terminate(JobState finalState, Throwable cause) {
+    List<Attempt> toStop;
+    lock.lock();
+    try {
+      if (this.finalState != null) {
+        return false;
+      }
+      toStop = terminateLocked(finalState, cause == null ? null : cause.getMessage());
+    } finally {
+      lock.unlock();
+    }
+    toStop.forEach(Attempt::stop);
+    drain();
+    pumpAsync();
+    return true;
+  }
+
+  private List<Attempt> terminateLocked(JobState finalState, String error) {
+    this.finalState = finalState;
+    this.state = finalState;
+    this.error = error;
+    this.finishedAt = engine.clock.instant();
+    long known = total >= 0 ? total : pulled;
+    cancelled += known - succeeded - failed - cancelled;
+    runningItems = 0;
+    waitingItems = 0;
+    ready.clear();
+    if (deadlineTimer != null) {
+      deadlineTimer.cancel(false);
+    }
+    return new ArrayList<>(active);
+  }
+
+  private String toleranceMessage() {
+    String tolerance =
+        Double.isNaN(failurePolicy.toleratedPercent())
+            ? failurePolicy.toleratedCount() + " failures"
+            : failurePolicy.toleratedPercent() + "% of " + total + " items";
+    return failed + " items failed, more than the tolerated " + tolerance;
+  }
+
+  /** Under the lock: the job ends on its own once every item read has settled. */
+  private void finishIfDone() {
+    if (finalState != null || !sourceDone || succeeded + failed < pulled) {
+      return;
+    }
+    if (sourceError != null) {
+      terminateLocked(JobState.FAILED, "reading the items failed: " + sourceError);
+    } else if (failurePolicy.isExceeded(failed, total)) {
+      terminateLocked(JobState.FAILED, toleranceMessage());
+    } else {
+      terminateLocked(JobState.SUCCEEDED, null);
+    }
+  }
+
+  // ---------------------------------------------------------------- drain
+
+  private void drain() {
+    if (drainWip.getAndIncrement() != 0) {
+      return;
+    }
+    int missed = 1;
+    do {
+      drainOnce();
+      missed = drainWip.addAndGet(-missed);
+    } while (missed != 0);
+  }
+
+  private void drainOnce() {
+    for (; ; ) {
+      ArrayList<Settled<T>> batch = null;
+      boolean finish = false;
+      lock.lock();
+      try {
+        if (!toDeliver.isEmpty()) {
+          batch = toDeliver;
+          toDeliver = new ArrayList<>();
+        } else if (!completed) {
+          finishIfDone();
+          finish = finalState != null;
+        }
+      } finally {
+        lock.unlock();
+      }
+      if (batch != null) {
+        deliver(batch);
+      } else {
+        if (finish) {
+          complete();
+        }
+        return;
+      }
+    }
+  }
+
+  private void deliver(List<Settled<T>> batch) {
+    long baseBefore = windowBase;
+    for (Settled<T> s : batch) {
+      ItemResult<T> result =
+          new ItemResult<>(id, ++seq, s.index, s.status, s.value, s.error, s.attempts, s.duration);
+      if (s.status == ItemStatus.FAILED) {
+        failures.add(new ItemFailure(s.index, s.error, s.attempts));
+      }
+      if (consumer != null && !orderedConsumer) {
+        consume(result);
+      }
+      if (reducer != null && !orderedReducer) {
+        fold(result);
+      }
+      if (reorder != null) {
+        reorder.put(s.index, result);
+        for (ItemResult<T> next; (next = reorder.pollNext()) != null; ) {
+          deliverInOrder(next);
+        }
+      }
+    }
+    if (reorder != null) {
+      windowBase = reorder.next();
+    }
+    if (windowBlocked && windowBase != baseBefore) {
+      windowBlocked = false;
+      pump();
+    }
+  }
+
+  private void deliverInOrder(ItemResult<T> result) {
+    if (orderedConsumer) {
+      consume(result);
+    }
+    if (orderedReducer) {
+      fold(result);
+    }
+  }
+
+  private void consume(ItemResult<T> result) {
+    try {
+      consumer.accept(result);
+    } catch (RuntimeException e) {
+      lock.lock();
+      try {
+        consumerErrors++;
+      } finally {
+        lock.unlock();
+      }
+      log.warn(
+          "{}: the consumer threw on item {}; the item's result stands", this, result.index(), e);
+    }
+  }
+
+  private void fold(ItemResult<T> result) {
+    if (reducerFailed || !result.succeeded()) {
+      return;
+    }
+    try {
+      if (!aggregateStarted) {
+        aggregate = reducer.identity();
+        aggregateStarted = true;
+      }
+      aggregate = reducer.accumulate(aggregate, result.value());
+    } catch (RuntimeException e) {
+      reducerFailed = true;
+      aggregate = null;
+      terminate(
+          JobState.FAILED,
+          new IllegalStateException("the reducer failed at item " + result.index() + ": " + e, e));
+    }
+  }
+
+  private void complete() {
+    completed = true;
+    if (reorder != null) {
+      reorder.drainRemaining(this::deliverInOrder);
+    }
+    if (reducer != null && !aggregateStarted && !reducerFailed) {
+      try {
+        aggregate = reducer.identity();
+      } catch (RuntimeException e) {
+        reducerFailed = true;
+        log.warn("{}: the reducer's identity failed", this, e);
+      }
+    }
+    failures.sort(Comparator.comparingLong(ItemFailure::index));
+    JobStatus finalStatus = status();
+    outcome.complete(
+        new JobOutcome<>(
+            finalStatus, reducerFailed ? null : aggregate, Collections.unmodifiableList(failures)));
+    engine.finished(this);
+  }
+
+  // ---------------------------------------------------------------- status
+
+  private JobStatus snapshot() {
+    long settledCount = succeeded + failed + cancelled;
+    long pending = total >= 0 ? total - runningItems - settledCount : waitingItems;
+    return new JobStatus(
+        id,
+        state,
+        total >= 0 ? OptionalLong.of(total) : OptionalLong.empty(),
+        pending,
+        runningItems,
+        succeeded,
+        failed,
+        cancelled,
+        retries,
+        maxConcurrency,
+        createdAt,
+        startedAt,
+        finishedAt,
+        error);
+  }
+
+  long consumerErrors() {
+    lock.lock();
+    try {
+      return consumerErrors;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** A settled item before the drain gives it its sequence number. */
+  private record Settled<T>(
+      long index, ItemStatus status, T value, Throwable error, int attempts, Duration duration) {
+    static <T> Settled<T> succeeded(long index, T value, int attempts, Duration duration) {
+      return new Settled<>(index, ItemStatus.SUCCEEDED, value, null, attempts, duration);
+    }
+
+    static <T> Settled<T> failed(long index, Throwable error, int attempts, Duration duration) {
+      return new Settled<>(index, ItemStatus.FAILED, null, error, attempts, duration);
+    }
+  }
+}

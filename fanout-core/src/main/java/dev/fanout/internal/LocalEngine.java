@@ -1,0 +1,171 @@
+package dev.fanout.internal;
+
+import dev.fanout.Engine;
+import dev.fanout.JobHandle;
+import dev.fanout.JobId;
+import dev.fanout.JobSpec;
+import dev.fanout.JobState;
+import dev.fanout.JobStatus;
+import dev.fanout.Scheduler;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The in-process engine: jobs live in memory and run on the engine's executor. Built by {@link
+ * dev.fanout.FanOut#builder()}; not part of the API.
+ */
+public final class LocalEngine implements Engine {
+  private static final long PURGE_INTERVAL_MILLIS = 1_000;
+
+  final Executor executor;
+  final Clock clock;
+  final Scheduler scheduler;
+  private final ExecutorService ownedExecutor;
+  private final int maxConcurrency;
+  private final AtomicInteger running = new AtomicInteger();
+  private final ConcurrentLinkedQueue<JobRun<?, ?, ?>> starved = new ConcurrentLinkedQueue<>();
+  private final Set<JobRun<?, ?, ?>> starvedSet = ConcurrentHashMap.newKeySet();
+  private final Duration retention;
+  private final ConcurrentHashMap<JobId, JobRun<?, ?, ?>> jobs = new ConcurrentHashMap<>();
+  private final AtomicLong lastPurge = new AtomicLong();
+  private volatile boolean closed;
+
+  /**
+   * Creates the engine; use {@link dev.fanout.FanOut#builder()} instead.
+   *
+   * @param executor runs attempts, or null for a virtual thread per attempt
+   * @param maxConcurrency the engine-wide cap on running attempts
+   * @param clock the clock
+   * @param scheduler the timer
+   * @param retention how long finished jobs stay listed
+   */
+  public LocalEngine(
+      Executor executor, int maxConcurrency, Clock clock, Scheduler scheduler, Duration retention) {
+    if (executor == null) {
+      this.ownedExecutor = Executors.newVirtualThreadPerTaskExecutor();
+      this.executor = ownedExecutor;
+    } else {
+      this.ownedExecutor = null;
+      this.executor = executor;
+    }
+    this.maxConcurrency = maxConcurrency;
+    this.clock = Objects.requireNonNull(clock, "clock");
+    this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+    this.retention = Objects.requireNonNull(retention, "retention");
+  }
+
+  @Override
+  public <A> JobHandle<A> submit(JobSpec<?, ?, A> spec) {
+    Objects.requireNonNull(spec, "spec");
+    if (closed) {
+      throw new IllegalStateException("the engine is closed; build a new one to submit jobs");
+    }
+    purgeFinished();
+    JobRun<?, ?, A> run = new JobRun<>(this, JobIds.next(clock), spec);
+    jobs.put(run.id(), run);
+    run.start();
+    if (closed) {
+      // close() ran while we registered: it may not have seen this job.
+      run.terminate(JobState.CANCELLED, null);
+    }
+    return run;
+  }
+
+  @Override
+  public Optional<JobHandle<?>> job(JobId id) {
+    return Optional.ofNullable(jobs.get(Objects.requireNonNull(id, "id")));
+  }
+
+  @Override
+  public List<JobStatus> list() {
+    return jobs.values().stream()
+        .map(JobRun::status)
+        .sorted(Comparator.comparing(JobStatus::createdAt).thenComparing(JobStatus::id).reversed())
+        .toList();
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    jobs.values().forEach(run -> run.terminate(JobState.CANCELLED, null));
+    if (ownedExecutor != null) {
+      ownedExecutor.shutdown();
+    }
+  }
+
+  /** Runs engine work (pumps, timers' follow-ups) on the executor. */
+  void execute(Runnable work) {
+    executor.execute(work);
+  }
+
+  /**
+   * Takes an engine-wide slot for one attempt of {@code job}. When none is free, the job queues up
+   * and is pumped again when a slot frees, in the order jobs ran out.
+   */
+  boolean tryAcquire(JobRun<?, ?, ?> job) {
+    if (maxConcurrency == Integer.MAX_VALUE) {
+      return true;
+    }
+    for (int n = running.get(); n < maxConcurrency; n = running.get()) {
+      if (running.compareAndSet(n, n + 1)) {
+        return true;
+      }
+    }
+    if (starvedSet.add(job)) {
+      starved.add(job);
+    }
+    // A slot may have freed between the failed take and the queueing; nobody would wake us then.
+    if (running.get() < maxConcurrency) {
+      wakeOne();
+    }
+    return false;
+  }
+
+  void release() {
+    if (maxConcurrency == Integer.MAX_VALUE) {
+      return;
+    }
+    running.decrementAndGet();
+    wakeOne();
+  }
+
+  private void wakeOne() {
+    JobRun<?, ?, ?> job = starved.poll();
+    if (job != null) {
+      starvedSet.remove(job);
+      job.pumpAsync();
+    }
+  }
+
+  void finished(JobRun<?, ?, ?> run) {
+    if (starvedSet.remove(run)) {
+      starved.remove(run);
+    }
+  }
+
+  private void purgeFinished() {
+    long now = clock.millis();
+    long last = lastPurge.get();
+    if (now - last < PURGE_INTERVAL_MILLIS || !lastPurge.compareAndSet(last, now)) {
+      return;
+    }
+    Instant cutoff = clock.instant().minus(retention);
+    jobs.values().removeIf(run -> run.isFinishedBefore(cutoff));
+  }
+}

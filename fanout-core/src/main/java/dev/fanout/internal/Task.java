@@ -1,0 +1,48 @@
+package dev.fanout.internal;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * One call's worth of items: a single item, or a batch of consecutive ones. It keeps its attempt
+ * count across retries. Only the attempt that holds it touches it, one attempt at a time.
+ */
+final class Task {
+  final long index;
+  final int size;
+  private final Object payload;
+  int attempts;
+  Instant firstStart;
+
+  private Task(long index, int size, Object payload) {
+    this.index = index;
+    this.size = size;
+    this.payload = payload;
+  }
+
+  static Task single(long index, Object item) {
+    return new Task(index, 1, item);
+  }
+
+  static Task batch(long index, List<?> items) {
+    return new Task(index, items.size(), copy(items));
+  }
+
+  Object item() {
+    return payload;
+  }
+
+  @SuppressWarnings("unchecked")
+  <I> List<I> items() {
+    return (List<I>) payload;
+  }
+
+  private static List<?> copy(List<?> items) {
+    // List.copyOf refuses nulls, and a source may hold them.
+    return items.contains(null)
+        ? Collections.unmodifiableList(new ArrayList<>(items))
+        : List.copyOf(items);
+  }
+}
