@@ -17,8 +17,12 @@ fanout_find_jdk() {
     c=$(readlink -f "$(command -v java)")
     candidates+=("${c%/bin/java}")
   fi
-  for c in /usr/lib/jvm/* /usr/java/* /opt/java/* /opt/jdk* /Library/Java/JavaVirtualMachines/*/Contents/Home "$HOME"/.sdkman/candidates/java/*; do
-    [ -d "$c" ] && candidates+=("$c")
+  # FANOUT_JDK_DIRS (folders, space-separated) replaces the usual install folders; tests use it.
+  local dirs=${FANOUT_JDK_DIRS-/usr/lib/jvm /usr/java /opt/java /Library/Java/JavaVirtualMachines $HOME/.sdkman/candidates/java}
+  for d in $dirs; do
+    for c in "$d"/* "$d"/*/Contents/Home; do
+      [ -d "$c" ] && candidates+=("$c")
+    done
   done
   for c in "${candidates[@]}"; do
     major=$(fanout_java_major "$c")
@@ -28,7 +32,7 @@ fanout_find_jdk() {
     if [ "$major" -gt "$best_major" ]; then best=$c; best_major=$major; fi
   done
   if [ -z "$best" ] || [ "$(fanout_java_major "$best")" -lt 21 ]; then
-    echo "fanout: no JDK 21 or newer found (looked at JAVA_HOME, PATH and /usr/lib/jvm)." >&2
+    echo "fanout: no JDK 21 or newer found (looked at JAVA_HOME, the java on PATH, and ${dirs:-no install folders})." >&2
     echo "fanout: install one, e.g. 'apt-get install openjdk-21-jdk' or Temurin 21+, or set JAVA_HOME to it." >&2
     return 1
   fi

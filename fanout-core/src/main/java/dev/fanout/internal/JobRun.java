@@ -388,10 +388,10 @@ final class JobRun<I, T, A> implements JobHandle<A> {
       return null;
     }
     long index = pulled;
-    int batchSize = spec.batchSize();
-    if (batchSize == 1) {
+    if (batchFunction == null) {
       return Task.single(index, source.next());
     }
+    int batchSize = spec.batchSize();
     List<I> items = new ArrayList<>(batchSize);
     items.add(source.next());
     while (items.size() < batchSize && source.hasNext()) {
