@@ -20,6 +20,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -109,9 +110,17 @@ public final class LocalEngine implements Engine {
     }
   }
 
-  /** Runs engine work (pumps, timers' follow-ups) on the executor. */
+  /**
+   * Runs engine work (pumps, timers' follow-ups) on the executor, or on this thread when the
+   * executor refuses it: after close, or a bounded executor that is full. Dropping the work instead
+   * would strand a job that nothing else will wake.
+   */
   void execute(Runnable work) {
-    executor.execute(work);
+    try {
+      executor.execute(work);
+    } catch (RejectedExecutionException e) {
+      work.run();
+    }
   }
 
   /**
