@@ -18,7 +18,7 @@ fanout_find_jdk() {
     candidates+=("${c%/bin/java}")
   fi
   # FANOUT_JDK_DIRS (folders, space-separated) replaces the usual install folders; tests use it.
-  local dirs=${FANOUT_JDK_DIRS-/usr/lib/jvm /usr/java /opt/java /Library/Java/JavaVirtualMachines $HOME/.sdkman/candidates/java}
+  local dirs=${FANOUT_JDK_DIRS-/usr/lib/jvm /usr/java /opt/java /opt /Library/Java/JavaVirtualMachines $HOME/.sdkman/candidates/java}
   for d in $dirs; do
     for c in "$d"/* "$d"/*/Contents/Home; do
       [ -d "$c" ] && candidates+=("$c")

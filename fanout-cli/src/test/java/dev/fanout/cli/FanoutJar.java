@@ -1,0 +1,61 @@
+package dev.fanout.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** Runs the packaged {@code fanout.jar} in a child JVM, as a user's shell would. */
+final class FanoutJar {
+
+  private FanoutJar() {}
+
+  /** What one run printed and how it exited. */
+  record Run(int exitCode, String out, String err) {
+
+    /** The exit code, stdout and stderr together, for assertion messages. */
+    String describe() {
+      return "exit code " + exitCode + "\n--- stdout ---\n" + out + "--- stderr ---\n" + err;
+    }
+  }
+
+  static Path jar() {
+    String jar = System.getProperty("fanout.jar");
+    assertThat(jar).as("system property fanout.jar (set by the failsafe plugin)").isNotBlank();
+    Path path = Path.of(jar);
+    assertThat(path).as("the runnable jar; run 'mvn package' first").isRegularFile();
+    return path;
+  }
+
+  static Run run(Path workDir, String... args) throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add("-jar");
+    command.add(jar().toString());
+    command.addAll(List.of(args));
+    // Files rather than pipes: nothing has to drain them while the child runs.
+    Path out = workDir.resolve("stdout.txt");
+    Path err = workDir.resolve("stderr.txt");
+    Process process =
+        new ProcessBuilder(command)
+            .directory(workDir.toFile())
+            .redirectOutput(out.toFile())
+            .redirectError(err.toFile())
+            .start();
+    // A guard against a hung child, not a timing assertion: the demo takes well under a second.
+    if (!process.waitFor(2, TimeUnit.MINUTES)) {
+      process.destroyForcibly().waitFor();
+      fail("fanout %s did not exit; stderr so far:%n%s", args, Files.readString(err));
+    }
+    return new Run(
+        process.exitValue(),
+        Files.readString(out, StandardCharsets.UTF_8),
+        Files.readString(err, StandardCharsets.UTF_8));
+  }
+}
