@@ -1,9 +1,14 @@
 package dev.fanout;
 
-import dev.fanout.internal.LocalEngine;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fanout.internal.CompositeEngine;
+import dev.fanout.spi.InMemoryJobStore;
+import dev.fanout.spi.JobStore;
+import java.lang.management.ManagementFactory;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.UUID;
 import java.util.concurrent.Executor;
 
 /**
@@ -37,6 +42,13 @@ public final class FanOut {
     private Clock clock;
     private Scheduler scheduler;
     private Duration retention;
+    private JobStore store;
+    private ObjectMapper objectMapper;
+    private String workerId;
+    private Duration lease;
+    private Duration pollInterval;
+    private Integer claimBatchSize;
+    private Duration storeRetention;
 
     private Builder() {}
 
@@ -113,17 +125,141 @@ public final class FanOut {
     }
 
     /**
-     * Builds and starts the engine.
+     * Sets where durable jobs (those that name their function) are kept, such as a JDBC store. The
+     * engine does not close a store it was given.
+     *
+     * @param store the store (default: an {@link InMemoryJobStore}, which keeps nothing across
+     *     restarts)
+     * @return this builder
+     * @throws IllegalStateException when already set
+     */
+    public Builder store(JobStore store) {
+      Objects.requireNonNull(store, "store");
+      Options.requireUnset(this.store, "store");
+      this.store = store;
+      return this;
+    }
+
+    /**
+     * Sets the Jackson mapper that encodes durable jobs' items and results as JSON.
+     *
+     * @param objectMapper the mapper (default: a plain {@code new ObjectMapper()})
+     * @return this builder
+     * @throws IllegalStateException when already set
+     */
+    public Builder objectMapper(ObjectMapper objectMapper) {
+      Objects.requireNonNull(objectMapper, "objectMapper");
+      Options.requireUnset(this.objectMapper, "objectMapper");
+      this.objectMapper = objectMapper;
+      return this;
+    }
+
+    /**
+     * Sets this engine's identity as a lease owner in the store; unique per running engine.
+     *
+     * @param workerId not blank (default: host name, process ID and a random suffix)
+     * @return this builder
+     * @throws IllegalStateException when already set
+     */
+    public Builder workerId(String workerId) {
+      Objects.requireNonNull(workerId, "workerId");
+      Options.requireUnset(this.workerId, "workerId");
+      if (workerId.isBlank()) {
+        throw new IllegalArgumentException("workerId must not be blank");
+      }
+      this.workerId = workerId;
+      return this;
+    }
+
+    /**
+     * Sets how long a claimed durable item stays leased without a heartbeat. The engine renews its
+     * leases every third of it, so a slow call is never run twice merely for being slow; an engine
+     * that dies loses its items to others once its leases run out.
+     *
+     * @param lease positive (default: 30 seconds)
+     * @return this builder
+     * @throws IllegalArgumentException when zero or negative
+     * @throws IllegalStateException when already set
+     */
+    public Builder leaseDuration(Duration lease) {
+      Options.requireUnset(this.lease, "leaseDuration");
+      this.lease = Options.requirePositive(lease, "leaseDuration");
+      return this;
+    }
+
+    /**
+     * Sets how often idle durable workers look in the store for work nobody told them about (work
+     * submitted through this engine wakes them at once).
+     *
+     * @param pollInterval positive (default: 1 second)
+     * @return this builder
+     * @throws IllegalArgumentException when zero or negative
+     * @throws IllegalStateException when already set
+     */
+    public Builder pollInterval(Duration pollInterval) {
+      Options.requireUnset(this.pollInterval, "pollInterval");
+      this.pollInterval = Options.requirePositive(pollInterval, "pollInterval");
+      return this;
+    }
+
+    /**
+     * Sets the most durable items one claim takes from the store.
+     *
+     * @param claimBatchSize at least 1 (default: 256)
+     * @return this builder
+     * @throws IllegalArgumentException when below 1
+     * @throws IllegalStateException when already set
+     */
+    public Builder claimBatchSize(int claimBatchSize) {
+      Options.requireUnset(this.claimBatchSize, "claimBatchSize");
+      this.claimBatchSize = Options.requirePositive(claimBatchSize, "claimBatchSize");
+      return this;
+    }
+
+    /**
+     * Sets how long finished durable jobs stay in the store before they are deleted.
+     *
+     * @param retention positive (default: 7 days)
+     * @return this builder
+     * @throws IllegalArgumentException when zero or negative
+     * @throws IllegalStateException when already set
+     */
+    public Builder storeRetention(Duration retention) {
+      Options.requireUnset(this.storeRetention, "storeRetention");
+      this.storeRetention = Options.requirePositive(retention, "storeRetention");
+      return this;
+    }
+
+    /**
+     * Builds the engine. In-memory jobs run as soon as they are submitted; durable workers start
+     * with {@link Engine#start()} or the first durable submission.
      *
      * @return the engine; close it when done
      */
     public Engine build() {
-      return new LocalEngine(
-          executor,
-          maxConcurrency != null ? maxConcurrency : Integer.MAX_VALUE,
-          clock != null ? clock : Clock.systemUTC(),
-          scheduler != null ? scheduler : Scheduler.system(),
-          retention != null ? retention : Duration.ofHours(1));
+      return new CompositeEngine(
+          new CompositeEngine.Config(
+              executor,
+              maxConcurrency != null ? maxConcurrency : Integer.MAX_VALUE,
+              clock != null ? clock : Clock.systemUTC(),
+              scheduler != null ? scheduler : Scheduler.system(),
+              retention != null ? retention : Duration.ofHours(1),
+              store != null ? store : new InMemoryJobStore(),
+              objectMapper != null ? objectMapper : new ObjectMapper(),
+              workerId != null ? workerId : defaultWorkerId(),
+              lease != null ? lease : Duration.ofSeconds(30),
+              pollInterval != null ? pollInterval : Duration.ofSeconds(1),
+              claimBatchSize != null ? claimBatchSize : 256,
+              DEFAULT_NODE_CONCURRENCY,
+              storeRetention != null ? storeRetention : Duration.ofDays(7)));
+    }
+
+    /** Durable attempts running at once on one engine when no engine-wide cap is set. */
+    private static final int DEFAULT_NODE_CONCURRENCY = 10_000;
+
+    private static String defaultWorkerId() {
+      String suffix = UUID.randomUUID().toString().substring(0, 8);
+      return ManagementFactory.getRuntimeMXBean().getName() + "-" + suffix;
     }
   }
 }

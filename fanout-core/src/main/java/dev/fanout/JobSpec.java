@@ -1,5 +1,6 @@
 package dev.fanout;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Iterator;
@@ -55,6 +56,10 @@ public final class JobSpec<I, T, A> {
   private final FailurePolicy failurePolicy;
   private final ResultOrder resultOrder;
   private final String name;
+  private final String functionName;
+  private final String transformName;
+  private final String reducerName;
+  private final String consumerName;
 
   private JobSpec(Builder<I, ?, T, A> b) {
     this.source = b.source;
@@ -72,6 +77,10 @@ public final class JobSpec<I, T, A> {
     this.failurePolicy = b.failurePolicy != null ? b.failurePolicy : FailurePolicy.allSettled();
     this.resultOrder = b.resultOrder != null ? b.resultOrder : ResultOrder.COMPLETION;
     this.name = b.name;
+    this.functionName = b.functionName;
+    this.transformName = b.transformName;
+    this.reducerName = b.reducerName;
+    this.consumerName = b.consumerName;
   }
 
   /**
@@ -265,6 +274,52 @@ public final class JobSpec<I, T, A> {
   }
 
   /**
+   * Tells whether this is a durable job: one whose function is referenced by a registered name, so
+   * a store can keep it across restarts.
+   *
+   * @return true when the function was given by name
+   */
+  public boolean isDurable() {
+    return functionName != null;
+  }
+
+  /**
+   * The registered name of the function, for a durable job.
+   *
+   * @return the name, or empty for a job that carries its function
+   */
+  public Optional<String> functionName() {
+    return Optional.ofNullable(functionName);
+  }
+
+  /**
+   * The registered name of the transform, for a durable job.
+   *
+   * @return the name, or empty when there is none
+   */
+  public Optional<String> transformName() {
+    return Optional.ofNullable(transformName);
+  }
+
+  /**
+   * The registered name of the reducer, for a durable job.
+   *
+   * @return the name, or empty when there is none
+   */
+  public Optional<String> reducerName() {
+    return Optional.ofNullable(reducerName);
+  }
+
+  /**
+   * The registered name of the consumer, for a durable job.
+   *
+   * @return the name, or empty when there is none
+   */
+  public Optional<String> consumerName() {
+    return Optional.ofNullable(consumerName);
+  }
+
+  /**
    * An opened source: the iterator to read, and the stream to close when the job ends.
    *
    * @param iterator the items
@@ -297,6 +352,21 @@ public final class JobSpec<I, T, A> {
     public <R> Builder<I, R, R, Void> function(TaskFunction<? super I, ? extends R> function) {
       Objects.requireNonNull(function, "function");
       return new Builder<>(source, knownSize, function, null, 1);
+    }
+
+    /**
+     * Runs the function registered under {@code name} over each item, durably: the job's items and
+     * results are kept as JSON in the engine's store, and a restarted engine resumes it. Its
+     * transform, reducer and consumer, if any, must be registered names too.
+     *
+     * @param name a name registered with {@link Engine#register}
+     * @return the builder for the rest of the spec, whose results and aggregate are JSON
+     * @throws IllegalArgumentException when {@code name} is blank
+     */
+    public Builder<I, JsonNode, JsonNode, Void> function(String name) {
+      Builder<I, JsonNode, JsonNode, Void> b = new Builder<>(source, knownSize, null, null, 1);
+      b.functionName = requireName(name, "function");
+      return b;
     }
 
     /**
@@ -344,6 +414,10 @@ public final class JobSpec<I, T, A> {
     private FailurePolicy failurePolicy;
     private ResultOrder resultOrder;
     private String name;
+    private String functionName;
+    private String transformName;
+    private String reducerName;
+    private String consumerName;
 
     @SuppressWarnings("unchecked")
     private Builder(
@@ -397,7 +471,7 @@ public final class JobSpec<I, T, A> {
      */
     public Builder<I, R, T, A> consumer(Consumer<? super ItemResult<T>> consumer) {
       Objects.requireNonNull(consumer, "consumer");
-      Options.requireUnset(this.consumer, "consumer");
+      Options.requireUnset(this.consumer != null ? this.consumer : this.consumerName, "consumer");
       this.consumer = consumer;
       return this;
     }
@@ -413,7 +487,7 @@ public final class JobSpec<I, T, A> {
     @SuppressWarnings("unchecked")
     public <A2> Builder<I, R, T, A2> reduce(Reducer<? super T, A2> reducer) {
       Objects.requireNonNull(reducer, "reducer");
-      Options.requireUnset(this.reducer, "reduce");
+      Options.requireUnset(this.reducer != null ? this.reducer : this.reducerName, "reduce");
       Builder<I, R, T, A2> self = (Builder<I, R, T, A2>) this;
       self.reducer = reducer;
       return self;
@@ -508,6 +582,55 @@ public final class JobSpec<I, T, A> {
     }
 
     /**
+     * Sets the transform of a durable job by its registered name.
+     *
+     * @param name a name registered with {@link Engine#registerTransform}
+     * @return this builder, whose results are JSON
+     * @throws IllegalStateException when a transform was already set
+     */
+    @SuppressWarnings("unchecked")
+    public Builder<I, R, JsonNode, A> transform(String name) {
+      if (transformSet) {
+        throw new IllegalStateException("transform was already set");
+      }
+      Builder<I, R, JsonNode, A> self = (Builder<I, R, JsonNode, A>) this;
+      self.transformName = requireName(name, "transform");
+      self.transformSet = true;
+      return self;
+    }
+
+    /**
+     * Sets the reducer of a durable job by its registered name, or a built-in one: {@code count},
+     * {@code sum}, {@code min}, {@code max}, {@code avg}, {@code collect}.
+     *
+     * @param name a built-in or a name registered with {@link Engine#registerReducer}
+     * @return this builder, whose aggregate is JSON
+     * @throws IllegalStateException when a reducer was already set
+     */
+    @SuppressWarnings("unchecked")
+    public Builder<I, R, T, JsonNode> reduce(String name) {
+      Options.requireUnset(this.reducer != null ? this.reducer : this.reducerName, "reduce");
+      Builder<I, R, T, JsonNode> self = (Builder<I, R, T, JsonNode>) this;
+      self.reducerName = requireName(name, "reduce");
+      return self;
+    }
+
+    /**
+     * Sets the consumer of a durable job by its registered name. It receives every result at least
+     * once, in completion order, and resumes after the last one it acknowledged when the engine
+     * restarts; {@link ItemResult#deliveryId()} lets it drop repeats.
+     *
+     * @param name a name registered with {@link Engine#registerConsumer}
+     * @return this builder
+     * @throws IllegalStateException when a consumer was already set
+     */
+    public Builder<I, R, T, A> consumer(String name) {
+      Options.requireUnset(this.consumer != null ? this.consumer : this.consumerName, "consumer");
+      this.consumerName = requireName(name, "consumer");
+      return this;
+    }
+
+    /**
      * Sets a name for people reading job lists and logs.
      *
      * @param name not blank
@@ -531,8 +654,46 @@ public final class JobSpec<I, T, A> {
      * @return the spec
      */
     public JobSpec<I, T, A> build() {
+      if (functionName != null) {
+        // Lambdas cannot be stored: a restarted engine could not find them again.
+        requireNamed(transformSet && transformName == null, "transform", "registerTransform");
+        requireNamed(reducer != null, "reducer", "registerReducer");
+        requireNamed(consumer != null, "consumer", "registerConsumer");
+        if (resultOrder == ResultOrder.INPUT) {
+          throw new IllegalArgumentException(
+              "a durable job delivers results in completion order; resultOrder INPUT works only"
+                  + " for jobs that carry their function");
+        }
+        if (retryPolicy != null && retryPolicy.hasCustomRetryIf()) {
+          throw new IllegalArgumentException(
+              "a durable job retries every Exception: a retryIf predicate cannot be stored");
+        }
+      } else if (transformName != null || reducerName != null || consumerName != null) {
+        throw new IllegalArgumentException(
+            "a transform, reducer or consumer given by name needs a function given by name too"
+                + " (JobSpec.items(...).function(\"name\"))");
+      }
       return new JobSpec<>(this);
     }
+
+    private static void requireNamed(boolean lambdaGiven, String what, String register) {
+      if (lambdaGiven) {
+        throw new IllegalArgumentException(
+            "a job with a named function is durable, so its "
+                + what
+                + " must be named too (register it with engine."
+                + register
+                + "): a lambda cannot survive a restart");
+      }
+    }
+  }
+
+  private static String requireName(String name, String option) {
+    Objects.requireNonNull(name, option);
+    if (name.isBlank()) {
+      throw new IllegalArgumentException(option + " name must not be blank");
+    }
+    return name;
   }
 
   /**

@@ -100,6 +100,11 @@ public final class RetryPolicy {
     return retryable.test(error);
   }
 
+  /** A custom predicate cannot be stored with a durable job. */
+  boolean hasCustomRetryIf() {
+    return retryable != EXCEPTIONS;
+  }
+
   /**
    * The delay before retry {@code retry}, given a uniform random number.
    *

@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /** Every option is checked when it is set, and the error names it. */
@@ -45,9 +47,11 @@ class OptionsTest {
         .hasMessage("retry");
     assertThatThrownBy(() -> spec().failurePolicy(null)).hasMessage("failurePolicy");
     assertThatThrownBy(() -> spec().resultOrder(null)).hasMessage("resultOrder");
-    assertThatThrownBy(() -> spec().consumer(null)).hasMessage("consumer");
-    assertThatThrownBy(() -> spec().reduce(null)).hasMessage("reducer");
-    assertThatThrownBy(() -> spec().transform(null)).hasMessage("transform");
+    assertThatThrownBy(() -> spec().consumer((Consumer<ItemResult<Integer>>) null))
+        .hasMessage("consumer");
+    assertThatThrownBy(() -> spec().reduce((Reducer<Integer, Long>) null)).hasMessage("reducer");
+    assertThatThrownBy(() -> spec().transform((Function<Integer, Integer>) null))
+        .hasMessage("transform");
     assertThatThrownBy(() -> JobSpec.items((Iterable<Integer>) null)).hasMessage("items");
     assertThatThrownBy(() -> FanOut.builder().clock(null)).hasMessage("clock");
   }

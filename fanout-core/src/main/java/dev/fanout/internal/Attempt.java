@@ -30,6 +30,7 @@ final class Attempt implements TaskContext {
   private static final int DONE = 4;
 
   final Task task;
+  private final long index;
   final int number;
   private final JobId jobId;
   private final Instant deadline;
@@ -38,8 +39,18 @@ final class Attempt implements TaskContext {
   volatile boolean timedOut;
 
   Attempt(JobId jobId, Task task, int number, Instant deadline) {
+    this(jobId, task, task.index, number, deadline);
+  }
+
+  /** An attempt of the durable engine, which keeps no in-memory task. */
+  Attempt(JobId jobId, long index, int number, Instant deadline) {
+    this(jobId, null, index, number, deadline);
+  }
+
+  private Attempt(JobId jobId, Task task, long index, int number, Instant deadline) {
     this.jobId = jobId;
     this.task = task;
+    this.index = index;
     this.number = number;
     this.deadline = deadline;
   }
@@ -96,7 +107,7 @@ final class Attempt implements TaskContext {
 
   @Override
   public long index() {
-    return task.index;
+    return index;
   }
 
   @Override
@@ -121,6 +132,6 @@ final class Attempt implements TaskContext {
 
   @Override
   public String toString() {
-    return "Attempt[" + jobId + ", index " + task.index + ", #" + number + "]";
+    return "Attempt[" + jobId + ", index " + index + ", #" + number + "]";
   }
 }

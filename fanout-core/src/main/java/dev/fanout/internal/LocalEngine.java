@@ -1,6 +1,6 @@
 package dev.fanout.internal;
 
-import dev.fanout.Engine;
+import dev.fanout.JobClient;
 import dev.fanout.JobHandle;
 import dev.fanout.JobId;
 import dev.fanout.JobSpec;
@@ -18,23 +18,19 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The in-process engine: jobs live in memory and run on the engine's executor. Built by {@link
- * dev.fanout.FanOut#builder()}; not part of the API.
+ * Runs the jobs that carry their function: they live in memory and run on the engine's executor.
  */
-public final class LocalEngine implements Engine {
+final class LocalEngine implements JobClient, AutoCloseable {
   private static final long PURGE_INTERVAL_MILLIS = 1_000;
 
   final Executor executor;
   final Clock clock;
   final Scheduler scheduler;
-  private final ExecutorService ownedExecutor;
   private final int maxConcurrency;
   private final AtomicInteger running = new AtomicInteger();
   private final ConcurrentLinkedQueue<JobRun<?, ?, ?>> starved = new ConcurrentLinkedQueue<>();
@@ -44,24 +40,9 @@ public final class LocalEngine implements Engine {
   private final AtomicLong lastPurge = new AtomicLong();
   private volatile boolean closed;
 
-  /**
-   * Creates the engine; use {@link dev.fanout.FanOut#builder()} instead.
-   *
-   * @param executor runs attempts, or null for a virtual thread per attempt
-   * @param maxConcurrency the engine-wide cap on running attempts
-   * @param clock the clock
-   * @param scheduler the timer
-   * @param retention how long finished jobs stay listed
-   */
-  public LocalEngine(
+  LocalEngine(
       Executor executor, int maxConcurrency, Clock clock, Scheduler scheduler, Duration retention) {
-    if (executor == null) {
-      this.ownedExecutor = Executors.newVirtualThreadPerTaskExecutor();
-      this.executor = ownedExecutor;
-    } else {
-      this.ownedExecutor = null;
-      this.executor = executor;
-    }
+    this.executor = executor;
     this.maxConcurrency = maxConcurrency;
     this.clock = Objects.requireNonNull(clock, "clock");
     this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
@@ -98,6 +79,7 @@ public final class LocalEngine implements Engine {
         .toList();
   }
 
+  /** Cancels the jobs that are not final and refuses new ones. */
   @Override
   public void close() {
     if (closed) {
@@ -105,9 +87,6 @@ public final class LocalEngine implements Engine {
     }
     closed = true;
     jobs.values().forEach(run -> run.terminate(JobState.CANCELLED, null));
-    if (ownedExecutor != null) {
-      ownedExecutor.shutdown();
-    }
   }
 
   /**

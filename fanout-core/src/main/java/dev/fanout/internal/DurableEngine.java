@@ -1,0 +1,888 @@
+package dev.fanout.internal;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fanout.AttemptTimeoutException;
+import dev.fanout.FailureMode;
+import dev.fanout.FailurePolicy;
+import dev.fanout.ItemFailure;
+import dev.fanout.ItemResult;
+import dev.fanout.ItemStatus;
+import dev.fanout.JobHandle;
+import dev.fanout.JobId;
+import dev.fanout.JobOutcome;
+import dev.fanout.JobSpec;
+import dev.fanout.JobState;
+import dev.fanout.JobStatus;
+import dev.fanout.NoSuchJobException;
+import dev.fanout.RetryPolicy;
+import dev.fanout.Scheduler;
+import dev.fanout.TaskFailedException;
+import dev.fanout.TransformException;
+import dev.fanout.spi.ClaimedTask;
+import dev.fanout.spi.Completion;
+import dev.fanout.spi.JobRow;
+import dev.fanout.spi.JobStore;
+import dev.fanout.spi.NewJob;
+import dev.fanout.spi.StoreException;
+import dev.fanout.spi.StoredResult;
+import dev.fanout.spi.TaskState;
+import dev.fanout.spi.Verdict;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs durable jobs out of a {@link JobStore}: a job's items and results live in the store, so any
+ * number of engines sharing the store run its items, and a restarted engine picks up where a
+ * crashed one stopped.
+ *
+ * <p>Three loops, each on its own virtual thread, do the work:
+ *
+ * <ul>
+ *   <li>the <em>dispatcher</em> claims items job by job while this node has room, launches an
+ *       attempt per item, renews this node's leases (the heartbeat), reclaims expired ones,
+ *       enforces deadlines and purges old jobs;
+ *   <li>the <em>writer</em> records finished attempts in batches, one transaction per job and
+ *       batch; a stale attempt (its lease was reclaimed) is dropped by the store's fence, so each
+ *       item is recorded exactly once; it then tries to finish the job, which the store does once;
+ *   <li>one <em>delivery</em> loop per job with a named consumer hands it the stored results after
+ *       the last one it acknowledged.
+ * </ul>
+ *
+ * <p>Execution is at least once: a crash between the call and the record repeats the call.
+ * Recording and the fan-in are exactly once.
+ */
+final class DurableEngine {
+  private static final Logger log = LoggerFactory.getLogger(DurableEngine.class);
+  private static final int ITEM_CHUNK = 1_000;
+  private static final int WRITE_BATCH = 1_000;
+  private static final Duration PURGE_EVERY = Duration.ofHours(1);
+
+  private final JobStore store;
+  private final ObjectMapper json;
+  private final Registry registry;
+  private final Clock clock;
+  private final Scheduler scheduler;
+  private final Executor executor;
+  private final String owner;
+  private final Duration lease;
+  private final Duration pollInterval;
+  private final int claimBatch;
+  private final int nodeConcurrency;
+  private final Duration retention;
+
+  private final AtomicInteger localRunning = new AtomicInteger();
+  private final Map<JobId, Active> active = new ConcurrentHashMap<>();
+  private final Map<JobId, Handle> handles = new ConcurrentHashMap<>();
+  private final Set<JobId> delivering = ConcurrentHashMap.newKeySet();
+  private final Set<JobId> unrunnable = ConcurrentHashMap.newKeySet();
+  private final LinkedBlockingQueue<Report> reports = new LinkedBlockingQueue<>();
+  private final ReentrantLock wakeLock = new ReentrantLock();
+  private final Condition wake = wakeLock.newCondition();
+  private final Condition delivered = wakeLock.newCondition();
+  private boolean wakeRequested;
+
+  private volatile boolean started;
+  private volatile boolean closed;
+  private Thread dispatcher;
+  private Thread writer;
+
+  DurableEngine(
+      JobStore store,
+      ObjectMapper json,
+      Registry registry,
+      Clock clock,
+      Scheduler scheduler,
+      Executor executor,
+      String owner,
+      Duration lease,
+      Duration pollInterval,
+      int claimBatch,
+      int nodeConcurrency,
+      Duration retention) {
+    this.store = store;
+    this.json = json;
+    this.registry = registry;
+    this.clock = clock;
+    this.scheduler = scheduler;
+    this.executor = executor;
+    this.owner = owner;
+    this.lease = lease;
+    this.pollInterval = pollInterval;
+    this.claimBatch = claimBatch;
+    this.nodeConcurrency = nodeConcurrency;
+    this.retention = retention;
+  }
+
+  String owner() {
+    return owner;
+  }
+
+  /** Starts the loops once; later calls do nothing. */
+  synchronized void start() {
+    if (started || closed) {
+      return;
+    }
+    started = true;
+    dispatcher = Thread.ofVirtual().name("fanout-dispatcher").start(this::dispatch);
+    writer = Thread.ofVirtual().name("fanout-writer").start(this::write);
+    resumeDeliveries();
+  }
+
+  void close() {
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+    }
+    signal();
+    for (Active job : active.values()) {
+      job.stopAll();
+    }
+    join(dispatcher);
+    join(writer);
+    handles.values().forEach(h -> h.future.cancel(false));
+  }
+
+  private static void join(Thread t) {
+    if (t == null) {
+      return;
+    }
+    try {
+      t.join(Duration.ofSeconds(10));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  // ------------------------------------------------------------------ submit
+
+  <A> JobHandle<A> submit(JobSpec<?, ?, A> spec) {
+    DurableSpec durable = DurableSpec.of(spec);
+    String missing = registry.missing(durable);
+    if (missing != null) {
+      throw new IllegalArgumentException("cannot submit: " + missing);
+    }
+    start();
+    Instant now = clock.instant();
+    JobId id = JobIds.next(clock);
+    Instant deadlineAt = spec.deadline().map(now::plus).orElse(null);
+    store.createJob(new NewJob(id, encode(durable), spec.maxConcurrency(), now, deadlineAt));
+    long total = 0;
+    try {
+      JobSpec.Source<?> source = spec.openSource();
+      try {
+        Iterator<?> items = source.iterator();
+        List<String> chunk = new ArrayList<>(ITEM_CHUNK);
+        while (items.hasNext()) {
+          chunk.add(encode(items.next()));
+          if (chunk.size() == ITEM_CHUNK) {
+            store.addItems(id, total, chunk);
+            total += chunk.size();
+            chunk = new ArrayList<>(ITEM_CHUNK);
+          }
+        }
+        if (!chunk.isEmpty()) {
+          store.addItems(id, total, chunk);
+          total += chunk.size();
+        }
+      } finally {
+        closeQuietly(source.closeable());
+      }
+      store.seal(id, total);
+    } catch (RuntimeException e) {
+      // Nothing was acknowledged; leave no half-written job behind (purge catches what this
+      // misses).
+      try {
+        store.deleteJob(id);
+      } catch (RuntimeException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
+    signal();
+    @SuppressWarnings("unchecked")
+    JobHandle<A> handle = (JobHandle<A>) handle(id);
+    return handle;
+  }
+
+  private static void closeQuietly(AutoCloseable closeable) {
+    if (closeable != null) {
+      try {
+        closeable.close();
+      } catch (Exception e) {
+        log.warn("closing a job's source failed", e);
+      }
+    }
+  }
+
+  Optional<JobHandle<?>> job(JobId id) {
+    Handle known = handles.get(id);
+    if (known != null) {
+      return Optional.of(known);
+    }
+    return store.job(id).map(row -> handle(id));
+  }
+
+  List<JobStatus> list(int limit) {
+    return store.listJobs(limit, null).stream().map(this::status).toList();
+  }
+
+  private Handle handle(JobId id) {
+    return handles.computeIfAbsent(id, Handle::new);
+  }
+
+  // ------------------------------------------------------------------ dispatcher
+
+  private void dispatch() {
+    Instant nextRenew = Instant.MIN;
+    Instant nextReclaim = Instant.MIN;
+    Instant nextPurge = Instant.MIN;
+    long failures = 0;
+    while (!closed) {
+      try {
+        Instant now = clock.instant();
+        if (!now.isBefore(nextRenew)) {
+          store.renewLeases(owner, now.plus(lease));
+          nextRenew = now.plus(lease.dividedBy(3));
+        }
+        if (!now.isBefore(nextReclaim)) {
+          int reclaimed = store.reclaimExpired(now);
+          if (reclaimed > 0) {
+            log.info("reclaimed {} items whose lease expired", reclaimed);
+          }
+          nextReclaim = now.plus(lease.dividedBy(2));
+        }
+        if (!now.isBefore(nextPurge)) {
+          purge(now);
+          nextPurge = now.plus(PURGE_EVERY);
+        }
+        boolean busy = claimRound(now);
+        observeHandles();
+        failures = 0;
+        if (!busy) {
+          await(pollInterval);
+        }
+      } catch (StoreException e) {
+        failures++;
+        log.warn("the store failed; retrying (failure {} in a row): {}", failures, e.getMessage());
+        await(backoff(failures));
+      } catch (RuntimeException e) {
+        failures++;
+        log.error("the dispatcher failed; retrying", e);
+        await(backoff(failures));
+      }
+    }
+  }
+
+  private Duration backoff(long failures) {
+    long millis = Math.min(5_000, 50L << Math.min(failures, 7));
+    return Duration.ofMillis(millis);
+  }
+
+  /** Claims for each active job in turn; true when it claimed a full batch somewhere. */
+  private boolean claimRound(Instant now) {
+    List<JobId> ids = store.activeJobs();
+    active.keySet().retainAll(Set.copyOf(ids));
+    boolean full = false;
+    for (JobId id : ids) {
+      Active job = active(id);
+      if (job == null) {
+        continue;
+      }
+      if (job.deadlineAt != null && !now.isBefore(job.deadlineAt)) {
+        terminate(
+            job, JobState.FAILED, "job deadline of " + job.spec.deadlineMillis() + " ms passed");
+        continue;
+      }
+      int room = nodeConcurrency - localRunning.get();
+      if (room <= 0) {
+        return false;
+      }
+      List<ClaimedTask> claimed =
+          store.claim(id, owner, Math.min(claimBatch, room), now, now.plus(lease));
+      for (ClaimedTask task : claimed) {
+        launch(job, task);
+      }
+      full |= claimed.size() == Math.min(claimBatch, room) && !claimed.isEmpty();
+    }
+    return full;
+  }
+
+  /** The runtime view of an active job, loaded once from its stored spec. */
+  private Active active(JobId id) {
+    Active known = active.get(id);
+    if (known != null) {
+      return known;
+    }
+    Optional<JobRow> row = store.job(id);
+    if (row.isEmpty()) {
+      return null;
+    }
+    DurableSpec spec = decode(row.get().spec(), DurableSpec.class);
+    String missing = registry.missing(spec);
+    if (missing != null) {
+      if (unrunnable.add(id)) {
+        log.warn("job {} cannot run on this engine until it is registered: {}", id, missing);
+      }
+      return null;
+    }
+    Active job = new Active(id, spec, row.get().deadlineAt());
+    Active raced = active.putIfAbsent(id, job);
+    if (raced == null && spec.consumer() != null) {
+      startDelivery(id, spec.consumer());
+    }
+    return raced != null ? raced : job;
+  }
+
+  private void purge(Instant now) {
+    int purged;
+    do {
+      purged = store.purge(now.minus(retention), 500);
+      if (purged > 0) {
+        log.info("purged {} jobs older than {}", purged, retention);
+      }
+    } while (purged == 500 && !closed);
+  }
+
+  /** Completes local outcome futures of jobs that some engine has finished. */
+  private void observeHandles() {
+    for (Handle h : handles.values()) {
+      if (!h.future.isDone()) {
+        store.job(h.id).filter(row -> row.state().isFinal()).ifPresent(this::completeOutcome);
+      }
+    }
+  }
+
+  private void await(Duration timeout) {
+    wakeLock.lock();
+    try {
+      if (!wakeRequested && !closed) {
+        wake.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+      }
+      wakeRequested = false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      wakeLock.unlock();
+    }
+  }
+
+  private void signal() {
+    wakeLock.lock();
+    try {
+      wakeRequested = true;
+      wake.signalAll();
+      delivered.signalAll();
+    } finally {
+      wakeLock.unlock();
+    }
+  }
+
+  // ------------------------------------------------------------------ attempts
+
+  private void launch(Active job, ClaimedTask task) {
+    localRunning.incrementAndGet();
+    try {
+      executor.execute(() -> run(job, task));
+    } catch (RuntimeException e) {
+      localRunning.decrementAndGet();
+      // The lease runs out and another claim picks the item up again.
+      log.warn("could not start an attempt of job {} item {}", job.id, task.index(), e);
+    }
+  }
+
+  private void run(Active job, ClaimedTask task) {
+    Instant start = clock.instant();
+    Duration timeout = job.spec.attemptTimeout();
+    Instant deadline = timeout == null ? null : start.plus(timeout);
+    if (job.deadlineAt != null && (deadline == null || job.deadlineAt.isBefore(deadline))) {
+      deadline = job.deadlineAt;
+    }
+    Attempt attempt = new Attempt(job.id, task.index(), task.attempt(), deadline);
+    job.attempts.add(attempt);
+    Future<?> timer = timeout == null ? null : scheduler.schedule(timeout, attempt::timeOut);
+    Object result = null;
+    Throwable failure = null;
+    try {
+      if (attempt.begin()) {
+        try {
+          Registry.Fn fn = registry.function(job.spec.function());
+          Object item = json.readValue(task.item(), fn.itemType());
+          result = fn.function().apply(item, attempt);
+        } catch (Throwable e) {
+          failure = e;
+        } finally {
+          attempt.end();
+        }
+      } else {
+        return; // stopped before it began: its job ended
+      }
+    } finally {
+      if (timer != null) {
+        timer.cancel(false);
+      }
+      job.attempts.remove(attempt);
+      localRunning.decrementAndGet();
+      signal();
+    }
+    if (attempt.timedOut) {
+      failure = new AttemptTimeoutException(timeout);
+    } else if (attempt.isCancelled()) {
+      return; // its job ended while it ran; the store has already cancelled the item
+    }
+    long millis = Duration.between(start, clock.instant()).toMillis();
+    reports.add(new Report(job.id, completion(job, task, result, failure, millis)));
+  }
+
+  private Completion completion(
+      Active job, ClaimedTask task, Object result, Throwable failure, long millis) {
+    if (failure == null) {
+      try {
+        Object value = result;
+        if (job.spec.transform() != null) {
+          try {
+            Registry.Transform t = registry.transform(job.spec.transform());
+            value = t.transform().apply(json.convertValue(result, t.resultType()));
+          } catch (RuntimeException e) {
+            throw new TransformException(e);
+          }
+        }
+        return new Completion.Succeeded(task.index(), task.fence(), encode(value), millis);
+      } catch (RuntimeException e) {
+        return new Completion.Failed(task.index(), task.fence(), errorJson(e), millis);
+      }
+    }
+    if (task.attempt() < job.retry.maxAttempts() && job.retry.isRetryable(failure)) {
+      Duration delay =
+          job.retry.delayBefore(task.attempt(), ThreadLocalRandom.current().nextDouble());
+      return new Completion.Retry(
+          task.index(), task.fence(), errorJson(failure), clock.instant().plus(delay));
+    }
+    return new Completion.Failed(task.index(), task.fence(), errorJson(failure), millis);
+  }
+
+  // ------------------------------------------------------------------ writer
+
+  private record Report(JobId job, Completion completion) {}
+
+  private void write() {
+    List<Report> batch = new ArrayList<>();
+    long failures = 0;
+    while (!closed || !reports.isEmpty()) {
+      try {
+        if (batch.isEmpty()) {
+          Report first = reports.poll(pollInterval.toNanos(), TimeUnit.NANOSECONDS);
+          if (first == null) {
+            continue;
+          }
+          batch.add(first);
+          reports.drainTo(batch, WRITE_BATCH - 1);
+        }
+        record(batch);
+        batch.clear();
+        failures = 0;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } catch (StoreException e) {
+        // Keep the batch and try again: the leases may run out meanwhile, and then the fences
+        // make these reports stale rather than double-counted.
+        failures++;
+        log.warn("recording results failed; retrying (failure {}): {}", failures, e.getMessage());
+        sleep(backoff(failures));
+        if (closed && failures > 3) {
+          return;
+        }
+      }
+    }
+  }
+
+  private static void sleep(Duration d) {
+    try {
+      Thread.sleep(d);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void record(List<Report> batch) {
+    Map<JobId, List<Completion>> byJob = new LinkedHashMap<>();
+    for (Report r : batch) {
+      byJob.computeIfAbsent(r.job(), k -> new ArrayList<>()).add(r.completion());
+    }
+    Instant now = clock.instant();
+    for (Map.Entry<JobId, List<Completion>> e : byJob.entrySet()) {
+      List<StoredResult> settled = store.complete(e.getKey(), e.getValue(), now);
+      Active job = active.get(e.getKey());
+      if (job == null) {
+        job = active(e.getKey());
+      }
+      if (job != null && !settled.isEmpty()) {
+        afterSettled(job, settled);
+      }
+    }
+    signal();
+  }
+
+  private void afterSettled(Active job, List<StoredResult> settled) {
+    boolean anyFailed = settled.stream().anyMatch(r -> r.status() == TaskState.FAILED);
+    if (anyFailed && job.failure.mode() == FailureMode.FAIL_FAST) {
+      Optional<JobRow> row = store.job(job.id);
+      if (row.isPresent() && job.failure.isExceeded(row.get().failed(), row.get().total())) {
+        terminate(job, JobState.FAILED, null);
+        return;
+      }
+    }
+    store.finish(job.id, clock.instant(), null, null, folder(job)).ifPresent(this::onFinished);
+  }
+
+  private void terminate(Active job, JobState state, String error) {
+    store.finish(job.id, clock.instant(), state, error, folder(job)).ifPresent(this::onFinished);
+    job.stopAll();
+  }
+
+  private void onFinished(JobRow row) {
+    active.remove(row.id());
+    completeOutcome(row);
+    signal();
+  }
+
+  /** Folds the stored results into the aggregate and decides the state, inside finish(). */
+  private JobStore.Folder folder(Active job) {
+    return (row, succeeded) -> {
+      String aggregate = null;
+      if (job.spec.reducer() != null) {
+        try {
+          aggregate = encode(reduce(job.spec.reducer(), succeeded));
+        } catch (RuntimeException e) {
+          return new Verdict(JobState.FAILED, null, "the reducer failed: " + e.getMessage());
+        }
+      }
+      if (job.failure.isExceeded(row.failed(), row.total())) {
+        return new Verdict(JobState.FAILED, aggregate, toleranceMessage(job.failure, row));
+      }
+      return new Verdict(JobState.SUCCEEDED, aggregate, null);
+    };
+  }
+
+  private Object reduce(String name, Iterator<String> values) {
+    Iterator<JsonNode> nodes =
+        new Iterator<>() {
+          @Override
+          public boolean hasNext() {
+            return values.hasNext();
+          }
+
+          @Override
+          public JsonNode next() {
+            return decode(values.next(), JsonNode.class);
+          }
+        };
+    if (JsonReducers.isBuiltIn(name)) {
+      return JsonReducers.fold(name, nodes);
+    }
+    Registry.Fold fold = registry.reducer(name);
+    Object aggregate = fold.reducer().identity();
+    while (nodes.hasNext()) {
+      aggregate =
+          fold.reducer().accumulate(aggregate, json.convertValue(nodes.next(), fold.resultType()));
+    }
+    return aggregate;
+  }
+
+  private static String toleranceMessage(FailurePolicy policy, JobRow row) {
+    String tolerance =
+        Double.isNaN(policy.toleratedPercent())
+            ? policy.toleratedCount() + " failures"
+            : policy.toleratedPercent() + "% of " + row.total() + " items";
+    return row.failed() + " items failed, more than the tolerated " + tolerance;
+  }
+
+  // ------------------------------------------------------------------ consumers
+
+  private void resumeDeliveries() {
+    for (JobRow row : store.listJobs(10_000, null)) {
+      DurableSpec spec = decode(row.spec(), DurableSpec.class);
+      if (spec.consumer() != null
+          && registry.consumer(spec.consumer()) != null
+          && (!row.state().isFinal()
+              || store.acknowledged(row.id(), spec.consumer()) < row.lastSeq())) {
+        startDelivery(row.id(), spec.consumer());
+      }
+    }
+  }
+
+  private void startDelivery(JobId id, String consumerName) {
+    if (delivering.add(id)) {
+      Thread.ofVirtual().name("fanout-delivery-" + id).start(() -> deliver(id, consumerName));
+    }
+  }
+
+  private void deliver(JobId id, String consumerName) {
+    Registry.Sink sink = registry.consumer(consumerName);
+    try {
+      long acked = store.acknowledged(id, consumerName);
+      while (!closed) {
+        List<StoredResult> page = store.results(id, acked, 500);
+        if (page.isEmpty()) {
+          Optional<JobRow> row = store.job(id);
+          if (row.isEmpty() || row.get().state().isFinal() && row.get().lastSeq() <= acked) {
+            return;
+          }
+          awaitDelivery();
+          continue;
+        }
+        for (StoredResult r : page) {
+          try {
+            @SuppressWarnings("unchecked")
+            Class<Object> type = (Class<Object>) sink.resultType();
+            sink.consumer().accept(itemResult(r, type));
+          } catch (RuntimeException e) {
+            log.warn("job {}: consumer '{}' threw on item {}", id, consumerName, r.index(), e);
+          }
+        }
+        acked = page.get(page.size() - 1).seq();
+        store.acknowledge(id, consumerName, acked);
+      }
+    } catch (RuntimeException e) {
+      log.warn("job {}: delivery to '{}' stopped; it resumes on restart", id, consumerName, e);
+    } finally {
+      delivering.remove(id);
+    }
+  }
+
+  private void awaitDelivery() {
+    wakeLock.lock();
+    try {
+      delivered.await(pollInterval.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      wakeLock.unlock();
+    }
+  }
+
+  private <T> ItemResult<T> itemResult(StoredResult r, Class<T> type) {
+    boolean ok = r.status() == TaskState.SUCCEEDED;
+    return new ItemResult<>(
+        r.jobId(),
+        r.seq(),
+        r.index(),
+        ok ? ItemStatus.SUCCEEDED : ItemStatus.FAILED,
+        ok ? json.convertValue(decode(r.value(), JsonNode.class), type) : null,
+        ok ? null : failure(r.error()),
+        r.attempts(),
+        Duration.ofMillis(r.durationMillis()));
+  }
+
+  // ------------------------------------------------------------------ status and outcome
+
+  JobStatus status(JobRow row) {
+    long settled = row.succeeded() + row.failed() + row.cancelled();
+    return new JobStatus(
+        row.id(),
+        row.state(),
+        row.sealed() ? OptionalLong.of(row.total()) : OptionalLong.empty(),
+        row.sealed() ? row.total() - row.running() - settled : row.pending(),
+        row.running(),
+        row.succeeded(),
+        row.failed(),
+        row.cancelled(),
+        row.retries(),
+        row.maxConcurrency(),
+        row.createdAt(),
+        row.startedAt(),
+        row.finishedAt(),
+        row.error());
+  }
+
+  private void completeOutcome(JobRow row) {
+    Handle h = handles.get(row.id());
+    if (h == null || h.future.isDone()) {
+      return;
+    }
+    List<ItemFailure> failures = new ArrayList<>();
+    long after = 0;
+    for (List<StoredResult> page; !(page = store.failures(row.id(), after, 1_000)).isEmpty(); ) {
+      for (StoredResult r : page) {
+        failures.add(new ItemFailure(r.index(), failure(r.error()), r.attempts()));
+      }
+      after = page.get(page.size() - 1).seq();
+    }
+    failures.sort(java.util.Comparator.comparingLong(ItemFailure::index));
+    JsonNode aggregate = row.aggregate() == null ? null : decode(row.aggregate(), JsonNode.class);
+    h.future.complete(new JobOutcome<>(status(row), aggregate, failures));
+  }
+
+  private TaskFailedException failure(String errorJson) {
+    JsonNode error = decode(errorJson, JsonNode.class);
+    return new TaskFailedException(
+        error.path("type").asText("unknown"),
+        error.hasNonNull("message") ? error.get("message").asText() : null);
+  }
+
+  private String errorJson(Throwable e) {
+    ObjectNode error = json.createObjectNode();
+    error.put("type", e.getClass().getName());
+    error.put("message", e.getMessage());
+    return error.toString();
+  }
+
+  private String encode(Object value) {
+    try {
+      return json.writeValueAsString(value);
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException(
+          "cannot encode " + value.getClass().getName() + " as JSON: " + e.getOriginalMessage(), e);
+    }
+  }
+
+  private <T> T decode(String text, Class<T> type) {
+    try {
+      return json.readValue(text, type);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(
+          "cannot decode stored JSON as " + type.getName() + ": " + e.getOriginalMessage(), e);
+    }
+  }
+
+  /** An active job as this engine runs it. */
+  private final class Active {
+    final JobId id;
+    final DurableSpec spec;
+    final RetryPolicy retry;
+    final FailurePolicy failure;
+    final Instant deadlineAt;
+    final Set<Attempt> attempts = ConcurrentHashMap.newKeySet();
+
+    Active(JobId id, DurableSpec spec, Instant deadlineAt) {
+      this.id = id;
+      this.spec = spec;
+      this.retry = spec.retryPolicy();
+      this.failure = spec.failurePolicy();
+      this.deadlineAt = deadlineAt;
+    }
+
+    void stopAll() {
+      attempts.forEach(Attempt::stop);
+    }
+  }
+
+  /** A durable job as a caller holds it; every read goes to the store. */
+  private final class Handle implements JobHandle<JsonNode> {
+    final JobId id;
+    final CompletableFuture<JobOutcome<JsonNode>> future = new CompletableFuture<>();
+
+    Handle(JobId id) {
+      this.id = id;
+    }
+
+    private JobRow row() {
+      return store.job(id).orElseThrow(() -> new NoSuchJobException(id));
+    }
+
+    @Override
+    public JobId id() {
+      return id;
+    }
+
+    @Override
+    public JobStatus status() {
+      JobRow row = row();
+      if (row.state().isFinal()) {
+        completeOutcome(row);
+      }
+      return DurableEngine.this.status(row);
+    }
+
+    @Override
+    public CompletableFuture<JobOutcome<JsonNode>> outcome() {
+      start();
+      if (!future.isDone()) {
+        store.job(id).filter(r -> r.state().isFinal()).ifPresent(r -> completeOutcome(r));
+      }
+      return future.copy();
+    }
+
+    @Override
+    public boolean cancel() {
+      Active job = active.get(id);
+      DurableSpec spec = job != null ? job.spec : decode(row().spec(), DurableSpec.class);
+      Active runtime = job != null ? job : new Active(id, spec, null);
+      Optional<JobRow> ended =
+          store.finish(id, clock.instant(), JobState.CANCELLED, null, folder(runtime));
+      runtime.stopAll();
+      ended.ifPresent(DurableEngine.this::onFinished);
+      return ended.isPresent();
+    }
+
+    @Override
+    public boolean pause() {
+      JobRow row = row();
+      requireNotFinal(row, "pause");
+      if (row.state() == JobState.PAUSED) {
+        return false;
+      }
+      return store.setPaused(id, true);
+    }
+
+    @Override
+    public boolean resume() {
+      JobRow row = row();
+      requireNotFinal(row, "resume");
+      if (row.state() != JobState.PAUSED) {
+        return false;
+      }
+      boolean resumed = store.setPaused(id, false);
+      signal();
+      return resumed;
+    }
+
+    @Override
+    public void setMaxConcurrency(int maxConcurrency) {
+      if (maxConcurrency < 1) {
+        throw new IllegalArgumentException("maxConcurrency must be >= 1, got " + maxConcurrency);
+      }
+      requireNotFinal(row(), "setMaxConcurrency");
+      store.setMaxConcurrency(id, maxConcurrency);
+      signal();
+    }
+
+    private void requireNotFinal(JobRow row, String action) {
+      if (row.state().isFinal()) {
+        throw new IllegalStateException(
+            "cannot " + action + " job " + id + ": it is " + row.state());
+      }
+    }
+
+    @Override
+    public String toString() {
+      return "DurableJob[" + id + "]";
+    }
+  }
+}

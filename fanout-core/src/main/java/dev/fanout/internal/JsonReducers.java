@@ -1,0 +1,106 @@
+package dev.fanout.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.NullNode;
+import java.math.BigDecimal;
+import java.math.MathContext;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * The reducers a durable job may name without registering them. They fold JSON values: sums and
+ * means in exact decimal arithmetic, so the aggregate does not depend on floating-point order.
+ */
+final class JsonReducers {
+  static final List<String> NAMES = List.of("count", "sum", "min", "max", "avg", "collect");
+
+  private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
+
+  private JsonReducers() {}
+
+  static boolean isBuiltIn(String name) {
+    return NAMES.contains(name);
+  }
+
+  /** Folds the values, in index order, with the built-in reducer {@code name}. */
+  static JsonNode fold(String name, Iterator<JsonNode> values) {
+    return switch (name) {
+      case "count" -> {
+        long n = 0;
+        while (values.hasNext()) {
+          values.next();
+          n++;
+        }
+        yield JSON.numberNode(n);
+      }
+      case "sum" -> {
+        BigDecimal sum = BigDecimal.ZERO;
+        while (values.hasNext()) {
+          sum = sum.add(number(values.next(), "sum"));
+        }
+        yield decimal(sum);
+      }
+      case "avg" -> {
+        BigDecimal sum = BigDecimal.ZERO;
+        long n = 0;
+        while (values.hasNext()) {
+          sum = sum.add(number(values.next(), "avg"));
+          n++;
+        }
+        yield n == 0
+            ? NullNode.instance
+            : JSON.numberNode(
+                sum.divide(BigDecimal.valueOf(n), MathContext.DECIMAL64).doubleValue());
+      }
+      case "min", "max" -> {
+        boolean min = name.equals("min");
+        JsonNode best = null;
+        while (values.hasNext()) {
+          JsonNode v = values.next();
+          if (best == null || (min ? compare(v, best) < 0 : compare(v, best) > 0)) {
+            best = v;
+          }
+        }
+        yield best == null ? NullNode.instance : best;
+      }
+      case "collect" -> {
+        ArrayNode all = JSON.arrayNode();
+        values.forEachRemaining(all::add);
+        yield all;
+      }
+      default -> throw new IllegalArgumentException("no built-in reducer '" + name + "'");
+    };
+  }
+
+  private static BigDecimal number(JsonNode v, String reducer) {
+    if (v == null || !v.isNumber()) {
+      throw new IllegalArgumentException(
+          reducer + " needs numbers, got " + (v == null ? "nothing" : v.getNodeType()));
+    }
+    return v.decimalValue();
+  }
+
+  private static JsonNode decimal(BigDecimal value) {
+    BigDecimal stripped = value.stripTrailingZeros();
+    if (stripped.scale() <= 0 && stripped.toBigInteger().bitLength() < 63) {
+      return JSON.numberNode(stripped.longValueExact());
+    }
+    return JSON.numberNode(value);
+  }
+
+  private static int compare(JsonNode a, JsonNode b) {
+    if (a.isNumber() && b.isNumber()) {
+      return a.decimalValue().compareTo(b.decimalValue());
+    }
+    if (a.isTextual() && b.isTextual()) {
+      return a.textValue().compareTo(b.textValue());
+    }
+    throw new IllegalArgumentException(
+        "min and max compare numbers with numbers and strings with strings, got "
+            + a.getNodeType()
+            + " and "
+            + b.getNodeType());
+  }
+}

@@ -1,0 +1,572 @@
+package dev.fanout.spi;
+
+import dev.fanout.JobId;
+import dev.fanout.JobState;
+import java.time.Instant;
+import java.util.AbstractList;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A {@link JobStore} in this process's memory: the durable engine's semantics (leases, fences,
+ * exactly-once recording and fan-in) without durability. For tests, and for running named jobs
+ * without a database. One lock guards everything, which is simple and, for one process, fast
+ * enough.
+ */
+public final class InMemoryJobStore implements JobStore {
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Map<JobId, Job> jobs = new HashMap<>();
+
+  /** Creates an empty store. */
+  public InMemoryJobStore() {}
+
+  @Override
+  public void createJob(NewJob job) {
+    Objects.requireNonNull(job, "job");
+    lock.lock();
+    try {
+      if (jobs.containsKey(job.id())) {
+        throw new IllegalStateException("job " + job.id() + " already exists");
+      }
+      jobs.put(job.id(), new Job(job));
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public void addItems(JobId id, long firstIndex, List<String> items) {
+    lock.lock();
+    try {
+      Job job = unsealed(id);
+      if (firstIndex != job.tasks.size()) {
+        throw new IllegalStateException(
+            "job " + id + " expects items from index " + job.tasks.size() + ", got " + firstIndex);
+      }
+      for (String item : items) {
+        Task task = new Task(job.tasks.size(), item);
+        job.tasks.add(task);
+        job.pendingIndexes.set((int) task.index);
+        job.pending++;
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public void seal(JobId id, long total) {
+    lock.lock();
+    try {
+      Job job = unsealed(id);
+      if (total != job.tasks.size()) {
+        throw new IllegalStateException(
+            "job " + id + " has " + job.tasks.size() + " items, not " + total);
+      }
+      job.sealed = true;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private Job unsealed(JobId id) {
+    Job job = jobs.get(id);
+    if (job == null) {
+      throw new IllegalStateException("no job " + id);
+    }
+    if (job.sealed) {
+      throw new IllegalStateException("job " + id + " is sealed");
+    }
+    return job;
+  }
+
+  @Override
+  public Optional<JobRow> job(JobId id) {
+    lock.lock();
+    try {
+      Job job = jobs.get(id);
+      return job == null ? Optional.empty() : Optional.of(job.row());
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public List<JobRow> listJobs(int limit, JobId before) {
+    lock.lock();
+    try {
+      Comparator<Job> newestFirst =
+          Comparator.comparing((Job j) -> j.def.createdAt())
+              .thenComparing(j -> j.def.id())
+              .reversed();
+      Job cursor = before == null ? null : jobs.get(before);
+      return jobs.values().stream()
+          .filter(j -> cursor == null || newestFirst.compare(j, cursor) > 0)
+          .sorted(newestFirst)
+          .limit(limit)
+          .map(Job::row)
+          .toList();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public List<JobId> activeJobs() {
+    lock.lock();
+    try {
+      return jobs.values().stream()
+          .filter(j -> j.sealed && !j.state.isFinal())
+          .sorted(Comparator.comparing((Job j) -> j.def.createdAt()).thenComparing(j -> j.def.id()))
+          .map(j -> j.def.id())
+          .toList();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public List<ClaimedTask> claim(
+      JobId id, String owner, int limit, Instant now, Instant leaseUntil) {
+    Objects.requireNonNull(owner, "owner");
+    lock.lock();
+    try {
+      Job job = jobs.get(id);
+      if (job == null || !job.sealed || job.paused || job.state.isFinal()) {
+        return List.of();
+      }
+      int room = (int) Math.min(limit, job.maxConcurrency - job.running);
+      List<ClaimedTask> claimed = new ArrayList<>();
+      for (int i = job.pendingIndexes.nextSetBit(0);
+          i >= 0 && claimed.size() < room;
+          i = job.pendingIndexes.nextSetBit(i + 1)) {
+        Task task = job.tasks.get(i);
+        if (task.notBefore != null && task.notBefore.isAfter(now)) {
+          continue;
+        }
+        job.pendingIndexes.clear(i);
+        task.state = TaskState.RUNNING;
+        task.attempts++;
+        task.fence++;
+        task.owner = owner;
+        task.leaseUntil = leaseUntil;
+        job.pending--;
+        job.running++;
+        job.runningTasks.add(task);
+        claimed.add(new ClaimedTask(id, task.index, task.item, task.attempts, task.fence));
+      }
+      if (!claimed.isEmpty() && job.startedAt == null) {
+        job.startedAt = now;
+        job.state = JobState.RUNNING;
+      }
+      return claimed;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public int renewLeases(String owner, Instant leaseUntil) {
+    lock.lock();
+    try {
+      int renewed = 0;
+      for (Job job : jobs.values()) {
+        for (Task task : job.runningTasks) {
+          if (owner.equals(task.owner)) {
+            task.leaseUntil = leaseUntil;
+            renewed++;
+          }
+        }
+      }
+      return renewed;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public int reclaimExpired(Instant now) {
+    lock.lock();
+    try {
+      int reclaimed = 0;
+      for (Job job : jobs.values()) {
+        for (Iterator<Task> it = job.runningTasks.iterator(); it.hasNext(); ) {
+          Task task = it.next();
+          if (!task.leaseUntil.isAfter(now)) {
+            it.remove();
+            job.toPending(task);
+            reclaimed++;
+          }
+        }
+      }
+      return reclaimed;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public List<StoredResult> complete(JobId id, List<Completion> completions, Instant now) {
+    lock.lock();
+    try {
+      Job job = jobs.get(id);
+      if (job == null) {
+        return List.of();
+      }
+      List<StoredResult> settled = new ArrayList<>();
+      for (Completion c : completions) {
+        if (c.index() < 0 || c.index() >= job.tasks.size()) {
+          continue;
+        }
+        Task task = job.tasks.get((int) c.index());
+        if (task.state != TaskState.RUNNING || task.fence != c.fence()) {
+          continue;
+        }
+        job.runningTasks.remove(task);
+        job.running--;
+        switch (c) {
+          case Completion.Retry r -> {
+            task.notBefore = r.notBefore();
+            task.error = r.error();
+            job.retries++;
+            job.toPendingAfterRunning(task);
+          }
+          case Completion.Succeeded s -> {
+            task.state = TaskState.SUCCEEDED;
+            task.value = s.value();
+            task.error = null;
+            task.durationMillis = s.durationMillis();
+            job.succeeded++;
+            settled.add(job.settle(task));
+          }
+          case Completion.Failed f -> {
+            task.state = TaskState.FAILED;
+            task.value = null;
+            task.error = f.error();
+            task.durationMillis = f.durationMillis();
+            job.failed++;
+            settled.add(job.settle(task));
+          }
+        }
+      }
+      return settled;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public Optional<JobRow> finish(
+      JobId id, Instant now, JobState forced, String forcedError, Folder folder) {
+    if (forced != null && forced != JobState.CANCELLED && forced != JobState.FAILED) {
+      throw new IllegalArgumentException("forced must be CANCELLED or FAILED, got " + forced);
+    }
+    lock.lock();
+    try {
+      Job job = jobs.get(id);
+      if (job == null || job.state.isFinal()) {
+        return Optional.empty();
+      }
+      if (forced == null) {
+        if (!job.sealed || job.pending > 0 || job.running > 0) {
+          return Optional.empty();
+        }
+      } else {
+        for (Task task : job.tasks) {
+          if (task.state == TaskState.PENDING || task.state == TaskState.RUNNING) {
+            if (task.state == TaskState.PENDING) {
+              job.pending--;
+            } else {
+              job.running--;
+            }
+            task.state = TaskState.CANCELLED;
+            task.fence++;
+            task.owner = null;
+            job.cancelled++;
+          }
+        }
+        job.runningTasks.clear();
+        job.pendingIndexes.clear();
+      }
+      Verdict verdict = folder.fold(job.row(), job.succeededValues());
+      job.state = forced != null ? forced : verdict.state();
+      job.aggregate = verdict.aggregate();
+      job.error = verdict.error() != null ? verdict.error() : forcedError;
+      job.finishedAt = now;
+      job.paused = false;
+      return Optional.of(job.row());
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public boolean setPaused(JobId id, boolean paused) {
+    lock.lock();
+    try {
+      Job job = jobs.get(id);
+      if (job == null || job.state.isFinal()) {
+        return false;
+      }
+      job.paused = paused;
+      job.state =
+          paused ? JobState.PAUSED : job.startedAt == null ? JobState.ACCEPTED : JobState.RUNNING;
+      return true;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public boolean setMaxConcurrency(JobId id, int maxConcurrency) {
+    if (maxConcurrency < 1) {
+      throw new IllegalArgumentException("maxConcurrency must be >= 1, got " + maxConcurrency);
+    }
+    lock.lock();
+    try {
+      Job job = jobs.get(id);
+      if (job == null || job.state.isFinal()) {
+        return false;
+      }
+      job.maxConcurrency = maxConcurrency;
+      return true;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public List<StoredResult> results(JobId id, long afterSeq, int limit) {
+    lock.lock();
+    try {
+      Job job = jobs.get(id);
+      if (job == null) {
+        return List.of();
+      }
+      int from =
+          Collections.binarySearch(job.resultSeqs(), afterSeq + 1, Comparator.naturalOrder());
+      if (from < 0) {
+        from = -from - 1;
+      }
+      int to = (int) Math.min(job.results.size(), (long) from + limit);
+      return List.copyOf(job.results.subList(from, to));
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public long acknowledged(JobId id, String consumer) {
+    lock.lock();
+    try {
+      Job job = jobs.get(id);
+      return job == null ? 0 : job.acks.getOrDefault(consumer, 0L);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public void acknowledge(JobId id, String consumer, long seq) {
+    lock.lock();
+    try {
+      Job job = jobs.get(id);
+      if (job != null) {
+        job.acks.merge(consumer, seq, Math::max);
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public boolean deleteJob(JobId id) {
+    lock.lock();
+    try {
+      return jobs.remove(id) != null;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public int purge(Instant cutoff, int limit) {
+    lock.lock();
+    try {
+      List<JobId> doomed =
+          jobs.values().stream()
+              .filter(
+                  j ->
+                      j.finishedAt != null && j.finishedAt.isBefore(cutoff)
+                          || !j.sealed && j.def.createdAt().isBefore(cutoff))
+              .limit(limit)
+              .map(j -> j.def.id())
+              .toList();
+      doomed.forEach(jobs::remove);
+      return doomed.size();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public void close() {}
+
+  private static final class Task {
+    final long index;
+    final String item;
+    TaskState state = TaskState.PENDING;
+    int attempts;
+    long fence;
+    Instant notBefore;
+    String owner;
+    Instant leaseUntil;
+    String value;
+    String error;
+    long durationMillis;
+
+    Task(long index, String item) {
+      this.index = index;
+      this.item = item;
+    }
+  }
+
+  private static final class Job {
+    final NewJob def;
+    final List<Task> tasks = new ArrayList<>();
+    final BitSet pendingIndexes = new BitSet();
+    final Set<Task> runningTasks = new LinkedHashSet<>();
+    final List<StoredResult> results = new ArrayList<>();
+    final Map<String, Long> acks = new HashMap<>();
+    boolean sealed;
+    JobState state = JobState.ACCEPTED;
+    boolean paused;
+    int maxConcurrency;
+    long pending;
+    long running;
+    long succeeded;
+    long failed;
+    long cancelled;
+    long retries;
+    long lastSeq;
+    Instant startedAt;
+    Instant finishedAt;
+    String aggregate;
+    String error;
+
+    Job(NewJob def) {
+      this.def = def;
+      this.maxConcurrency = def.maxConcurrency();
+    }
+
+    /** A RUNNING task whose lease ran out: back to PENDING under a new fence. */
+    void toPending(Task task) {
+      running--;
+      toPendingAfterRunning(task);
+    }
+
+    void toPendingAfterRunning(Task task) {
+      task.state = TaskState.PENDING;
+      task.fence++;
+      task.owner = null;
+      task.leaseUntil = null;
+      pendingIndexes.set((int) task.index);
+      pending++;
+    }
+
+    StoredResult settle(Task task) {
+      task.owner = null;
+      task.leaseUntil = null;
+      StoredResult result =
+          new StoredResult(
+              def.id(),
+              ++lastSeq,
+              task.index,
+              task.state,
+              task.value,
+              task.error,
+              task.attempts,
+              task.durationMillis);
+      results.add(result);
+      return result;
+    }
+
+    List<Long> resultSeqs() {
+      return new AbstractList<>() {
+        @Override
+        public Long get(int i) {
+          return results.get(i).seq();
+        }
+
+        @Override
+        public int size() {
+          return results.size();
+        }
+      };
+    }
+
+    Iterator<String> succeededValues() {
+      return new Iterator<>() {
+        int next = advance(0);
+
+        private int advance(int from) {
+          int i = from;
+          while (i < tasks.size() && tasks.get(i).state != TaskState.SUCCEEDED) {
+            i++;
+          }
+          return i;
+        }
+
+        @Override
+        public boolean hasNext() {
+          return next < tasks.size();
+        }
+
+        @Override
+        public String next() {
+          if (!hasNext()) {
+            throw new NoSuchElementException();
+          }
+          String value = tasks.get(next).value;
+          next = advance(next + 1);
+          return value;
+        }
+      };
+    }
+
+    JobRow row() {
+      return new JobRow(
+          def.id(),
+          sealed,
+          state,
+          def.spec(),
+          tasks.size(),
+          maxConcurrency,
+          pending,
+          running,
+          succeeded,
+          failed,
+          cancelled,
+          retries,
+          lastSeq,
+          def.createdAt(),
+          startedAt,
+          finishedAt,
+          def.deadlineAt(),
+          aggregate,
+          error);
+    }
+  }
+}

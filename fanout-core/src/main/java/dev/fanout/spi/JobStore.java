@@ -1,0 +1,254 @@
+package dev.fanout.spi;
+
+import dev.fanout.JobId;
+import dev.fanout.JobState;
+import java.time.Instant;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Where the durable engine keeps jobs, their items and their results, so that a crash loses
+ * nothing. One store may be shared by many engines (a cluster); every method is safe to call from
+ * many threads and many processes at once, and each is atomic: it happens whole or not at all.
+ *
+ * <p>The life of an item: written PENDING by {@link #addItems}; made RUNNING with a lease by {@link
+ * #claim}; kept RUNNING by {@link #renewLeases}; settled by {@link #complete} (or put back PENDING
+ * for a retry); put back PENDING by {@link #reclaimExpired} when its lease runs out; or CANCELLED
+ * by {@link #finish} when its job ends early. Every change of hands bumps the item's fence, so a
+ * worker that lost its lease can never record a result: recording is exactly once per item.
+ *
+ * <p>Methods throw {@link StoreException} when the store cannot be reached; the engine retries.
+ */
+public interface JobStore extends AutoCloseable {
+
+  /**
+   * Stores a new job, unsealed: no claim sees it until {@link #seal}.
+   *
+   * @param job the job
+   * @throws IllegalStateException when a job with that ID exists
+   */
+  void createJob(NewJob job);
+
+  /**
+   * Stores a batch of a job's items as PENDING, in one transaction.
+   *
+   * @param id an unsealed job
+   * @param firstIndex the index of the first item of the batch; batches arrive in order
+   * @param items the items as JSON, in index order
+   * @throws IllegalStateException when the job is unknown or already sealed
+   */
+  void addItems(JobId id, long firstIndex, List<String> items);
+
+  /**
+   * Makes a job visible to claims: its items are all stored. A job with no items stays sealed and
+   * unsettled until the engine {@link #finish finishes} it.
+   *
+   * @param id an unsealed job
+   * @param total how many items were added
+   * @throws IllegalStateException when the job is unknown, already sealed, or has another count
+   */
+  void seal(JobId id, long total);
+
+  /**
+   * Reads a job.
+   *
+   * @param id the job
+   * @return the job with exact counts, or empty when unknown
+   */
+  Optional<JobRow> job(JobId id);
+
+  /**
+   * Lists jobs, newest first ({@code createdAt} descending, then ID descending).
+   *
+   * @param limit the most rows to return
+   * @param before only jobs that sort after this one (exclusive paging cursor), or null
+   * @return the jobs with exact counts
+   */
+  List<JobRow> listJobs(int limit, JobId before);
+
+  /**
+   * The sealed jobs that are not final, oldest first: the ones workers should claim for.
+   *
+   * @return their IDs
+   */
+  List<JobId> activeJobs();
+
+  /**
+   * Claims up to {@code limit} PENDING items of one job whose {@code notBefore} has passed, lowest
+   * index first, and leases them to {@code owner}. Claims nothing when the job is unknown,
+   * unsealed, paused or final, and never lets the job's RUNNING items exceed its {@code
+   * maxConcurrency}, even when many workers claim at once. Each claimed item becomes RUNNING with
+   * its attempt count and fence incremented; the job becomes RUNNING (with its start time) on its
+   * first claim.
+   *
+   * @param id the job
+   * @param owner the worker's identity
+   * @param limit the most items to claim
+   * @param now the current time
+   * @param leaseUntil when the leases run out unless renewed
+   * @return the claimed items in index order
+   */
+  List<ClaimedTask> claim(JobId id, String owner, int limit, Instant now, Instant leaseUntil);
+
+  /**
+   * Extends the leases of every RUNNING item {@code owner} holds: the worker's heartbeat.
+   *
+   * @param owner the worker's identity
+   * @param leaseUntil the new lease end
+   * @return how many leases were extended
+   */
+  int renewLeases(String owner, Instant leaseUntil);
+
+  /**
+   * Puts every RUNNING item whose lease ended at or before {@code now} back to PENDING, with a new
+   * fence, so another worker may claim it and the old holder can no longer complete it.
+   *
+   * @param now the current time
+   * @return how many items were reclaimed
+   */
+  int reclaimExpired(Instant now);
+
+  /**
+   * Applies a batch of reports for one job in one transaction. Each report applies only when its
+   * item is RUNNING under the report's fence; stale reports are dropped. Settled items get the next
+   * sequence numbers of the job in report order; retries become PENDING with their {@code
+   * notBefore}, a new fence, and the job's retry count incremented.
+   *
+   * @param id the job
+   * @param completions the reports
+   * @param now the current time
+   * @return the items this call settled, with their sequence numbers, in sequence order
+   */
+  List<StoredResult> complete(JobId id, List<Completion> completions, Instant now);
+
+  /**
+   * Ends a job exactly once, in one transaction that holds the job against every other writer.
+   *
+   * <p>With {@code forced} null, the job ends only when it is sealed, not final, and every item has
+   * settled. With {@code forced} set ({@link JobState#CANCELLED} or {@link JobState#FAILED}), it
+   * ends now: its PENDING and RUNNING items become CANCELLED with new fences. Either way the store
+   * then passes the succeeded results, in index order, to {@code folder}, and stores the verdict it
+   * returns (a forced state overrides the verdict's state, and a forced error fills its error when
+   * it has none) with {@code finishedAt = now}.
+   *
+   * @param id the job
+   * @param now the current time
+   * @param forced the state to end in now, or null to end only when every item has settled
+   * @param forcedError why the job is forced to end, or null
+   * @param folder computes the verdict from the final counts and the results
+   * @return the final job when this call ended it; empty when it was already final or not ready
+   */
+  Optional<JobRow> finish(
+      JobId id, Instant now, JobState forced, String forcedError, Folder folder);
+
+  /**
+   * Pauses or resumes a job that is not final. A paused job's state reads {@link JobState#PAUSED};
+   * on resume it reads RUNNING, or ACCEPTED when nothing was ever claimed.
+   *
+   * @param id the job
+   * @param paused true to pause
+   * @return true when the job exists and is not final
+   */
+  boolean setPaused(JobId id, boolean paused);
+
+  /**
+   * Changes a job's concurrency cap.
+   *
+   * @param id the job
+   * @param maxConcurrency at least 1
+   * @return true when the job exists and is not final
+   */
+  boolean setMaxConcurrency(JobId id, int maxConcurrency);
+
+  /**
+   * Reads a job's settled items in sequence order.
+   *
+   * @param id the job
+   * @param afterSeq only items with a greater sequence number
+   * @param limit the most items to return
+   * @return the items
+   */
+  List<StoredResult> results(JobId id, long afterSeq, int limit);
+
+  /**
+   * Reads a job's failed items in sequence order. Stores with an index on the status should
+   * override this; the default pages through every result.
+   *
+   * @param id the job
+   * @param afterSeq only items with a greater sequence number
+   * @param limit the most items to return
+   * @return the failed items
+   */
+  default List<StoredResult> failures(JobId id, long afterSeq, int limit) {
+    List<StoredResult> out = new java.util.ArrayList<>();
+    long after = afterSeq;
+    while (out.size() < limit) {
+      List<StoredResult> page = results(id, after, 1_000);
+      if (page.isEmpty()) {
+        break;
+      }
+      for (StoredResult r : page) {
+        if (r.status() == TaskState.FAILED && out.size() < limit) {
+          out.add(r);
+        }
+      }
+      after = page.get(page.size() - 1).seq();
+    }
+    return out;
+  }
+
+  /**
+   * The last sequence number a named consumer acknowledged for a job.
+   *
+   * @param id the job
+   * @param consumer the consumer's name
+   * @return the sequence number, 0 when it acknowledged nothing yet
+   */
+  long acknowledged(JobId id, String consumer);
+
+  /**
+   * Records that a named consumer has handled every result up to {@code seq}. Never moves
+   * backwards.
+   *
+   * @param id the job
+   * @param consumer the consumer's name
+   * @param seq the last sequence number handled
+   */
+  void acknowledge(JobId id, String consumer, long seq);
+
+  /**
+   * Deletes a job with its items, results and acknowledgements.
+   *
+   * @param id the job
+   * @return true when it existed
+   */
+  boolean deleteJob(JobId id);
+
+  /**
+   * Deletes up to {@code limit} jobs that became final before {@code cutoff}, and unsealed jobs
+   * created before it (submissions that died half-written), each in its own short transaction.
+   *
+   * @param cutoff the age limit
+   * @param limit the most jobs to delete in this call
+   * @return how many jobs were deleted
+   */
+  int purge(Instant cutoff, int limit);
+
+  /** Releases the store's connections. */
+  @Override
+  void close();
+
+  /** Computes how a job ends from its final counts and its succeeded results. */
+  @FunctionalInterface
+  interface Folder {
+    /**
+     * Folds the results and decides the verdict.
+     *
+     * @param job the job with its final counts (its items all settled)
+     * @param succeeded the succeeded results' values as JSON, in index order, read lazily
+     * @return the verdict
+     */
+    Verdict fold(JobRow job, Iterator<String> succeeded);
+  }
+}

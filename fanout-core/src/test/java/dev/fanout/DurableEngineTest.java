@@ -1,0 +1,325 @@
+package dev.fanout;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.fanout.spi.InMemoryJobStore;
+import dev.fanout.spi.JobStore;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Durable jobs over the in-memory store: named functions, leases, fences and resumption. */
+class DurableEngineTest {
+  private final JobStore store = new InMemoryJobStore();
+  private final List<Engine> engines = new CopyOnWriteArrayList<>();
+
+  @AfterEach
+  void close() {
+    engines.forEach(Engine::close);
+  }
+
+  private Engine engine(Duration lease) {
+    Engine engine =
+        FanOut.builder()
+            .store(store)
+            .leaseDuration(lease)
+            .pollInterval(Duration.ofMillis(10))
+            .build();
+    engines.add(engine);
+    return engine;
+  }
+
+  private Engine engine() {
+    return engine(Duration.ofSeconds(30));
+  }
+
+  private static List<Integer> range(int n) {
+    return IntStream.range(0, n).boxed().toList();
+  }
+
+  private static <A> JobOutcome<A> outcomeOf(JobHandle<A> job) {
+    return job.outcome().orTimeout(30, TimeUnit.SECONDS).join();
+  }
+
+  @Test
+  void a_named_job_runs_and_folds_with_a_built_in_reducer() {
+    Engine engine = engine();
+    engine.register("square", Integer.class, (Integer n, TaskContext ctx) -> (long) n * n);
+
+    JobHandle<JsonNode> job =
+        engine.submit(JobSpec.items(range(1_000)).function("square").reduce("sum").build());
+
+    JobOutcome<JsonNode> outcome = outcomeOf(job);
+    assertThat(outcome.state()).isEqualTo(JobState.SUCCEEDED);
+    assertThat(outcome.aggregate().longValue()).isEqualTo(332_833_500L);
+    assertThat(outcome.status().succeeded()).isEqualTo(1_000);
+    assertThat(outcome.status().total()).hasValue(1_000);
+    assertThat(engine.job(job.id())).isPresent();
+    assertThat(engine.list()).extracting(JobStatus::id).contains(job.id());
+  }
+
+  @Test
+  void collect_folds_in_index_order_whatever_the_completion_order() {
+    Engine engine = engine();
+    engine.register(
+        "slowIdentity",
+        Integer.class,
+        (Integer n, TaskContext ctx) -> {
+          Thread.sleep(50 - n);
+          return n;
+        });
+
+    JobOutcome<JsonNode> outcome =
+        outcomeOf(
+            engine.submit(
+                JobSpec.items(range(50)).function("slowIdentity").reduce("collect").build()));
+
+    assertThat(outcome.aggregate())
+        .extracting(JsonNode::intValue)
+        .containsExactlyElementsOf(range(50));
+  }
+
+  @Test
+  void submitting_a_job_that_names_nothing_registered_fails_clearly() {
+    Engine engine = engine();
+    assertThatThrownBy(() -> engine.submit(JobSpec.items(range(3)).function("nobody").build()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("no function is registered under 'nobody'")
+        .hasMessageContaining("engine.register(\"nobody\"");
+    engine.register("id", Integer.class, (Integer n, TaskContext ctx) -> n);
+    assertThatThrownBy(
+            () -> engine.submit(JobSpec.items(range(3)).function("id").reduce("median").build()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("no reducer is registered under 'median'")
+        .hasMessageContaining("[count, sum, min, max, avg, collect]");
+    assertThat(engine.list()).isEmpty();
+  }
+
+  @Test
+  void a_durable_job_refuses_lambdas_that_could_not_survive_a_restart() {
+    assertThatThrownBy(() -> JobSpec.items(range(3)).function("id").consumer(r -> {}).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("its consumer must be named too")
+        .hasMessageContaining("registerConsumer");
+    assertThatThrownBy(
+            () ->
+                JobSpec.items(range(3))
+                    .function((Integer i, TaskContext c) -> i)
+                    .reduce("sum")
+                    .build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("needs a function given by name");
+  }
+
+  @Test
+  void registering_a_name_twice_or_a_built_in_reducer_name_is_refused() {
+    Engine engine = engine();
+    engine.register("f", Integer.class, (Integer n, TaskContext ctx) -> n);
+    assertThatThrownBy(() -> engine.register("f", Integer.class, (Integer n, TaskContext c) -> n))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("a function is already registered under 'f'");
+    assertThatThrownBy(() -> engine.registerReducer("sum", Long.class, Reducers.sumLong()))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("built in");
+  }
+
+  @Test
+  void failures_are_retried_then_reported_beside_the_aggregate() {
+    Engine engine = engine();
+    Map<Integer, AtomicInteger> calls = new ConcurrentHashMap<>();
+    engine.register(
+        "flaky",
+        Integer.class,
+        (Integer n, TaskContext ctx) -> {
+          calls.computeIfAbsent(n, k -> new AtomicInteger()).incrementAndGet();
+          if (n == 7) {
+            throw new IllegalStateException("seven is cursed");
+          }
+          if (ctx.attempt() == 1 && n % 2 == 0) {
+            throw new IllegalStateException("first try of an even number");
+          }
+          return n;
+        });
+
+    JobOutcome<JsonNode> outcome =
+        outcomeOf(
+            engine.submit(
+                JobSpec.items(range(10))
+                    .function("flaky")
+                    .reduce("sum")
+                    .retry(
+                        RetryPolicy.builder()
+                            .maxAttempts(3)
+                            .backoff(Duration.ofMillis(1))
+                            .maxBackoff(Duration.ofMillis(5))
+                            .build())
+                    .build()));
+
+    assertThat(outcome.state()).isEqualTo(JobState.FAILED);
+    assertThat(outcome.aggregate().longValue()).isEqualTo(45 - 7);
+    assertThat(outcome.failures())
+        .singleElement()
+        .satisfies(
+            f -> {
+              assertThat(f.index()).isEqualTo(7);
+              assertThat(f.attempts()).isEqualTo(3);
+              assertThat(f.error())
+                  .isInstanceOf(TaskFailedException.class)
+                  .hasMessage("java.lang.IllegalStateException: seven is cursed");
+            });
+    assertThat(outcome.status().retries()).isEqualTo(5 + 2);
+    assertThat(calls.get(4)).hasValue(2);
+    assertThat(outcome.status().error()).contains("1 items failed");
+  }
+
+  @Test
+  void fail_fast_cancels_the_rest_of_a_durable_job() {
+    Engine engine = engine();
+    engine.register(
+        "boom",
+        Integer.class,
+        (Integer n, TaskContext ctx) -> {
+          if (n == 0) {
+            throw new IllegalStateException("boom");
+          }
+          Thread.sleep(20);
+          return n;
+        });
+
+    JobOutcome<Void> outcome =
+        outcomeOf(
+            engine.submit(
+                JobSpec.items(range(500))
+                    .function("boom")
+                    .maxConcurrency(2)
+                    .retry(RetryPolicy.none())
+                    .failurePolicy(FailurePolicy.failFast())
+                    .build()));
+
+    assertThat(outcome.state()).isEqualTo(JobState.FAILED);
+    assertThat(outcome.status().cancelled()).isPositive();
+    assertThat(outcome.status().settled()).isEqualTo(500);
+  }
+
+  @Test
+  void a_named_consumer_sees_every_result_and_resumes_after_its_last_acknowledgement() {
+    List<Long> firstRun = new CopyOnWriteArrayList<>();
+    CountDownLatch gate = new CountDownLatch(1);
+    Engine first = engine(Duration.ofMillis(300));
+    first.register(
+        "gated",
+        Integer.class,
+        (Integer n, TaskContext ctx) -> {
+          if (n >= 5) {
+            gate.await();
+          }
+          return n * 10;
+        });
+    first.registerConsumer("log", Integer.class, r -> firstRun.add(r.index()));
+    JobHandle<Void> job =
+        first.submit(JobSpec.items(range(10)).function("gated").consumer("log").build());
+    await().until(() -> firstRun.size() == 5);
+    first.close();
+
+    List<ItemResult<Integer>> secondRun = new CopyOnWriteArrayList<>();
+    Engine second = engine(Duration.ofMillis(300));
+    second.register("gated", Integer.class, (Integer n, TaskContext ctx) -> n * 10);
+    second.registerConsumer("log", Integer.class, secondRun::add);
+    second.start();
+
+    // The first engine's leases on items 5-9 run out; the second reclaims and runs them.
+    await().atMost(Duration.ofSeconds(20)).until(() -> secondRun.size() == 5);
+    assertThat(secondRun)
+        .extracting(ItemResult::index)
+        .containsExactlyInAnyOrder(5L, 6L, 7L, 8L, 9L);
+    assertThat(secondRun).allSatisfy(r -> assertThat(r.value()).isEqualTo(r.index() * 10));
+    assertThat(secondRun)
+        .extracting(ItemResult::deliveryId)
+        .allMatch(id -> id.startsWith(job.id() + ":"));
+    assertThat(firstRun).containsExactlyInAnyOrder(0L, 1L, 2L, 3L, 4L);
+    assertThat(second.status(job.id()).orElseThrow().state()).isEqualTo(JobState.SUCCEEDED);
+  }
+
+  @Test
+  void a_second_engine_finishes_a_job_whose_first_engine_went_away() {
+    Engine first = engine(Duration.ofMillis(300));
+    AtomicInteger firstCalls = new AtomicInteger();
+    first.register(
+        "stuck",
+        Integer.class,
+        (Integer n, TaskContext ctx) -> {
+          firstCalls.incrementAndGet();
+          new CountDownLatch(1).await();
+          return n;
+        });
+    JobHandle<JsonNode> job =
+        first.submit(
+            JobSpec.items(range(40)).function("stuck").reduce("sum").maxConcurrency(8).build());
+    await().until(() -> firstCalls.get() == 8);
+    first.close();
+
+    Engine second = engine(Duration.ofMillis(300));
+    Map<Integer, AtomicInteger> secondCalls = new ConcurrentHashMap<>();
+    second.register(
+        "stuck",
+        Integer.class,
+        (Integer n, TaskContext ctx) -> {
+          secondCalls.computeIfAbsent(n, k -> new AtomicInteger()).incrementAndGet();
+          return n;
+        });
+    second.start();
+
+    JobOutcome<?> outcome = outcomeOf(second.job(job.id()).orElseThrow());
+    assertThat(outcome.state()).isEqualTo(JobState.SUCCEEDED);
+    assertThat(((JsonNode) outcome.aggregate()).longValue()).isEqualTo(780);
+    assertThat(outcome.status().succeeded()).isEqualTo(40);
+    assertThat(secondCalls).hasSize(40);
+    assertThat(secondCalls.values()).allSatisfy(c -> assertThat(c.get()).isEqualTo(1));
+  }
+
+  @Test
+  void cancel_pause_and_resume_work_on_a_durable_job() {
+    Engine engine = engine();
+    CountDownLatch gate = new CountDownLatch(1);
+    AtomicInteger started = new AtomicInteger();
+    engine.register(
+        "wait",
+        Integer.class,
+        (Integer n, TaskContext ctx) -> {
+          started.incrementAndGet();
+          gate.await();
+          if (n >= 20) {
+            new CountDownLatch(1).await(); // hangs until the cancel interrupts it
+          }
+          return n;
+        });
+    JobHandle<Void> job =
+        engine.submit(JobSpec.items(range(100)).function("wait").maxConcurrency(4).build());
+    await().until(() -> started.get() == 4);
+    assertThat(job.pause()).isTrue();
+    assertThat(job.status().state()).isEqualTo(JobState.PAUSED);
+    gate.countDown();
+    await().until(() -> job.status().succeeded() == 4);
+    assertThat(started).hasValue(4);
+    assertThat(job.resume()).isTrue();
+    await().until(() -> job.status().succeeded() == 20 && job.status().running() == 4);
+    assertThat(job.cancel()).isTrue();
+    assertThat(job.cancel()).isFalse();
+
+    JobOutcome<Void> outcome = outcomeOf(job);
+    assertThat(outcome.state()).isEqualTo(JobState.CANCELLED);
+    assertThat(outcome.status().settled()).isEqualTo(100);
+    assertThatThrownBy(job::pause).hasMessageContaining("CANCELLED");
+  }
+}
