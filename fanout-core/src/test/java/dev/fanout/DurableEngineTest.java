@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.fanout.spi.InMemoryJobStore;
 import dev.fanout.spi.JobStore;
+import dev.fanout.testing.FakeTime;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -286,6 +287,66 @@ class DurableEngineTest {
     assertThat(outcome.status().succeeded()).isEqualTo(40);
     assertThat(secondCalls).hasSize(40);
     assertThat(secondCalls.values()).allSatisfy(c -> assertThat(c.get()).isEqualTo(1));
+  }
+
+  @Test
+  void finished_jobs_are_purged_once_their_retention_has_passed() {
+    FakeTime time = new FakeTime();
+    Engine engine =
+        FanOut.builder()
+            .store(store)
+            .clock(time)
+            .scheduler(time)
+            .pollInterval(Duration.ofMillis(10))
+            .storeRetention(Duration.ofMinutes(10))
+            .build();
+    engines.add(engine);
+    engine.register("id", Integer.class, (Integer n, TaskContext ctx) -> n);
+    JobHandle<Void> job = engine.submit(JobSpec.items(range(5)).function("id").build());
+    outcomeOf(job);
+
+    time.advance(Duration.ofMinutes(9));
+    await().pollDelay(Duration.ofMillis(100)).until(() -> true);
+    assertThat(store.job(job.id())).as("within its retention").isPresent();
+    time.advance(Duration.ofMinutes(2));
+    await().until(() -> store.job(job.id()).isEmpty());
+  }
+
+  @Test
+  void a_durable_job_past_its_deadline_fails_and_keeps_what_settled() {
+    FakeTime time = new FakeTime();
+    Engine engine =
+        FanOut.builder()
+            .store(store)
+            .clock(time)
+            .scheduler(time)
+            .pollInterval(Duration.ofMillis(10))
+            .build();
+    engines.add(engine);
+    engine.register(
+        "halfHangs",
+        Integer.class,
+        (Integer n, TaskContext ctx) -> {
+          if (n >= 5) {
+            new CountDownLatch(1).await();
+          }
+          return n;
+        });
+    JobHandle<JsonNode> job =
+        engine.submit(
+            JobSpec.items(range(10))
+                .function("halfHangs")
+                .reduce("sum")
+                .deadline(Duration.ofSeconds(30))
+                .build());
+    await().until(() -> job.status().succeeded() == 5 && job.status().running() == 5);
+    time.advance(Duration.ofSeconds(30));
+
+    JobOutcome<JsonNode> outcome = outcomeOf(job);
+    assertThat(outcome.state()).isEqualTo(JobState.FAILED);
+    assertThat(outcome.aggregate().longValue()).isEqualTo(10);
+    assertThat(outcome.status().cancelled()).isEqualTo(5);
+    assertThat(outcome.status().error()).isEqualTo("job deadline of 30000 ms passed");
   }
 
   @Test

@@ -79,7 +79,7 @@ final class DurableEngine {
   private static final Logger log = LoggerFactory.getLogger(DurableEngine.class);
   private static final int ITEM_CHUNK = 1_000;
   private static final int WRITE_BATCH = 1_000;
-  private static final Duration PURGE_EVERY = Duration.ofHours(1);
+  private static final Duration MAX_PURGE_INTERVAL = Duration.ofHours(1);
 
   private final JobStore store;
   private final ObjectMapper json;
@@ -279,7 +279,10 @@ final class DurableEngine {
         }
         if (!now.isBefore(nextPurge)) {
           purge(now);
-          nextPurge = now.plus(PURGE_EVERY);
+          // A tenth of the retention, so a job outlives it by at most 10%, and at least hourly.
+          Duration every = retention.dividedBy(10);
+          nextPurge =
+              now.plus(every.compareTo(MAX_PURGE_INTERVAL) < 0 ? every : MAX_PURGE_INTERVAL);
         }
         boolean busy = claimRound(now);
         observeHandles();
