@@ -112,6 +112,9 @@ public final class InMemoryJobStore implements JobStore {
               .thenComparing(j -> j.def.id())
               .reversed();
       Job cursor = before == null ? null : jobs.get(before);
+      if (before != null && cursor == null) {
+        return List.of();
+      }
       return jobs.values().stream()
           .filter(j -> cursor == null || newestFirst.compare(j, cursor) > 0)
           .sorted(newestFirst)
@@ -279,28 +282,49 @@ public final class InMemoryJobStore implements JobStore {
       if (job == null || job.state.isFinal()) {
         return Optional.empty();
       }
-      if (forced == null) {
-        if (!job.sealed || job.pending > 0 || job.running > 0) {
-          return Optional.empty();
-        }
-      } else {
+      if (forced == null && (!job.sealed || job.pending > 0 || job.running > 0)) {
+        return Optional.empty();
+      }
+      // Fold first: a folder that throws must leave the job exactly as it was.
+      JobRow ending = job.row();
+      if (forced != null) {
+        ending =
+            new JobRow(
+                ending.id(),
+                ending.sealed(),
+                ending.state(),
+                ending.spec(),
+                ending.total(),
+                ending.maxConcurrency(),
+                0,
+                0,
+                ending.succeeded(),
+                ending.failed(),
+                ending.cancelled() + ending.pending() + ending.running(),
+                ending.retries(),
+                ending.lastSeq(),
+                ending.createdAt(),
+                ending.startedAt(),
+                ending.finishedAt(),
+                ending.deadlineAt(),
+                ending.aggregate(),
+                ending.error());
+      }
+      Verdict verdict = folder.fold(ending, job.succeededValues());
+      if (forced != null) {
         for (Task task : job.tasks) {
           if (task.state == TaskState.PENDING || task.state == TaskState.RUNNING) {
-            if (task.state == TaskState.PENDING) {
-              job.pending--;
-            } else {
-              job.running--;
-            }
             task.state = TaskState.CANCELLED;
             task.fence++;
             task.owner = null;
-            job.cancelled++;
           }
         }
+        job.cancelled += job.pending + job.running;
+        job.pending = 0;
+        job.running = 0;
         job.runningTasks.clear();
         job.pendingIndexes.clear();
       }
-      Verdict verdict = folder.fold(job.row(), job.succeededValues());
       job.state = forced != null ? forced : verdict.state();
       job.aggregate = verdict.aggregate();
       job.error = verdict.error() != null ? verdict.error() : forcedError;

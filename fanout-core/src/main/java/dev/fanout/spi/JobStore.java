@@ -62,7 +62,9 @@ public interface JobStore extends AutoCloseable {
    * Lists jobs, newest first ({@code createdAt} descending, then ID descending).
    *
    * @param limit the most rows to return
-   * @param before only jobs that sort after this one (exclusive paging cursor), or null
+   * @param before only jobs that sort after this one (exclusive paging cursor), or null; a cursor
+   *     naming no job gives an empty list, so a client paging past a deleted job stops rather than
+   *     starting over
    * @return the jobs with exact counts
    */
   List<JobRow> listJobs(int limit, JobId before);
@@ -75,9 +77,9 @@ public interface JobStore extends AutoCloseable {
   List<JobId> activeJobs();
 
   /**
-   * Claims up to {@code limit} PENDING items of one job whose {@code notBefore} has passed, lowest
-   * index first, and leases them to {@code owner}. Claims nothing when the job is unknown,
-   * unsealed, paused or final, and never lets the job's RUNNING items exceed its {@code
+   * Claims up to {@code limit} PENDING items of one job whose {@code notBefore} is at or before
+   * {@code now}, lowest index first, and leases them to {@code owner}. Claims nothing when the job
+   * is unknown, unsealed, paused or final, and never lets the job's RUNNING items exceed its {@code
    * maxConcurrency}, even when many workers claim at once. Each claimed item becomes RUNNING with
    * its attempt count and fence incremented; the job becomes RUNNING (with its start time) on its
    * first claim.

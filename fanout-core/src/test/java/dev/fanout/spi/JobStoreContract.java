@@ -1,0 +1,1867 @@
+package dev.fanout.spi;
+
+import static java.util.concurrent.TimeUnit.NANOSECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.fanout.JobId;
+import dev.fanout.JobState;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Queue;
+import java.util.Random;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The contract every {@link JobStore} must keep, one sentence of its Javadoc per test (or a few).
+ * Extend it once per store and return a fresh, empty store from {@link #newStore()}.
+ *
+ * <p>Every time is a fixed {@link Instant} passed in, so nothing here depends on the wall clock;
+ * the wall clock only bounds how long the concurrency tests may run. JSON values are plain strings
+ * and integers, which read back byte for byte even from a store that normalizes JSON.
+ */
+public abstract class JobStoreContract {
+  /** The origin of every time in this suite; tests speak in seconds after it. */
+  protected static final Instant T0 = Instant.parse("2030-01-01T00:00:00Z");
+
+  private static final Instant FAR_LEASE = at(100_000);
+  private static final Duration RACE_TIMEOUT = Duration.ofSeconds(120);
+
+  private JobStore store;
+
+  /**
+   * Supplies the store under test. Called once before each test; the suite closes it after.
+   *
+   * @return a store that holds no jobs, items, results or acknowledgements
+   */
+  protected abstract JobStore newStore();
+
+  /**
+   * The store of the running test, for subclasses that add store-specific tests.
+   *
+   * @return the store
+   */
+  protected final JobStore store() {
+    return store;
+  }
+
+  @BeforeEach
+  final void openStore() {
+    store = newStore();
+  }
+
+  @AfterEach
+  final void closeStore() {
+    if (store != null) {
+      store.close();
+    }
+  }
+
+  // ---------------------------------------------------------------- createJob
+
+  @Test
+  void a_created_job_reads_back_unsealed_and_accepted_with_its_definition() {
+    JobId id = jobId(1);
+    store.createJob(new NewJob(id, "\"spec-1\"", 7, at(5), at(3_600)));
+
+    JobRow row = row(id);
+    assertThat(row.id()).isEqualTo(id);
+    assertThat(row.sealed()).isFalse();
+    assertThat(row.state()).isEqualTo(JobState.ACCEPTED);
+    assertThat(row.spec()).isEqualTo("\"spec-1\"");
+    assertThat(row.total()).isZero();
+    assertThat(row.maxConcurrency()).isEqualTo(7);
+    assertThat(Counts.of(row)).isEqualTo(new Counts(0, 0, 0, 0, 0));
+    assertThat(row.retries()).isZero();
+    assertThat(row.lastSeq()).isZero();
+    assertThat(row.createdAt()).isEqualTo(at(5));
+    assertThat(row.startedAt()).isNull();
+    assertThat(row.finishedAt()).isNull();
+    assertThat(row.deadlineAt()).isEqualTo(at(3_600));
+    assertThat(row.aggregate()).isNull();
+    assertThat(row.error()).isNull();
+  }
+
+  @Test
+  void a_job_without_a_deadline_reads_a_null_deadline() {
+    JobId id = jobId(1);
+    store.createJob(new NewJob(id, "\"spec\"", 1, at(0), null));
+
+    assertThat(row(id).deadlineAt()).isNull();
+  }
+
+  @Test
+  void creating_a_job_with_an_existing_id_throws_and_keeps_the_original() {
+    JobId id = jobId(1);
+    store.createJob(new NewJob(id, "\"first\"", 3, at(0), null));
+    store.addItems(id, 0, items(0, 2));
+
+    assertThatThrownBy(() -> store.createJob(new NewJob(id, "\"second\"", 9, at(50), null)))
+        .isInstanceOf(IllegalStateException.class);
+
+    JobRow row = row(id);
+    assertThat(row.spec()).isEqualTo("\"first\"");
+    assertThat(row.maxConcurrency()).isEqualTo(3);
+    assertThat(row.createdAt()).isEqualTo(at(0));
+    assertThat(row.total()).isEqualTo(2);
+  }
+
+  @Test
+  void an_unknown_job_reads_empty() {
+    assertThat(store.job(jobId(404))).isEmpty();
+  }
+
+  // ---------------------------------------------------------------- addItems
+
+  @Test
+  void added_items_count_as_pending_while_the_job_is_still_unsealed() {
+    JobId id = jobId(1);
+    store.createJob(new NewJob(id, "\"spec\"", 2, at(0), null));
+    store.addItems(id, 0, items(0, 3));
+    store.addItems(id, 3, items(3, 2));
+
+    JobRow row = row(id);
+    assertThat(row.sealed()).isFalse();
+    assertThat(row.total()).isEqualTo(5);
+    assertThat(Counts.of(row)).isEqualTo(new Counts(5, 0, 0, 0, 0));
+  }
+
+  @Test
+  void items_keep_their_index_and_json_across_batches() {
+    JobId id = jobId(1);
+    store.createJob(new NewJob(id, "\"spec\"", 10, at(0), null));
+    store.addItems(id, 0, List.of("\"a\"", "\"b\""));
+    store.addItems(id, 2, List.of("\"c\""));
+    store.seal(id, 3);
+
+    List<ClaimedTask> claimed = store.claim(id, "w", 10, at(10), FAR_LEASE);
+
+    assertThat(claimed).extracting(ClaimedTask::index).containsExactly(0L, 1L, 2L);
+    assertThat(claimed).extracting(ClaimedTask::item).containsExactly("\"a\"", "\"b\"", "\"c\"");
+    assertThat(claimed).extracting(ClaimedTask::jobId).containsOnly(id);
+  }
+
+  @Test
+  void adding_items_to_an_unknown_job_throws() {
+    assertThatThrownBy(() -> store.addItems(jobId(404), 0, items(0, 1)))
+        .isInstanceOf(IllegalStateException.class);
+    assertThat(store.job(jobId(404))).isEmpty();
+  }
+
+  @Test
+  void adding_items_to_a_sealed_job_throws_and_adds_nothing() {
+    JobId id = sealedJob(1, 2, 10);
+
+    assertThatThrownBy(() -> store.addItems(id, 2, items(2, 1)))
+        .isInstanceOf(IllegalStateException.class);
+
+    JobRow row = row(id);
+    assertThat(row.total()).isEqualTo(2);
+    assertThat(Counts.of(row)).isEqualTo(new Counts(2, 0, 0, 0, 0));
+    assertThat(store.claim(id, "w", 10, at(10), FAR_LEASE))
+        .extracting(ClaimedTask::index)
+        .containsExactly(0L, 1L);
+  }
+
+  // ---------------------------------------------------------------- seal
+
+  @Test
+  void sealing_makes_the_job_visible_with_exact_counts() {
+    JobId id = jobId(1);
+    store.createJob(new NewJob(id, "\"spec\"", 2, at(0), null));
+    store.addItems(id, 0, items(0, 4));
+    store.seal(id, 4);
+
+    JobRow row = row(id);
+    assertThat(row.sealed()).isTrue();
+    assertThat(row.state()).isEqualTo(JobState.ACCEPTED);
+    assertThat(row.total()).isEqualTo(4);
+    assertThat(Counts.of(row)).isEqualTo(new Counts(4, 0, 0, 0, 0));
+    assertThat(store.activeJobs()).containsExactly(id);
+  }
+
+  @Test
+  void sealing_with_another_count_throws_and_leaves_the_job_unsealed() {
+    JobId id = jobId(1);
+    store.createJob(new NewJob(id, "\"spec\"", 2, at(0), null));
+    store.addItems(id, 0, items(0, 3));
+
+    assertThatThrownBy(() -> store.seal(id, 4)).isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(() -> store.seal(id, 2)).isInstanceOf(IllegalStateException.class);
+    assertThat(row(id).sealed()).isFalse();
+    assertThat(store.activeJobs()).isEmpty();
+
+    store.seal(id, 3);
+    assertThat(row(id).sealed()).isTrue();
+  }
+
+  @Test
+  void sealing_an_unknown_job_throws() {
+    assertThatThrownBy(() -> store.seal(jobId(404), 0)).isInstanceOf(IllegalStateException.class);
+    assertThat(store.job(jobId(404))).isEmpty();
+  }
+
+  @Test
+  void sealing_a_sealed_job_throws() {
+    JobId id = sealedJob(1, 2, 10);
+
+    assertThatThrownBy(() -> store.seal(id, 2)).isInstanceOf(IllegalStateException.class);
+    assertThat(row(id).sealed()).isTrue();
+  }
+
+  @Test
+  void unsealed_jobs_are_invisible_to_claim_and_active_jobs() {
+    JobId id = jobId(1);
+    store.createJob(new NewJob(id, "\"spec\"", 10, at(0), null));
+    store.addItems(id, 0, items(0, 3));
+
+    assertThat(store.claim(id, "w", 10, at(10), FAR_LEASE)).isEmpty();
+    assertThat(store.activeJobs()).isEmpty();
+    JobRow row = row(id);
+    assertThat(row.state()).isEqualTo(JobState.ACCEPTED);
+    assertThat(row.startedAt()).isNull();
+    assertThat(Counts.of(row)).isEqualTo(new Counts(3, 0, 0, 0, 0));
+  }
+
+  // ---------------------------------------------------------------- claim
+
+  @Test
+  void claim_takes_the_lowest_indexes_first_up_to_the_limit() {
+    JobId id = sealedJob(1, 5, 10);
+
+    assertThat(indexes(store.claim(id, "w", 2, at(10), FAR_LEASE))).containsExactly(0L, 1L);
+    assertThat(indexes(store.claim(id, "w", 2, at(10), FAR_LEASE))).containsExactly(2L, 3L);
+    assertThat(indexes(store.claim(id, "w", 2, at(10), FAR_LEASE))).containsExactly(4L);
+    assertThat(store.claim(id, "w", 2, at(10), FAR_LEASE)).isEmpty();
+  }
+
+  @Test
+  void claimed_items_become_running_with_their_first_attempt() {
+    JobId id = sealedJob(1, 3, 10);
+
+    List<ClaimedTask> claimed = store.claim(id, "w", 2, at(10), FAR_LEASE);
+
+    assertThat(claimed).extracting(ClaimedTask::attempt).containsExactly(1, 1);
+    assertThat(claimed).extracting(ClaimedTask::item).containsExactly("0", "1");
+    assertThat(Counts.of(row(id))).isEqualTo(new Counts(1, 2, 0, 0, 0));
+  }
+
+  @Test
+  void the_first_claim_starts_the_job_and_later_claims_keep_its_start_time() {
+    JobId id = sealedJob(1, 3, 10);
+    assertThat(row(id).startedAt()).isNull();
+
+    store.claim(id, "w", 1, at(10), FAR_LEASE);
+    JobRow started = row(id);
+    assertThat(started.state()).isEqualTo(JobState.RUNNING);
+    assertThat(started.startedAt()).isEqualTo(at(10));
+
+    store.claim(id, "w", 1, at(20), FAR_LEASE);
+    JobRow later = row(id);
+    assertThat(later.state()).isEqualTo(JobState.RUNNING);
+    assertThat(later.startedAt()).isEqualTo(at(10));
+  }
+
+  @Test
+  void claim_returns_nothing_for_an_unknown_job() {
+    assertThat(store.claim(jobId(404), "w", 10, at(10), FAR_LEASE)).isEmpty();
+    assertThat(store.job(jobId(404))).isEmpty();
+  }
+
+  @Test
+  void claim_returns_nothing_for_a_paused_job() {
+    JobId id = sealedJob(1, 3, 10);
+    assertThat(store.setPaused(id, true)).isTrue();
+
+    assertThat(store.claim(id, "w", 10, at(10), FAR_LEASE)).isEmpty();
+
+    JobRow row = row(id);
+    assertThat(row.state()).isEqualTo(JobState.PAUSED);
+    assertThat(row.startedAt()).isNull();
+    assertThat(Counts.of(row)).isEqualTo(new Counts(3, 0, 0, 0, 0));
+  }
+
+  @Test
+  void claim_returns_nothing_for_a_final_job() {
+    JobId id = sealedJob(1, 3, 10);
+    assertThat(store.finish(id, at(10), JobState.CANCELLED, "\"stop\"", folder(succeeded())))
+        .isPresent();
+
+    assertThat(store.claim(id, "w", 10, at(20), FAR_LEASE)).isEmpty();
+
+    JobRow row = row(id);
+    assertThat(row.state()).isEqualTo(JobState.CANCELLED);
+    assertThat(row.startedAt()).isNull();
+    assertThat(Counts.of(row)).isEqualTo(new Counts(0, 0, 0, 0, 3));
+  }
+
+  @Test
+  void claim_never_exceeds_max_concurrency() {
+    JobId id = sealedJob(1, 10, 3);
+
+    assertThat(indexes(store.claim(id, "a", 2, at(10), FAR_LEASE))).containsExactly(0L, 1L);
+    assertThat(indexes(store.claim(id, "b", 5, at(10), FAR_LEASE))).containsExactly(2L);
+    assertThat(store.claim(id, "a", 5, at(11), FAR_LEASE)).isEmpty();
+    assertThat(store.claim(id, "c", 1, at(12), FAR_LEASE)).isEmpty();
+
+    assertThat(Counts.of(row(id))).isEqualTo(new Counts(7, 3, 0, 0, 0));
+  }
+
+  @Test
+  void a_settled_or_retried_item_frees_its_slot_and_the_lowest_index_goes_next() {
+    JobId id = sealedJob(1, 5, 2);
+    List<ClaimedTask> first = store.claim(id, "w", 5, at(10), FAR_LEASE);
+    assertThat(indexes(first)).containsExactly(0L, 1L);
+
+    store.complete(id, List.of(succeeded(first.get(0))), at(11));
+    assertThat(indexes(store.claim(id, "w", 5, at(12), FAR_LEASE))).containsExactly(2L);
+
+    store.complete(id, List.of(retry(first.get(1), at(5))), at(13));
+    List<ClaimedTask> again = store.claim(id, "w", 5, at(14), FAR_LEASE);
+    assertThat(indexes(again)).containsExactly(1L);
+    assertThat(again.get(0).attempt()).isEqualTo(2);
+
+    assertThat(store.claim(id, "w", 5, at(15), FAR_LEASE)).isEmpty();
+    assertThat(Counts.of(row(id))).isEqualTo(new Counts(2, 2, 1, 0, 0));
+  }
+
+  @Test
+  void simultaneous_claims_hand_out_at_most_max_concurrency_distinct_items() throws Exception {
+    int threads = 16;
+    int cap = 5;
+    for (int round = 0; round < 20; round++) {
+      JobId id = sealedJob(1 + round, 100, cap);
+
+      List<List<ClaimedTask>> claims =
+          runConcurrently(threads, t -> store.claim(id, "w" + t, 3, at(10), FAR_LEASE));
+
+      List<Long> claimed = claims.stream().flatMap(List::stream).map(ClaimedTask::index).toList();
+      assertThat(claimed)
+          .as("round %d", round)
+          .hasSizeLessThanOrEqualTo(cap)
+          .doesNotHaveDuplicates();
+      assertThat(row(id).running()).as("round %d", round).isEqualTo(claimed.size());
+    }
+  }
+
+  @Test
+  void concurrent_workers_never_exceed_max_concurrency_and_every_index_settles_once()
+      throws Exception {
+    int itemCount = 400;
+    int cap = 3;
+    int workers = 8;
+    JobId id = sealedJob(1, itemCount, cap);
+    Instant now = at(10);
+    AtomicInteger inFlight = new AtomicInteger();
+    AtomicInteger peak = new AtomicInteger();
+    AtomicInteger settled = new AtomicInteger();
+    AtomicIntegerArray settlements = new AtomicIntegerArray(itemCount);
+    Set<Long> held = ConcurrentHashMap.newKeySet();
+    Set<Long> seqs = ConcurrentHashMap.newKeySet();
+    Queue<String> violations = new ConcurrentLinkedQueue<>();
+
+    runConcurrently(
+        workers + 1,
+        t -> {
+          if (t == workers) {
+            // A watcher: the store's own count must respect the cap at every read too.
+            while (settled.get() < itemCount && !Thread.currentThread().isInterrupted()) {
+              long running = row(id).running();
+              if (running > cap) {
+                violations.add("job() read " + running + " RUNNING items");
+              }
+              Thread.yield();
+            }
+            return null;
+          }
+          SplittableRandom random = new SplittableRandom(t);
+          while (settled.get() < itemCount && !Thread.currentThread().isInterrupted()) {
+            List<ClaimedTask> claimed =
+                store.claim(id, "worker-" + t, 1 + random.nextInt(3), now, FAR_LEASE);
+            if (claimed.isEmpty()) {
+              Thread.yield();
+              continue;
+            }
+            // The store's RUNNING count is never below inFlight: it rises before the claim
+            // returns and falls only after the reports below are applied.
+            int current = inFlight.addAndGet(claimed.size());
+            peak.accumulateAndGet(current, Math::max);
+            if (current > cap) {
+              violations.add(current + " items in flight after a claim");
+            }
+            List<Completion> reports = new ArrayList<>();
+            for (ClaimedTask task : claimed) {
+              if (!held.add(task.index())) {
+                violations.add("index " + task.index() + " was handed to two workers at once");
+              }
+              reports.add(
+                  task.index() % 5 == 0 && task.attempt() == 1
+                      ? retry(task, at(0))
+                      : succeeded(task));
+            }
+            for (ClaimedTask task : claimed) {
+              held.remove(task.index());
+            }
+            inFlight.addAndGet(-claimed.size());
+            for (StoredResult result : store.complete(id, reports, now)) {
+              settlements.incrementAndGet((int) result.index());
+              if (!seqs.add(result.seq())) {
+                violations.add("seq " + result.seq() + " was given out twice");
+              }
+              settled.incrementAndGet();
+            }
+          }
+          return null;
+        });
+
+    assertThat(violations).isEmpty();
+    assertThat(peak.get()).isBetween(1, cap);
+    for (int i = 0; i < itemCount; i++) {
+      assertThat(settlements.get(i)).as("settlements of index %d", i).isEqualTo(1);
+    }
+    JobRow row = row(id);
+    assertThat(Counts.of(row)).isEqualTo(new Counts(0, 0, itemCount, 0, 0));
+    assertThat(row.retries()).isEqualTo(itemCount / 5);
+    assertThat(row.lastSeq()).isEqualTo(Collections.max(seqs));
+    List<StoredResult> results = store.results(id, 0, itemCount + 1);
+    assertThat(results)
+        .extracting(StoredResult::seq)
+        .isSorted()
+        .containsExactlyInAnyOrderElementsOf(seqs);
+    assertThat(results)
+        .filteredOn(r -> r.index() % 5 == 0)
+        .extracting(StoredResult::attempts)
+        .containsOnly(2);
+  }
+
+  // ---------------------------------------------------------------- renewLeases
+
+  @Test
+  void renewing_extends_only_the_owners_leases() {
+    JobId id = sealedJob(1, 4, 10);
+    List<ClaimedTask> a = store.claim(id, "a", 2, at(10), at(60));
+    List<ClaimedTask> b = store.claim(id, "b", 2, at(10), at(60));
+
+    assertThat(store.renewLeases("a", at(120))).isEqualTo(2);
+
+    // Between the old lease end and the new one: only b's items have expired.
+    assertThat(store.reclaimExpired(at(90))).isEqualTo(2);
+    assertThat(Counts.of(row(id))).isEqualTo(new Counts(2, 2, 0, 0, 0));
+    assertThat(store.complete(id, List.of(succeeded(b.get(0)), succeeded(b.get(1))), at(91)))
+        .isEmpty();
+    assertThat(store.complete(id, List.of(succeeded(a.get(0)), succeeded(a.get(1))), at(92)))
+        .extracting(StoredResult::index)
+        .containsExactly(0L, 1L);
+  }
+
+  @Test
+  void renewing_covers_the_owners_running_items_in_every_job_and_nothing_else() {
+    JobId first = sealedJob(1, 2, 10);
+    JobId second = sealedJob(2, 1, 10);
+    List<ClaimedTask> firstClaims = store.claim(first, "a", 2, at(10), at(60));
+    store.claim(second, "a", 1, at(10), at(60));
+    store.complete(first, List.of(succeeded(firstClaims.get(0))), at(11));
+
+    assertThat(store.renewLeases("a", at(120))).isEqualTo(2);
+    assertThat(store.renewLeases("nobody", at(120))).isZero();
+    assertThat(store.reclaimExpired(at(90))).isZero();
+    assertThat(store.reclaimExpired(at(120))).isEqualTo(2);
+  }
+
+  @Test
+  void a_worker_that_lost_its_lease_renews_nothing() {
+    JobId id = sealedJob(1, 1, 10);
+    store.claim(id, "a", 1, at(10), at(60));
+    assertThat(store.reclaimExpired(at(60))).isEqualTo(1);
+    assertThat(store.renewLeases("a", at(500))).isZero();
+
+    store.claim(id, "b", 1, at(61), at(100));
+    assertThat(store.renewLeases("a", at(500))).isZero();
+
+    // b's lease still ends at 100: a's renewal did not touch it.
+    assertThat(store.reclaimExpired(at(100))).isEqualTo(1);
+  }
+
+  // ---------------------------------------------------------------- reclaimExpired
+
+  @Test
+  void reclaim_puts_back_only_items_whose_lease_ended_at_or_before_now() {
+    JobId id = sealedJob(1, 3, 10);
+    store.claim(id, "w", 1, at(10), at(50));
+    List<ClaimedTask> later = store.claim(id, "w", 1, at(10), at(60));
+
+    assertThat(store.reclaimExpired(at(49))).isZero();
+    assertThat(Counts.of(row(id))).isEqualTo(new Counts(1, 2, 0, 0, 0));
+
+    assertThat(store.reclaimExpired(at(50))).isEqualTo(1);
+    assertThat(Counts.of(row(id))).isEqualTo(new Counts(2, 1, 0, 0, 0));
+
+    assertThat(store.reclaimExpired(at(55))).isZero();
+    assertThat(store.complete(id, List.of(succeeded(later.get(0))), at(56)))
+        .extracting(StoredResult::index)
+        .containsExactly(1L);
+  }
+
+  @Test
+  void a_reclaimed_item_is_claimed_again_with_the_next_attempt_and_a_greater_fence() {
+    JobId id = sealedJob(1, 1, 10);
+    ClaimedTask first = store.claim(id, "a", 1, at(10), at(50)).get(0);
+    assertThat(first.attempt()).isEqualTo(1);
+
+    assertThat(store.reclaimExpired(at(50))).isEqualTo(1);
+    ClaimedTask second = store.claim(id, "b", 1, at(51), at(100)).get(0);
+
+    assertThat(second.index()).isZero();
+    assertThat(second.attempt()).isEqualTo(2);
+    assertThat(second.fence()).isGreaterThan(first.fence());
+    assertThat(row(id).startedAt()).isEqualTo(at(10));
+  }
+
+  @Test
+  void a_completion_with_the_fence_from_before_a_reclaim_is_dropped() {
+    JobId id = sealedJob(1, 1, 10);
+    ClaimedTask lost = store.claim(id, "a", 1, at(10), at(50)).get(0);
+    assertThat(store.reclaimExpired(at(50))).isEqualTo(1);
+
+    // The old holder reports while the item waits to be claimed again...
+    assertThat(store.complete(id, List.of(succeeded(lost)), at(51))).isEmpty();
+    assertThat(Counts.of(row(id))).isEqualTo(new Counts(1, 0, 0, 0, 0));
+
+    // ... and again after another worker claimed it.
+    ClaimedTask current = store.claim(id, "b", 1, at(52), at(100)).get(0);
+    assertThat(store.complete(id, List.of(succeeded(lost)), at(53))).isEmpty();
+    assertThat(store.complete(id, List.of(retry(lost, at(0))), at(53))).isEmpty();
+    assertThat(Counts.of(row(id))).isEqualTo(new Counts(0, 1, 0, 0, 0));
+
+    List<StoredResult> recorded = store.complete(id, List.of(succeeded(current)), at(54));
+    assertThat(recorded).singleElement().extracting(StoredResult::attempts).isEqualTo(2);
+    assertThat(store.results(id, 0, 10)).isEqualTo(recorded);
+    assertThat(row(id).retries()).isZero();
+  }
+
+  @Test
+  void completions_racing_reclaims_still_record_each_index_exactly_once() throws Exception {
+    int itemCount = 300;
+    int workers = 6;
+    JobId id = sealedJob(1, itemCount, itemCount);
+    Instant lease = at(100);
+    AtomicInteger settled = new AtomicInteger();
+    AtomicLong reclaimed = new AtomicLong();
+    AtomicIntegerArray settlements = new AtomicIntegerArray(itemCount);
+    Set<Long> seqs = ConcurrentHashMap.newKeySet();
+    Queue<String> violations = new ConcurrentLinkedQueue<>();
+
+    runConcurrently(
+        workers + 1,
+        t -> {
+          if (t == workers) {
+            // Every lease ends at 100, so each call takes back whatever is RUNNING right now.
+            // It stops at three quarters so the workers are sure to finish.
+            for (int i = 0; i < 100_000 && settled.get() < itemCount * 3 / 4; i++) {
+              if (Thread.currentThread().isInterrupted()) {
+                break;
+              }
+              reclaimed.addAndGet(store.reclaimExpired(lease));
+              Thread.yield();
+            }
+            return null;
+          }
+          SplittableRandom random = new SplittableRandom(t);
+          while (settled.get() < itemCount && !Thread.currentThread().isInterrupted()) {
+            List<ClaimedTask> claimed =
+                store.claim(id, "worker-" + t, 1 + random.nextInt(4), at(50), lease);
+            if (claimed.isEmpty()) {
+              Thread.yield();
+              continue;
+            }
+            List<Completion> reports = claimed.stream().map(task -> succeeded(task)).toList();
+            for (StoredResult result : store.complete(id, reports, at(60))) {
+              settlements.incrementAndGet((int) result.index());
+              if (!seqs.add(result.seq())) {
+                violations.add("seq " + result.seq() + " was given out twice");
+              }
+              settled.incrementAndGet();
+            }
+          }
+          return null;
+        });
+
+    assertThat(violations).isEmpty();
+    for (int i = 0; i < itemCount; i++) {
+      assertThat(settlements.get(i))
+          .as("settlements of index %d (%d reclaims)", i, reclaimed.get())
+          .isEqualTo(1);
+    }
+    JobRow row = row(id);
+    assertThat(Counts.of(row)).isEqualTo(new Counts(0, 0, itemCount, 0, 0));
+    assertThat(store.results(id, 0, itemCount + 1))
+        .extracting(StoredResult::index)
+        .doesNotHaveDuplicates()
+        .hasSize(itemCount);
+  }
+
+  // ---------------------------------------------------------------- complete
+
+  @Test
+  void settled_items_get_increasing_sequence_numbers_in_report_order() {
+    JobId id = sealedJob(1, 5, 10);
+    List<ClaimedTask> claimed = store.claim(id, "w", 5, at(10), FAR_LEASE);
+
+    List<StoredResult> first =
+        store.complete(
+            id,
+            List.of(succeeded(claimed.get(3)), failed(claimed.get(1)), succeeded(claimed.get(0))),
+            at(11));
+    List<StoredResult> second =
+        store.complete(id, List.of(succeeded(claimed.get(4)), failed(claimed.get(2))), at(12));
+
+    assertThat(first).extracting(StoredResult::index).containsExactly(3L, 1L, 0L);
+    assertThat(second).extracting(StoredResult::index).containsExactly(4L, 2L);
+    List<Long> seqs =
+        Stream.concat(first.stream(), second.stream()).map(StoredResult::seq).toList();
+    assertThat(seqs.get(0)).isEqualTo(1L);
+    assertThat(seqs).isSorted().doesNotHaveDuplicates();
+    assertThat(row(id).lastSeq()).isEqualTo(seqs.get(seqs.size() - 1));
+  }
+
+  @Test
+  void a_stored_result_carries_its_status_value_or_error_attempts_and_duration() {
+    JobId id = sealedJob(1, 3, 10);
+    List<ClaimedTask> claimed = store.claim(id, "w", 3, at(10), FAR_LEASE);
+
+    List<StoredResult> first =
+        store.complete(
+            id,
+            List.of(
+                new Completion.Succeeded(0, claimed.get(0).fence(), "100", 1_500),
+                new Completion.Failed(1, claimed.get(1).fence(), "\"boom\"", 2_500),
+                retry(claimed.get(2), at(20))),
+            at(12));
+    ClaimedTask again = store.claim(id, "w", 1, at(21), FAR_LEASE).get(0);
+    List<StoredResult> second =
+        store.complete(
+            id, List.of(new Completion.Succeeded(2, again.fence(), "400", 12_000)), at(22));
+
+    assertThat(first)
+        .containsExactly(
+            new StoredResult(id, 1, 0, TaskState.SUCCEEDED, "100", null, 1, 1_500),
+            new StoredResult(
+                id, first.get(1).seq(), 1, TaskState.FAILED, null, "\"boom\"", 1, 2_500));
+    assertThat(second)
+        .containsExactly(
+            new StoredResult(
+                id, second.get(0).seq(), 2, TaskState.SUCCEEDED, "400", null, 2, 12_000));
+    assertThat(store.results(id, 0, 10)).containsExactly(first.get(0), first.get(1), second.get(0));
+    JobRow row = row(id);
+    assertThat(Counts.of(row)).isEqualTo(new Counts(0, 0, 2, 1, 0));
+    assertThat(row.retries()).isEqualTo(1);
+    assertThat(row.lastSeq()).isEqualTo(second.get(0).seq());
+  }
+
+  @Test
+  void a_report_with_a_stale_fence_is_dropped_and_not_returned() {
+    JobId id = sealedJob(1, 2, 10);
+    List<ClaimedTask> claimed = store.claim(id, "w", 2, at(10), FAR_LEASE);
+    ClaimedTask zero = claimed.get(0);
+
+    List<StoredResult> results =
+        store.complete(
+            id,
+            List.of(
+                new Completion.Succeeded(0, zero.fence() - 1, "0", 5),
+                new Completion.Failed(0, zero.fence() + 1, "\"stale\"", 5),
+                new Completion.Retry(0, zero.fence() - 1, "\"stale\"", at(20)),
+                succeeded(claimed.get(1))),
+            at(11));
+
+    assertThat(results).extracting(StoredResult::index).containsExactly(1L);
+    assertThat(Counts.of(row(id))).isEqualTo(new Counts(0, 1, 1, 0, 0));
+    assertThat(row(id).retries()).isZero();
+    assertThat(store.complete(id, List.of(succeeded(zero)), at(12)))
+        .extracting(StoredResult::index)
+        .containsExactly(0L);
+  }
+
+  @Test
+  void a_duplicate_report_in_one_batch_settles_the_item_once() {
+    JobId id = sealedJob(1, 1, 10);
+    ClaimedTask task = store.claim(id, "w", 1, at(10), FAR_LEASE).get(0);
+
+    List<StoredResult> results =
+        store.complete(id, List.of(succeeded(task), failed(task), succeeded(task)), at(11));
+
+    assertThat(results)
+        .singleElement()
+        .extracting(StoredResult::status)
+        .isEqualTo(TaskState.SUCCEEDED);
+    assertThat(store.complete(id, List.of(succeeded(task)), at(12))).isEmpty();
+    JobRow row = row(id);
+    assertThat(Counts.of(row)).isEqualTo(new Counts(0, 0, 1, 0, 0));
+    assertThat(store.results(id, 0, 10)).isEqualTo(results);
+  }
+
+  @Test
+  void reports_for_unknown_items_or_jobs_are_dropped() {
+    JobId id = sealedJob(1, 1, 10);
+    ClaimedTask task = store.claim(id, "w", 1, at(10), FAR_LEASE).get(0);
+
+    assertThat(
+            store.complete(id, List.of(new Completion.Succeeded(7, task.fence(), "7", 1)), at(11)))
+        .isEmpty();
+    assertThat(store.complete(jobId(404), List.of(succeeded(task)), at(11))).isEmpty();
+    assertThat(Counts.of(row(id))).isEqualTo(new Counts(0, 1, 0, 0, 0));
+    assertThat(store.job(jobId(404))).isEmpty();
+  }
+
+  @Test
+  void a_retry_puts_the_item_back_to_pending_with_a_new_fence_and_counts_it() {
+    JobId id = sealedJob(1, 2, 10);
+    List<ClaimedTask> claimed = store.claim(id, "w", 2, at(10), FAR_LEASE);
+
+    List<StoredResult> results =
+        store.complete(
+            id, List.of(retry(claimed.get(0), at(30)), retry(claimed.get(1), at(30))), at(11));
+
+    assertThat(results).isEmpty();
+    JobRow row = row(id);
+    assertThat(Counts.of(row)).isEqualTo(new Counts(2, 0, 0, 0, 0));
+    assertThat(row.retries()).isEqualTo(2);
+    assertThat(row.lastSeq()).isZero();
+    assertThat(store.results(id, 0, 10)).isEmpty();
+    // The retry handed the item back, so its old fence is stale now.
+    assertThat(store.complete(id, List.of(succeeded(claimed.get(0))), at(12))).isEmpty();
+    assertThat(store.renewLeases("w", FAR_LEASE)).isZero();
+  }
+
+  @Test
+  void a_retried_item_is_claimable_only_after_its_not_before() {
+    JobId id = sealedJob(1, 3, 10);
+    ClaimedTask first = store.claim(id, "w", 1, at(10), FAR_LEASE).get(0);
+    store.complete(id, List.of(retry(first, at(30))), at(11));
+
+    assertThat(indexes(store.claim(id, "w", 1, at(20), FAR_LEASE))).containsExactly(1L);
+    assertThat(store.claim(id, "w", 1, at(29), FAR_LEASE))
+        .extracting(ClaimedTask::index)
+        .containsExactly(2L);
+    assertThat(store.claim(id, "w", 5, at(29), FAR_LEASE)).isEmpty();
+
+    List<ClaimedTask> afterwards = store.claim(id, "w", 5, at(31), FAR_LEASE);
+    assertThat(afterwards)
+        .singleElement()
+        .satisfies(
+            task -> {
+              assertThat(task.index()).isZero();
+              assertThat(task.attempt()).isEqualTo(2);
+              assertThat(task.fence()).isGreaterThan(first.fence());
+            });
+  }
+
+  @Test
+  void running_items_of_a_paused_job_can_still_complete() {
+    JobId id = sealedJob(1, 3, 10);
+    List<ClaimedTask> claimed = store.claim(id, "w", 2, at(10), FAR_LEASE);
+    assertThat(store.setPaused(id, true)).isTrue();
+
+    assertThat(store.complete(id, List.of(succeeded(claimed.get(0))), at(11))).hasSize(1);
+    assertThat(store.complete(id, List.of(retry(claimed.get(1), at(0))), at(12))).isEmpty();
+
+    JobRow row = row(id);
+    assertThat(row.state()).isEqualTo(JobState.PAUSED);
+    assertThat(Counts.of(row)).isEqualTo(new Counts(2, 0, 1, 0, 0));
+    assertThat(store.claim(id, "w", 5, at(13), FAR_LEASE)).isEmpty();
+  }
+
+  @Test
+  void racing_duplicate_reports_settle_each_item_once_with_unique_sequence_numbers()
+      throws Exception {
+    int itemCount = 200;
+    int reporters = 4;
+    JobId id = sealedJob(1, itemCount, itemCount);
+    List<ClaimedTask> claimed = store.claim(id, "w", itemCount, at(10), FAR_LEASE);
+    assertThat(claimed).hasSize(itemCount);
+
+    List<List<StoredResult>> settledBy =
+        runConcurrently(
+            reporters,
+            t -> {
+              List<ClaimedTask> order = new ArrayList<>(claimed);
+              Collections.shuffle(order, new Random(t));
+              List<StoredResult> mine = new ArrayList<>();
+              for (int from = 0; from < itemCount; from += 10) {
+                List<Completion> batch =
+                    order.subList(from, from + 10).stream().map(task -> succeeded(task)).toList();
+                mine.addAll(store.complete(id, batch, at(11)));
+              }
+              return mine;
+            });
+
+    List<StoredResult> all = settledBy.stream().flatMap(List::stream).toList();
+    assertThat(all).extracting(StoredResult::index).doesNotHaveDuplicates().hasSize(itemCount);
+    assertThat(all).extracting(StoredResult::seq).doesNotHaveDuplicates();
+    JobRow row = row(id);
+    assertThat(Counts.of(row)).isEqualTo(new Counts(0, 0, itemCount, 0, 0));
+    assertThat(row.lastSeq())
+        .isEqualTo(all.stream().mapToLong(StoredResult::seq).max().orElseThrow());
+    assertThat(store.results(id, 0, itemCount + 1)).containsExactlyInAnyOrderElementsOf(all);
+  }
+
+  // ---------------------------------------------------------------- results
+
+  @Test
+  void results_page_in_sequence_order_after_a_given_sequence_number() {
+    JobId id = sealedJob(1, 5, 10);
+    List<ClaimedTask> claimed = store.claim(id, "w", 5, at(10), FAR_LEASE);
+    List<StoredResult> settled = new ArrayList<>();
+    settled.addAll(
+        store.complete(id, List.of(succeeded(claimed.get(4)), failed(claimed.get(0))), at(11)));
+    settled.addAll(store.complete(id, List.of(succeeded(claimed.get(2))), at(12)));
+    settled.addAll(
+        store.complete(id, List.of(succeeded(claimed.get(1)), succeeded(claimed.get(3))), at(13)));
+
+    assertThat(store.results(id, 0, 100)).isEqualTo(settled);
+    assertThat(store.results(id, 0, 2)).isEqualTo(settled.subList(0, 2));
+    assertThat(store.results(id, settled.get(1).seq(), 2)).isEqualTo(settled.subList(2, 4));
+    assertThat(store.results(id, settled.get(3).seq(), 2)).isEqualTo(settled.subList(4, 5));
+    assertThat(store.results(id, settled.get(4).seq(), 2)).isEmpty();
+  }
+
+  @Test
+  void results_of_an_unknown_job_are_empty() {
+    assertThat(store.results(jobId(404), 0, 10)).isEmpty();
+  }
+
+  // ---------------------------------------------------------------- finish
+
+  @Test
+  void finish_is_not_ready_while_items_are_pending_or_running() {
+    JobId id = sealedJob(1, 2, 10);
+    RecordingFolder folder = folder(succeeded());
+
+    assertThat(store.finish(id, at(5), null, null, folder)).isEmpty();
+    List<ClaimedTask> claimed = store.claim(id, "w", 2, at(10), FAR_LEASE);
+    assertThat(store.finish(id, at(11), null, null, folder)).isEmpty();
+    store.complete(id, List.of(succeeded(claimed.get(0)), retry(claimed.get(1), at(20))), at(12));
+    assertThat(store.finish(id, at(13), null, null, folder)).isEmpty();
+    ClaimedTask again = store.claim(id, "w", 1, at(21), FAR_LEASE).get(0);
+    assertThat(store.finish(id, at(22), null, null, folder)).isEmpty();
+
+    assertThat(folder.calls()).isZero();
+    JobRow row = row(id);
+    assertThat(row.state()).isEqualTo(JobState.RUNNING);
+    assertThat(row.finishedAt()).isNull();
+    assertThat(row.aggregate()).isNull();
+    assertThat(store.activeJobs()).containsExactly(id);
+
+    store.complete(id, List.of(succeeded(again)), at(23));
+    assertThat(store.finish(id, at(24), null, null, folder)).isPresent();
+    assertThat(folder.calls()).isEqualTo(1);
+  }
+
+  @Test
+  void finish_is_not_ready_for_an_unsealed_job() {
+    JobId id = jobId(1);
+    store.createJob(new NewJob(id, "\"spec\"", 10, at(0), null));
+    RecordingFolder folder = folder(succeeded());
+
+    assertThat(store.finish(id, at(10), null, null, folder)).isEmpty();
+
+    assertThat(folder.calls()).isZero();
+    JobRow row = row(id);
+    assertThat(row.state()).isEqualTo(JobState.ACCEPTED);
+    assertThat(row.finishedAt()).isNull();
+  }
+
+  @Test
+  void finish_of_an_unknown_job_is_empty() {
+    RecordingFolder folder = folder(succeeded());
+
+    assertThat(store.finish(jobId(404), at(10), null, null, folder)).isEmpty();
+    assertThat(store.finish(jobId(404), at(10), JobState.CANCELLED, "\"x\"", folder)).isEmpty();
+    assertThat(folder.calls()).isZero();
+    assertThat(store.job(jobId(404))).isEmpty();
+  }
+
+  @Test
+  void finish_folds_the_succeeded_values_in_index_order_with_the_final_counts() {
+    int itemCount = 12;
+    JobId id = sealedJob(1, itemCount, itemCount);
+    List<ClaimedTask> claimed = store.claim(id, "w", itemCount, at(10), FAR_LEASE);
+    // Out of index order, over several calls; items 3, 7 and 11 fail.
+    int[] order = {7, 2, 11, 0, 5, 9, 3, 10, 1, 8, 6, 4};
+    for (int from = 0; from < order.length; from += 4) {
+      List<Completion> batch = new ArrayList<>();
+      for (int i = from; i < from + 4; i++) {
+        ClaimedTask task = claimed.get(order[i]);
+        batch.add(task.index() % 4 == 3 ? failed(task) : succeeded(task));
+      }
+      store.complete(id, batch, at(11 + from));
+    }
+    RecordingFolder folder = folder(new Verdict(JobState.SUCCEEDED, "\"sum\"", null));
+
+    Optional<JobRow> finished = store.finish(id, at(40), null, null, folder);
+
+    assertThat(finished).isPresent();
+    assertThat(folder.calls()).isEqualTo(1);
+    // The squares of the succeeded indexes, in index order.
+    assertThat(folder.values()).containsExactly("0", "1", "4", "16", "25", "36", "64", "81", "100");
+    JobRow seen = folder.job();
+    assertThat(seen.id()).isEqualTo(id);
+    assertThat(seen.total()).isEqualTo(itemCount);
+    assertThat(Counts.of(seen)).isEqualTo(new Counts(0, 0, 9, 3, 0));
+  }
+
+  @Test
+  void finish_stores_the_verdict_with_finished_at_now() {
+    JobId id = sealedJob(1, 2, 10);
+    List<ClaimedTask> claimed = store.claim(id, "w", 2, at(10), FAR_LEASE);
+    store.complete(id, List.of(succeeded(claimed.get(0)), failed(claimed.get(1))), at(11));
+    RecordingFolder folder =
+        folder(new Verdict(JobState.FAILED, "\"partial\"", "\"too many failures\""));
+
+    JobRow finished = store.finish(id, at(40), null, null, folder).orElseThrow();
+
+    assertThat(finished.id()).isEqualTo(id);
+    assertThat(finished.state()).isEqualTo(JobState.FAILED);
+    assertThat(finished.aggregate()).isEqualTo("\"partial\"");
+    assertThat(finished.error()).isEqualTo("\"too many failures\"");
+    assertThat(finished.finishedAt()).isEqualTo(at(40));
+    assertThat(finished.startedAt()).isEqualTo(at(10));
+    assertThat(finished.sealed()).isTrue();
+    assertThat(finished.total()).isEqualTo(2);
+    assertThat(Counts.of(finished)).isEqualTo(new Counts(0, 0, 1, 1, 0));
+    assertThat(finished.lastSeq()).isEqualTo(row(id).lastSeq());
+    assertThat(store.job(id)).contains(finished);
+    assertThat(store.activeJobs()).isEmpty();
+  }
+
+  @Test
+  void finish_ends_a_job_exactly_once() {
+    JobId id = sealedJob(1, 1, 10);
+    ClaimedTask task = store.claim(id, "w", 1, at(10), FAR_LEASE).get(0);
+    store.complete(id, List.of(succeeded(task)), at(11));
+    RecordingFolder folder = folder(new Verdict(JobState.SUCCEEDED, "1", null));
+    JobRow finished = store.finish(id, at(20), null, null, folder).orElseThrow();
+
+    assertThat(store.finish(id, at(30), null, null, folder)).isEmpty();
+    assertThat(store.finish(id, at(31), JobState.CANCELLED, "\"late\"", folder)).isEmpty();
+    assertThat(store.finish(id, at(32), JobState.FAILED, "\"late\"", folder)).isEmpty();
+
+    assertThat(folder.calls()).isEqualTo(1);
+    assertThat(store.job(id)).contains(finished);
+  }
+
+  @Test
+  void concurrent_finishes_end_a_job_exactly_once() throws Exception {
+    int threads = 8;
+    for (int round = 0; round < 20; round++) {
+      JobId id = sealedJob(1 + round, 3, 10);
+      List<ClaimedTask> claimed = store.claim(id, "w", 3, at(10), FAR_LEASE);
+      store.complete(id, claimed.stream().map(t -> succeeded(t)).toList(), at(11));
+      AtomicInteger folds = new AtomicInteger();
+      JobStore.Folder folder =
+          (job, values) -> {
+            folds.incrementAndGet();
+            values.forEachRemaining(v -> {});
+            return new Verdict(JobState.SUCCEEDED, "\"done\"", null);
+          };
+
+      // Half the threads force a cancellation: whoever wins, the job ends once.
+      List<Optional<JobRow>> outcomes =
+          runConcurrently(
+              threads,
+              t ->
+                  store.finish(
+                      id, at(20 + t), t % 2 == 0 ? null : JobState.CANCELLED, "\"stop\"", folder));
+
+      List<JobRow> winners = outcomes.stream().flatMap(Optional::stream).toList();
+      assertThat(winners).as("round %d", round).hasSize(1);
+      assertThat(folds).as("round %d", round).hasValue(1);
+      assertThat(store.job(id)).as("round %d", round).contains(winners.get(0));
+    }
+  }
+
+  @Test
+  void a_forced_finish_cancels_pending_and_running_items() {
+    JobId id = sealedJob(1, 5, 10);
+    List<ClaimedTask> claimed = store.claim(id, "w", 2, at(10), FAR_LEASE);
+    store.complete(id, List.of(succeeded(claimed.get(0))), at(11));
+    RecordingFolder folder = folder(new Verdict(JobState.SUCCEEDED, "\"agg\"", null));
+
+    JobRow finished =
+        store
+            .finish(id, at(20), JobState.CANCELLED, "\"cancelled by owner\"", folder)
+            .orElseThrow();
+
+    assertThat(finished.state()).isEqualTo(JobState.CANCELLED);
+    assertThat(finished.aggregate()).isEqualTo("\"agg\"");
+    assertThat(finished.error()).isEqualTo("\"cancelled by owner\"");
+    assertThat(finished.finishedAt()).isEqualTo(at(20));
+    assertThat(Counts.of(finished)).isEqualTo(new Counts(0, 0, 1, 0, 4));
+    assertThat(folder.values()).containsExactly("0");
+    assertThat(Counts.of(folder.job())).isEqualTo(new Counts(0, 0, 1, 0, 4));
+    assertThat(store.job(id)).contains(finished);
+    assertThat(store.results(id, 0, 10)).extracting(StoredResult::index).containsExactly(0L);
+  }
+
+  @Test
+  void a_late_report_for_an_item_cancelled_by_a_forced_finish_is_dropped() {
+    JobId id = sealedJob(1, 3, 10);
+    List<ClaimedTask> claimed = store.claim(id, "w", 2, at(10), at(60));
+    JobRow finished =
+        store
+            .finish(id, at(20), JobState.FAILED, "\"deadline\"", folder(succeeded()))
+            .orElseThrow();
+
+    assertThat(store.complete(id, List.of(succeeded(claimed.get(0))), at(21))).isEmpty();
+    assertThat(store.complete(id, List.of(failed(claimed.get(1))), at(21))).isEmpty();
+    assertThat(store.complete(id, List.of(retry(claimed.get(1), at(30))), at(21))).isEmpty();
+    assertThat(store.renewLeases("w", at(120))).isZero();
+    assertThat(store.reclaimExpired(at(60))).isZero();
+
+    assertThat(store.job(id)).contains(finished);
+    assertThat(Counts.of(finished)).isEqualTo(new Counts(0, 0, 0, 0, 3));
+    assertThat(store.results(id, 0, 10)).isEmpty();
+  }
+
+  @Test
+  void a_forced_state_overrides_the_verdicts_state_and_the_forced_error_fills_a_missing_one() {
+    JobId id = sealedJob(1, 2, 10);
+
+    JobRow finished =
+        store
+            .finish(
+                id,
+                at(20),
+                JobState.FAILED,
+                "\"deadline passed\"",
+                folder(new Verdict(JobState.SUCCEEDED, "0", null)))
+            .orElseThrow();
+
+    assertThat(finished.state()).isEqualTo(JobState.FAILED);
+    assertThat(finished.error()).isEqualTo("\"deadline passed\"");
+    assertThat(finished.aggregate()).isEqualTo("0");
+    assertThat(Counts.of(finished)).isEqualTo(new Counts(0, 0, 0, 0, 2));
+  }
+
+  @Test
+  void a_forced_error_does_not_replace_the_verdicts_own_error() {
+    JobId id = sealedJob(1, 2, 10);
+
+    JobRow finished =
+        store
+            .finish(
+                id,
+                at(20),
+                JobState.CANCELLED,
+                "\"cancelled by owner\"",
+                folder(new Verdict(JobState.FAILED, null, "\"reducer failed\"")))
+            .orElseThrow();
+
+    assertThat(finished.state()).isEqualTo(JobState.CANCELLED);
+    assertThat(finished.error()).isEqualTo("\"reducer failed\"");
+    assertThat(finished.aggregate()).isNull();
+  }
+
+  @Test
+  void a_forced_finish_of_a_job_whose_items_all_settled_keeps_their_results() {
+    JobId id = sealedJob(1, 2, 10);
+    List<ClaimedTask> claimed = store.claim(id, "w", 2, at(10), FAR_LEASE);
+    store.complete(id, List.of(succeeded(claimed.get(1)), failed(claimed.get(0))), at(11));
+    RecordingFolder folder = folder(new Verdict(JobState.SUCCEEDED, "1", null));
+
+    JobRow finished = store.finish(id, at(20), JobState.CANCELLED, null, folder).orElseThrow();
+
+    assertThat(finished.state()).isEqualTo(JobState.CANCELLED);
+    assertThat(finished.error()).isNull();
+    assertThat(Counts.of(finished)).isEqualTo(new Counts(0, 0, 1, 1, 0));
+    assertThat(folder.values()).containsExactly("1");
+  }
+
+  @Test
+  void a_sealed_job_with_no_items_stays_active_until_it_finishes() {
+    JobId id = sealedJob(1, 0, 10);
+    assertThat(store.activeJobs()).containsExactly(id);
+    assertThat(store.claim(id, "w", 10, at(10), FAR_LEASE)).isEmpty();
+    RecordingFolder folder = folder(new Verdict(JobState.SUCCEEDED, "0", null));
+
+    JobRow finished = store.finish(id, at(20), null, null, folder).orElseThrow();
+
+    assertThat(finished.state()).isEqualTo(JobState.SUCCEEDED);
+    assertThat(finished.total()).isZero();
+    assertThat(Counts.of(finished)).isEqualTo(new Counts(0, 0, 0, 0, 0));
+    assertThat(finished.finishedAt()).isEqualTo(at(20));
+    assertThat(folder.values()).isEmpty();
+    assertThat(folder.job().total()).isZero();
+    assertThat(store.activeJobs()).isEmpty();
+  }
+
+  @Test
+  void a_paused_job_whose_items_all_settled_can_finish() {
+    JobId id = sealedJob(1, 1, 10);
+    ClaimedTask task = store.claim(id, "w", 1, at(10), FAR_LEASE).get(0);
+    store.setPaused(id, true);
+    store.complete(id, List.of(succeeded(task)), at(11));
+
+    JobRow finished =
+        store
+            .finish(id, at(20), null, null, folder(new Verdict(JobState.SUCCEEDED, "0", null)))
+            .orElseThrow();
+
+    assertThat(finished.state()).isEqualTo(JobState.SUCCEEDED);
+  }
+
+  @Test
+  void a_finish_whose_folder_throws_changes_nothing() {
+    JobId id = sealedJob(1, 3, 10);
+    ClaimedTask task = store.claim(id, "w", 1, at(10), FAR_LEASE).get(0);
+    JobRow before = row(id);
+    JobStore.Folder broken =
+        (job, values) -> {
+          throw new IllegalStateException("the reducer failed");
+        };
+
+    assertThatThrownBy(() -> store.finish(id, at(20), JobState.CANCELLED, "\"stop\"", broken))
+        .isInstanceOf(RuntimeException.class);
+
+    assertThat(store.job(id)).contains(before);
+    assertThat(store.complete(id, List.of(succeeded(task)), at(21))).hasSize(1);
+    assertThat(store.finish(id, at(22), JobState.CANCELLED, "\"stop\"", folder(succeeded())))
+        .isPresent();
+  }
+
+  // ---------------------------------------------------------------- setPaused
+
+  @Test
+  void a_paused_job_reads_paused_and_reads_running_again_on_resume() {
+    JobId id = sealedJob(1, 3, 10);
+    store.claim(id, "w", 1, at(10), FAR_LEASE);
+
+    assertThat(store.setPaused(id, true)).isTrue();
+    assertThat(row(id).state()).isEqualTo(JobState.PAUSED);
+    assertThat(store.claim(id, "w", 5, at(11), FAR_LEASE)).isEmpty();
+    assertThat(store.activeJobs()).containsExactly(id);
+
+    assertThat(store.setPaused(id, false)).isTrue();
+    JobRow resumed = row(id);
+    assertThat(resumed.state()).isEqualTo(JobState.RUNNING);
+    assertThat(resumed.startedAt()).isEqualTo(at(10));
+    assertThat(indexes(store.claim(id, "w", 5, at(12), FAR_LEASE))).containsExactly(1L, 2L);
+  }
+
+  @Test
+  void resuming_a_job_that_never_ran_reads_accepted() {
+    JobId id = sealedJob(1, 2, 10);
+
+    assertThat(store.setPaused(id, true)).isTrue();
+    assertThat(row(id).state()).isEqualTo(JobState.PAUSED);
+    assertThat(store.setPaused(id, false)).isTrue();
+
+    JobRow row = row(id);
+    assertThat(row.state()).isEqualTo(JobState.ACCEPTED);
+    assertThat(row.startedAt()).isNull();
+    assertThat(store.claim(id, "w", 5, at(10), FAR_LEASE)).hasSize(2);
+    assertThat(row(id).state()).isEqualTo(JobState.RUNNING);
+  }
+
+  @Test
+  void set_paused_is_false_for_final_and_unknown_jobs() {
+    JobId id = finishedJob(1, at(0), at(10));
+
+    assertThat(store.setPaused(id, true)).isFalse();
+    assertThat(store.setPaused(id, false)).isFalse();
+    assertThat(row(id).state()).isEqualTo(JobState.SUCCEEDED);
+    assertThat(store.setPaused(jobId(404), true)).isFalse();
+    assertThat(store.job(jobId(404))).isEmpty();
+  }
+
+  // ---------------------------------------------------------------- setMaxConcurrency
+
+  @Test
+  void a_new_max_concurrency_applies_from_the_next_claim() {
+    JobId id = sealedJob(1, 10, 1);
+    assertThat(store.claim(id, "w", 5, at(10), FAR_LEASE)).hasSize(1);
+
+    assertThat(store.setMaxConcurrency(id, 3)).isTrue();
+    assertThat(row(id).maxConcurrency()).isEqualTo(3);
+    List<ClaimedTask> more = store.claim(id, "w", 5, at(11), FAR_LEASE);
+    assertThat(indexes(more)).containsExactly(1L, 2L);
+
+    assertThat(store.setMaxConcurrency(id, 1)).isTrue();
+    assertThat(store.claim(id, "w", 5, at(12), FAR_LEASE)).isEmpty();
+    store.complete(id, List.of(succeeded(more.get(0)), succeeded(more.get(1))), at(13));
+    assertThat(store.claim(id, "w", 5, at(14), FAR_LEASE)).isEmpty();
+    assertThat(Counts.of(row(id))).isEqualTo(new Counts(7, 1, 2, 0, 0));
+  }
+
+  @Test
+  void set_max_concurrency_is_false_for_final_and_unknown_jobs() {
+    JobId id = finishedJob(1, at(0), at(10));
+
+    assertThat(store.setMaxConcurrency(id, 5)).isFalse();
+    assertThat(row(id).maxConcurrency()).isEqualTo(10);
+    assertThat(store.setMaxConcurrency(jobId(404), 5)).isFalse();
+    assertThat(store.job(jobId(404))).isEmpty();
+  }
+
+  // ---------------------------------------------------------------- acknowledge
+
+  @Test
+  void nothing_is_acknowledged_at_first() {
+    JobId id = sealedJob(1, 1, 10);
+
+    assertThat(store.acknowledged(id, "consumer")).isZero();
+    assertThat(store.acknowledged(jobId(404), "consumer")).isZero();
+  }
+
+  @Test
+  void an_acknowledgement_never_moves_backwards() {
+    JobId id = sealedJob(1, 1, 10);
+
+    store.acknowledge(id, "consumer", 5);
+    assertThat(store.acknowledged(id, "consumer")).isEqualTo(5);
+    store.acknowledge(id, "consumer", 3);
+    assertThat(store.acknowledged(id, "consumer")).isEqualTo(5);
+    store.acknowledge(id, "consumer", 5);
+    assertThat(store.acknowledged(id, "consumer")).isEqualTo(5);
+    store.acknowledge(id, "consumer", 7);
+    assertThat(store.acknowledged(id, "consumer")).isEqualTo(7);
+  }
+
+  @Test
+  void acknowledgements_are_kept_per_consumer_and_per_job() {
+    JobId first = sealedJob(1, 1, 10);
+    JobId second = sealedJob(2, 1, 10);
+
+    store.acknowledge(first, "a", 4);
+    store.acknowledge(first, "b", 2);
+    store.acknowledge(second, "a", 9);
+
+    assertThat(store.acknowledged(first, "a")).isEqualTo(4);
+    assertThat(store.acknowledged(first, "b")).isEqualTo(2);
+    assertThat(store.acknowledged(first, "c")).isZero();
+    assertThat(store.acknowledged(second, "a")).isEqualTo(9);
+    assertThat(store.acknowledged(second, "b")).isZero();
+  }
+
+  // ---------------------------------------------------------------- listJobs
+
+  @Test
+  void list_jobs_returns_newest_first_then_by_id_descending() {
+    sealedJob(jobId(1), at(10), 0, 1);
+    sealedJob(jobId(2), at(30), 0, 1);
+    sealedJob(jobId(3), at(20), 0, 1);
+    sealedJob(jobId(4), at(30), 0, 1);
+    sealedJob(jobId(5), at(5), 0, 1);
+
+    assertThat(ids(store.listJobs(10, null)))
+        .containsExactly(jobId(4), jobId(2), jobId(3), jobId(1), jobId(5));
+    assertThat(ids(store.listJobs(3, null))).containsExactly(jobId(4), jobId(2), jobId(3));
+  }
+
+  @Test
+  void list_jobs_pages_with_an_exclusive_cursor() {
+    sealedJob(jobId(1), at(10), 0, 1);
+    sealedJob(jobId(2), at(30), 0, 1);
+    sealedJob(jobId(3), at(20), 0, 1);
+    sealedJob(jobId(4), at(30), 0, 1);
+    sealedJob(jobId(5), at(5), 0, 1);
+
+    assertThat(ids(store.listJobs(2, null))).containsExactly(jobId(4), jobId(2));
+    assertThat(ids(store.listJobs(2, jobId(2)))).containsExactly(jobId(3), jobId(1));
+    assertThat(ids(store.listJobs(2, jobId(1)))).containsExactly(jobId(5));
+    assertThat(ids(store.listJobs(2, jobId(5)))).isEmpty();
+    // Within one createdAt, the cursor still splits by ID.
+    assertThat(ids(store.listJobs(1, jobId(4)))).containsExactly(jobId(2));
+  }
+
+  @Test
+  void list_jobs_includes_unsealed_active_and_final_jobs_with_exact_counts() {
+    JobId unsealed = jobId(1);
+    store.createJob(new NewJob(unsealed, "\"spec\"", 1, at(1), null));
+    store.addItems(unsealed, 0, items(0, 2));
+    JobId active = sealedJob(jobId(2), at(2), 3, 10);
+    List<ClaimedTask> claimed = store.claim(active, "w", 2, at(10), FAR_LEASE);
+    store.complete(active, List.of(failed(claimed.get(1))), at(11));
+    JobId finished = finishedJob(3, at(3), at(10));
+
+    List<JobRow> rows = store.listJobs(10, null);
+
+    assertThat(rows).containsExactly(row(finished), row(active), row(unsealed));
+    assertThat(Counts.of(rows.get(1))).isEqualTo(new Counts(1, 1, 0, 1, 0));
+  }
+
+  // ---------------------------------------------------------------- activeJobs
+
+  @Test
+  void active_jobs_are_the_sealed_unfinished_ones_oldest_first() {
+    JobId newer = sealedJob(jobId(1), at(30), 2, 10);
+    JobId oldest = sealedJob(jobId(2), at(10), 2, 10);
+    store.createJob(new NewJob(jobId(3), "\"spec\"", 1, at(20), null));
+    finishedJob(4, at(5), at(50));
+    JobId paused = sealedJob(jobId(5), at(40), 2, 10);
+    store.setPaused(paused, true);
+    JobId empty = sealedJob(jobId(6), at(25), 0, 10);
+    store.claim(newer, "w", 1, at(60), FAR_LEASE);
+
+    assertThat(store.activeJobs()).containsExactly(oldest, empty, newer, paused);
+  }
+
+  // ---------------------------------------------------------------- deleteJob
+
+  @Test
+  void delete_job_removes_the_job_with_its_items_results_and_acknowledgements() {
+    JobId id = sealedJob(1, 3, 10);
+    List<ClaimedTask> claimed = store.claim(id, "w", 2, at(10), at(60));
+    store.complete(id, List.of(succeeded(claimed.get(0))), at(11));
+    store.acknowledge(id, "consumer", 1);
+    JobId other = sealedJob(2, 1, 10);
+    ClaimedTask otherTask = store.claim(other, "v", 1, at(10), FAR_LEASE).get(0);
+    store.complete(other, List.of(succeeded(otherTask)), at(11));
+    store.acknowledge(other, "consumer", 1);
+
+    assertThat(store.deleteJob(id)).isTrue();
+
+    assertThat(store.job(id)).isEmpty();
+    assertThat(store.results(id, 0, 10)).isEmpty();
+    assertThat(store.acknowledged(id, "consumer")).isZero();
+    assertThat(ids(store.listJobs(10, null))).containsExactly(other);
+    assertThat(store.activeJobs()).containsExactly(other);
+    assertThat(store.claim(id, "w", 10, at(12), FAR_LEASE)).isEmpty();
+    assertThat(store.renewLeases("w", FAR_LEASE)).isZero();
+    assertThat(store.reclaimExpired(at(60))).isZero();
+    assertThat(store.deleteJob(id)).isFalse();
+
+    // The other job keeps everything.
+    assertThat(store.results(other, 0, 10)).hasSize(1);
+    assertThat(store.acknowledged(other, "consumer")).isEqualTo(1);
+
+    // Nothing of the deleted job lingers under its ID.
+    store.createJob(new NewJob(id, "\"again\"", 10, at(70), null));
+    store.addItems(id, 0, List.of("\"new\""));
+    store.seal(id, 1);
+    JobRow again = row(id);
+    assertThat(again.total()).isEqualTo(1);
+    assertThat(Counts.of(again)).isEqualTo(new Counts(1, 0, 0, 0, 0));
+    assertThat(again.lastSeq()).isZero();
+    assertThat(store.acknowledged(id, "consumer")).isZero();
+    List<ClaimedTask> fresh = store.claim(id, "w", 10, at(71), FAR_LEASE);
+    assertThat(fresh)
+        .singleElement()
+        .satisfies(
+            task -> {
+              assertThat(task.item()).isEqualTo("\"new\"");
+              assertThat(task.attempt()).isEqualTo(1);
+            });
+  }
+
+  @Test
+  void deleting_an_unknown_job_returns_false() {
+    assertThat(store.deleteJob(jobId(404))).isFalse();
+  }
+
+  // ---------------------------------------------------------------- purge
+
+  @Test
+  void purge_deletes_jobs_finished_before_the_cutoff_and_unsealed_jobs_created_before_it() {
+    JobId finishedEarly = sealedJob(jobId(1), at(0), 1, 10);
+    ClaimedTask task = store.claim(finishedEarly, "w", 1, at(1), FAR_LEASE).get(0);
+    store.complete(finishedEarly, List.of(succeeded(task)), at(2));
+    store.acknowledge(finishedEarly, "consumer", 1);
+    store.finish(finishedEarly, at(10), null, null, folder(succeeded())).orElseThrow();
+    JobId finishedLate = finishedJob(2, at(0), at(30));
+    JobId activeOld = sealedJob(jobId(3), at(0), 1, 10);
+    JobId unsealedOld = jobId(4);
+    store.createJob(new NewJob(unsealedOld, "\"spec\"", 1, at(5), null));
+    store.addItems(unsealedOld, 0, items(0, 2));
+    JobId unsealedNew = jobId(5);
+    store.createJob(new NewJob(unsealedNew, "\"spec\"", 1, at(40), null));
+
+    assertThat(store.purge(at(20), 100)).isEqualTo(2);
+
+    assertThat(store.job(finishedEarly)).isEmpty();
+    assertThat(store.results(finishedEarly, 0, 10)).isEmpty();
+    assertThat(store.acknowledged(finishedEarly, "consumer")).isZero();
+    assertThat(store.job(unsealedOld)).isEmpty();
+    assertThat(ids(store.listJobs(10, null)))
+        .containsExactlyInAnyOrder(finishedLate, activeOld, unsealedNew);
+    assertThat(store.purge(at(20), 100)).isZero();
+  }
+
+  @Test
+  void purge_deletes_at_most_its_limit() {
+    for (int n = 1; n <= 5; n++) {
+      finishedJob(n, at(n), at(10 + n));
+    }
+
+    assertThat(store.purge(at(100), 2)).isEqualTo(2);
+    assertThat(store.listJobs(10, null)).hasSize(3);
+    assertThat(store.purge(at(100), 2)).isEqualTo(2);
+    assertThat(store.purge(at(100), 2)).isEqualTo(1);
+    assertThat(store.purge(at(100), 2)).isZero();
+    assertThat(store.listJobs(10, null)).isEmpty();
+  }
+
+  // ---------------------------------------------------------------- everything at once
+
+  /**
+   * Drives one job through a seeded random mix of claims, reports (fresh, stale and duplicate),
+   * renewals, reclaims, pauses and cap changes, and checks every answer and every count against a
+   * model of the contract. Retry times fall on half seconds and claims on whole ones, so no step
+   * depends on whether a {@code notBefore} equal to {@code now} has passed.
+   */
+  @ParameterizedTest(name = "seed {0}")
+  @ValueSource(longs = {1, 2, 3, 4, 5})
+  void random_operation_sequences_agree_with_a_model_of_the_contract(long seed) {
+    SplittableRandom random = new SplittableRandom(seed);
+    int itemCount = 30;
+    JobId id = sealedJob(1, itemCount, 3);
+    Model model = new Model(itemCount, 3);
+    String[] owners = {"a", "b", "c"};
+    long now = 10;
+
+    for (int step = 0; step < 400; step++) {
+      now += 1 + random.nextInt(3);
+      String context = "seed " + seed + ", step " + step;
+      int operation = random.nextInt(10);
+      if (operation < 4) {
+        String owner = owners[random.nextInt(owners.length)];
+        int limit = 1 + random.nextInt(4);
+        Instant leaseUntil = at(now + 3 + random.nextInt(15));
+        List<Long> expected = model.claimable(limit, at(now));
+        List<ClaimedTask> claimed = store.claim(id, owner, limit, at(now), leaseUntil);
+        assertThat(indexes(claimed)).as(context).isEqualTo(expected);
+        for (ClaimedTask task : claimed) {
+          model.claimed(task, owner, leaseUntil, at(now), context);
+        }
+      } else if (operation < 7) {
+        List<ClaimedTask> chosen = new ArrayList<>();
+        for (ClaimedTask task : model.holding.values()) {
+          if (random.nextBoolean()) {
+            chosen.add(task);
+          }
+        }
+        if (!model.lost.isEmpty() && random.nextInt(3) == 0) {
+          chosen.add(model.lost.get(random.nextInt(model.lost.size())));
+        }
+        if (!chosen.isEmpty() && random.nextInt(4) == 0) {
+          chosen.add(chosen.get(0));
+        }
+        Collections.shuffle(chosen, new Random(random.nextLong()));
+        List<Completion> reports = new ArrayList<>();
+        for (ClaimedTask task : chosen) {
+          int outcome = random.nextInt(20);
+          reports.add(
+              outcome < 12
+                  ? succeeded(task)
+                  : outcome < 15
+                      ? failed(task)
+                      : retry(task, at(now + random.nextInt(7)).plusMillis(500)));
+        }
+        List<StoredResult> expected = model.apply(id, reports);
+        List<StoredResult> settled = store.complete(id, reports, at(now));
+        assertThat(settled)
+            .as(context)
+            .usingRecursiveFieldByFieldElementComparatorIgnoringFields("seq")
+            .isEqualTo(expected);
+        for (StoredResult result : settled) {
+          assertThat(result.seq()).as(context).isGreaterThan(model.lastSeq);
+          model.lastSeq = result.seq();
+        }
+      } else if (operation == 7) {
+        String owner = owners[random.nextInt(owners.length)];
+        Instant leaseUntil = at(now + 3 + random.nextInt(15));
+        assertThat(store.renewLeases(owner, leaseUntil))
+            .as(context)
+            .isEqualTo(model.renew(owner, leaseUntil));
+      } else if (operation == 8) {
+        assertThat(store.reclaimExpired(at(now))).as(context).isEqualTo(model.reclaim(at(now)));
+      } else if (random.nextBoolean()) {
+        model.cap = 1 + random.nextInt(5);
+        assertThat(store.setMaxConcurrency(id, model.cap)).as(context).isTrue();
+      } else {
+        model.paused = !model.paused;
+        assertThat(store.setPaused(id, model.paused)).as(context).isTrue();
+      }
+      model.check(row(id), context);
+    }
+
+    // Let everything settle, then fold: the folder must see exactly the model's successes.
+    model.paused = false;
+    store.setPaused(id, false);
+    model.cap = itemCount;
+    store.setMaxConcurrency(id, itemCount);
+    now += 100;
+    while (model.unsettled() > 0) {
+      List<Completion> reports = model.holding.values().stream().map(t -> succeeded(t)).toList();
+      List<StoredResult> expected = model.apply(id, reports);
+      assertThat(store.complete(id, reports, at(now)))
+          .usingRecursiveFieldByFieldElementComparatorIgnoringFields("seq")
+          .isEqualTo(expected);
+      for (ClaimedTask task : store.claim(id, "a", itemCount, at(now), at(now + 10))) {
+        model.claimed(task, "a", at(now + 10), at(now), "draining");
+      }
+    }
+    RecordingFolder folder = folder(succeeded());
+    JobRow finished = store.finish(id, at(now + 1), null, null, folder).orElseThrow();
+    assertThat(folder.values()).isEqualTo(model.succeededValues());
+    assertThat(Counts.of(finished)).isEqualTo(model.counts());
+    assertThat(finished.retries()).isEqualTo(model.retries);
+  }
+
+  /** What the contract says one job's items should look like after each call. */
+  private static final class Model {
+    final TaskState[] states;
+    final int[] attempts;
+    final long[] fences;
+    final String[] owners;
+    final Instant[] leases;
+    final Instant[] notBefore;
+    final Map<Long, ClaimedTask> holding = new TreeMap<>();
+    final List<ClaimedTask> lost = new ArrayList<>();
+    int cap;
+    boolean paused;
+    Instant startedAt;
+    long retries;
+    long lastSeq;
+
+    Model(int itemCount, int cap) {
+      states = new TaskState[itemCount];
+      Arrays.fill(states, TaskState.PENDING);
+      attempts = new int[itemCount];
+      fences = new long[itemCount];
+      Arrays.fill(fences, Long.MIN_VALUE);
+      owners = new String[itemCount];
+      leases = new Instant[itemCount];
+      notBefore = new Instant[itemCount];
+      this.cap = cap;
+    }
+
+    List<Long> claimable(int limit, Instant now) {
+      List<Long> out = new ArrayList<>();
+      long room = paused ? 0 : Math.min(limit, cap - count(TaskState.RUNNING));
+      for (int i = 0; i < states.length && out.size() < room; i++) {
+        if (states[i] == TaskState.PENDING
+            && (notBefore[i] == null || notBefore[i].isBefore(now))) {
+          out.add((long) i);
+        }
+      }
+      return out;
+    }
+
+    void claimed(ClaimedTask task, String owner, Instant leaseUntil, Instant now, String context) {
+      int i = (int) task.index();
+      assertThat(task.attempt()).as(context).isEqualTo(attempts[i] + 1);
+      assertThat(task.fence()).as(context).isGreaterThan(fences[i]);
+      states[i] = TaskState.RUNNING;
+      attempts[i] = task.attempt();
+      fences[i] = task.fence();
+      owners[i] = owner;
+      leases[i] = leaseUntil;
+      holding.put(task.index(), task);
+      if (startedAt == null) {
+        startedAt = now;
+      }
+    }
+
+    /** Applies reports in order, as the store must, and returns what should settle. */
+    List<StoredResult> apply(JobId id, List<Completion> reports) {
+      List<StoredResult> settled = new ArrayList<>();
+      for (Completion report : reports) {
+        int i = (int) report.index();
+        if (states[i] != TaskState.RUNNING || fences[i] != report.fence()) {
+          continue;
+        }
+        lost.add(holding.remove(report.index()));
+        switch (report) {
+          case Completion.Retry retry -> {
+            states[i] = TaskState.PENDING;
+            notBefore[i] = retry.notBefore();
+            retries++;
+          }
+          case Completion.Succeeded s -> {
+            states[i] = TaskState.SUCCEEDED;
+            settled.add(
+                new StoredResult(
+                    id,
+                    0,
+                    i,
+                    TaskState.SUCCEEDED,
+                    s.value(),
+                    null,
+                    attempts[i],
+                    s.durationMillis()));
+          }
+          case Completion.Failed f -> {
+            states[i] = TaskState.FAILED;
+            settled.add(
+                new StoredResult(
+                    id, 0, i, TaskState.FAILED, null, f.error(), attempts[i], f.durationMillis()));
+          }
+        }
+      }
+      return settled;
+    }
+
+    int renew(String owner, Instant leaseUntil) {
+      int renewed = 0;
+      for (int i = 0; i < states.length; i++) {
+        if (states[i] == TaskState.RUNNING && owner.equals(owners[i])) {
+          leases[i] = leaseUntil;
+          renewed++;
+        }
+      }
+      return renewed;
+    }
+
+    int reclaim(Instant now) {
+      int reclaimed = 0;
+      for (int i = 0; i < states.length; i++) {
+        if (states[i] == TaskState.RUNNING && !leases[i].isAfter(now)) {
+          states[i] = TaskState.PENDING;
+          lost.add(holding.remove((long) i));
+          reclaimed++;
+        }
+      }
+      return reclaimed;
+    }
+
+    long count(TaskState state) {
+      return Arrays.stream(states).filter(s -> s == state).count();
+    }
+
+    long unsettled() {
+      return count(TaskState.PENDING) + count(TaskState.RUNNING);
+    }
+
+    Counts counts() {
+      return new Counts(
+          count(TaskState.PENDING),
+          count(TaskState.RUNNING),
+          count(TaskState.SUCCEEDED),
+          count(TaskState.FAILED),
+          count(TaskState.CANCELLED));
+    }
+
+    List<String> succeededValues() {
+      return IntStream.range(0, states.length)
+          .filter(i -> states[i] == TaskState.SUCCEEDED)
+          .mapToObj(i -> String.valueOf((long) i * i))
+          .toList();
+    }
+
+    void check(JobRow row, String context) {
+      assertThat(Counts.of(row)).as(context).isEqualTo(counts());
+      assertThat(row.state())
+          .as(context)
+          .isEqualTo(
+              paused ? JobState.PAUSED : startedAt == null ? JobState.ACCEPTED : JobState.RUNNING);
+      assertThat(row.startedAt()).as(context).isEqualTo(startedAt);
+      assertThat(row.maxConcurrency()).as(context).isEqualTo(cap);
+      assertThat(row.retries()).as(context).isEqualTo(retries);
+      assertThat(row.lastSeq()).as(context).isEqualTo(lastSeq);
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /**
+   * A time in this suite.
+   *
+   * @param seconds seconds after {@link #T0}
+   * @return the instant
+   */
+  protected static Instant at(long seconds) {
+    return T0.plusSeconds(seconds);
+  }
+
+  /**
+   * A job ID that sorts by {@code n}.
+   *
+   * @param n a small number
+   * @return a canonical version-7 UUID
+   */
+  protected static JobId jobId(int n) {
+    return JobId.of(String.format("0195f000-0000-7000-8000-%012x", n));
+  }
+
+  /** Item {@code i}'s JSON is {@code i}; its success value is {@code i * i}. */
+  private static List<String> items(int from, int count) {
+    return IntStream.range(from, from + count).mapToObj(String::valueOf).toList();
+  }
+
+  private JobId sealedJob(int n, int itemCount, int maxConcurrency) {
+    return sealedJob(jobId(n), at(0), itemCount, maxConcurrency);
+  }
+
+  private JobId sealedJob(JobId id, Instant createdAt, int itemCount, int maxConcurrency) {
+    store.createJob(new NewJob(id, "\"spec\"", maxConcurrency, createdAt, null));
+    // Two batches when there are enough items, as a submission writes them.
+    int half = itemCount / 2;
+    if (half > 0) {
+      store.addItems(id, 0, items(0, half));
+    }
+    if (itemCount > half) {
+      store.addItems(id, half, items(half, itemCount - half));
+    }
+    store.seal(id, itemCount);
+    return id;
+  }
+
+  /** A job with no items, finished SUCCEEDED at {@code finishedAt}, with max concurrency 10. */
+  private JobId finishedJob(int n, Instant createdAt, Instant finishedAt) {
+    JobId id = sealedJob(jobId(n), createdAt, 0, 10);
+    store.finish(id, finishedAt, null, null, folder(succeeded())).orElseThrow();
+    return id;
+  }
+
+  private JobRow row(JobId id) {
+    return store.job(id).orElseThrow(() -> new AssertionError("job " + id + " is missing"));
+  }
+
+  private static List<Long> indexes(List<ClaimedTask> tasks) {
+    return tasks.stream().map(ClaimedTask::index).toList();
+  }
+
+  private static List<JobId> ids(List<JobRow> rows) {
+    return rows.stream().map(JobRow::id).toList();
+  }
+
+  private static Completion succeeded(ClaimedTask task) {
+    return new Completion.Succeeded(
+        task.index(), task.fence(), String.valueOf(task.index() * task.index()), 10);
+  }
+
+  private static Completion failed(ClaimedTask task) {
+    return new Completion.Failed(task.index(), task.fence(), "\"boom " + task.index() + "\"", 10);
+  }
+
+  private static Completion retry(ClaimedTask task, Instant notBefore) {
+    return new Completion.Retry(task.index(), task.fence(), "\"again\"", notBefore);
+  }
+
+  private static Verdict succeeded() {
+    return new Verdict(JobState.SUCCEEDED, null, null);
+  }
+
+  private static RecordingFolder folder(Verdict verdict) {
+    return new RecordingFolder(verdict);
+  }
+
+  /** The five item counts of a row, compared as one value so a failure shows them all. */
+  private record Counts(long pending, long running, long succeeded, long failed, long cancelled) {
+    static Counts of(JobRow row) {
+      Counts counts =
+          new Counts(row.pending(), row.running(), row.succeeded(), row.failed(), row.cancelled());
+      if (row.sealed()) {
+        assertThat(
+                counts.pending
+                    + counts.running
+                    + counts.succeeded
+                    + counts.failed
+                    + counts.cancelled)
+            .as("the counts of sealed job %s add up to its total", row.id())
+            .isEqualTo(row.total());
+      }
+      return counts;
+    }
+  }
+
+  /** A folder that remembers what it was given. */
+  private static final class RecordingFolder implements JobStore.Folder {
+    private final Verdict verdict;
+    private final AtomicInteger calls = new AtomicInteger();
+    private volatile JobRow job;
+    private volatile List<String> values;
+
+    RecordingFolder(Verdict verdict) {
+      this.verdict = verdict;
+    }
+
+    @Override
+    public Verdict fold(JobRow job, Iterator<String> succeeded) {
+      calls.incrementAndGet();
+      List<String> read = new ArrayList<>();
+      succeeded.forEachRemaining(read::add);
+      this.job = job;
+      this.values = read;
+      return verdict;
+    }
+
+    int calls() {
+      return calls.get();
+    }
+
+    JobRow job() {
+      return job;
+    }
+
+    List<String> values() {
+      return values;
+    }
+  }
+
+  @FunctionalInterface
+  private interface ThreadBody<T> {
+    T run(int thread) throws Exception;
+  }
+
+  /**
+   * Runs {@code body} on {@code threads} threads released at the same moment and returns what each
+   * returned, in thread order. Fails when they take longer than {@link #RACE_TIMEOUT}.
+   */
+  private static <T> List<T> runConcurrently(int threads, ThreadBody<T> body) throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    try {
+      CountDownLatch ready = new CountDownLatch(threads);
+      CountDownLatch go = new CountDownLatch(1);
+      List<Future<T>> futures = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        int thread = t;
+        futures.add(
+            pool.submit(
+                () -> {
+                  ready.countDown();
+                  go.await();
+                  return body.run(thread);
+                }));
+      }
+      ready.await();
+      go.countDown();
+      long deadline = System.nanoTime() + RACE_TIMEOUT.toNanos();
+      List<T> out = new ArrayList<>();
+      for (Future<T> future : futures) {
+        out.add(future.get(Math.max(0, deadline - System.nanoTime()), NANOSECONDS));
+      }
+      return out;
+    } finally {
+      pool.shutdownNow();
+      pool.awaitTermination(10, SECONDS);
+    }
+  }
+}
