@@ -826,6 +826,37 @@ class EngineTest {
   }
 
   @Test
+  void an_attempt_the_executor_refuses_fails_its_item_without_hanging_the_job() {
+    java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newFixedThreadPool(2);
+    AtomicInteger launched = new AtomicInteger();
+    java.util.concurrent.Executor refusing =
+        task -> {
+          // The first six executions (the pump, then attempts) run; later attempts are refused.
+          if (launched.incrementAndGet() > 6) {
+            throw new java.util.concurrent.RejectedExecutionException("pool is full");
+          }
+          pool.execute(task);
+        };
+    try (Engine small = FanOut.builder().executor(refusing).build()) {
+      JobOutcome<Long> outcome =
+          outcomeOf(
+              small.submit(
+                  JobSpec.items(range(20))
+                      .function((Integer i, TaskContext ctx) -> i)
+                      .reduce(Reducers.count())
+                      .maxConcurrency(1)
+                      .build()));
+      assertThat(outcome.state()).isEqualTo(JobState.FAILED);
+      assertThat(outcome.status().settled()).isEqualTo(20);
+      assertThat(outcome.failures())
+          .allSatisfy(f -> assertThat(f.error()).hasMessage("pool is full"));
+    } finally {
+      pool.shutdown();
+    }
+  }
+
+  @Test
   void status_counts_add_up_while_a_job_runs() {
     CountDownLatch gate = new CountDownLatch(1);
     JobHandle<Void> job =

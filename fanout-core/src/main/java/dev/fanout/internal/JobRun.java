@@ -65,6 +65,9 @@ final class JobRun<I, T, A> implements JobHandle<A> {
   /** The read-ahead window never shrinks below this, so small caps still keep the pipe full. */
   private static final long MIN_WINDOW = 1024;
 
+  /** The most attempts the pump starts per hold of the lock. */
+  private static final int PUMP_BATCH = 64;
+
   private final LocalEngine engine;
   private final JobId id;
   private final JobSpec<I, T, A> spec;
@@ -290,54 +293,119 @@ final class JobRun<I, T, A> implements JobHandle<A> {
 
   private void pumpOnce() {
     for (; ; ) {
-      Task task;
-      Attempt attempt = null;
+      List<Attempt> toLaunch = new ArrayList<>();
+      int toRead;
       lock.lock();
       try {
         if (finalState != null) {
           break;
         }
-        if (paused || runningTasks >= maxConcurrency) {
+        int free = maxConcurrency - runningTasks;
+        if (paused || free <= 0) {
           return;
         }
-        task = ready.peekFirst();
-        if (task == null) {
-          if (sourceDone) {
-            return;
-          }
-          if (readAhead() >= window()) {
+        // Start a batch per lock hold: one round trip per item was the pump's main cost.
+        int want = Math.min(free, PUMP_BATCH);
+        int fromReady = Math.min(want, ready.size());
+        int readable = 0;
+        if (fromReady < want && !sourceDone) {
+          long room = window() - readAhead();
+          if (room <= 0 && fromReady == 0) {
             // Raise the flag, then look again: the drain moves the window first and reads the
             // flag second, so one of us always sees the other (no lost wake-up).
             windowBlocked = true;
-            if (readAhead() >= window()) {
+            room = window() - readAhead();
+            if (room <= 0) {
               return;
             }
             windowBlocked = false;
           }
+          readable = (int) Math.min(want - fromReady, Math.max(0, room) / spec.batchSize());
+          readable = Math.max(readable, room > 0 ? 1 : 0);
         }
-        if (!engine.tryAcquire(this)) {
+        int granted = engine.tryAcquire(this, fromReady + readable);
+        if (granted == 0) {
           return;
         }
-        runningTasks++;
-        if (task != null) {
-          ready.pollFirst();
+        runningTasks += granted;
+        int retried = Math.min(granted, fromReady);
+        for (int i = 0; i < retried; i++) {
+          Task task = ready.pollFirst();
           waitingItems -= task.size;
-          attempt = startAttempt(task);
+          toLaunch.add(startAttempt(task));
         }
+        toRead = granted - retried;
       } finally {
         lock.unlock();
       }
-      if (attempt == null) {
-        attempt = pullAndStart();
-        if (attempt == null) {
-          engine.release();
-          drain();
-          return;
-        }
+      toLaunch.forEach(this::launch);
+      if (toRead > 0 && !readAndStart(toRead)) {
+        return;
       }
-      launch(attempt);
     }
     closeSource();
+  }
+
+  /**
+   * Reads up to {@code count} tasks from the source, outside the lock since a source may block,
+   * then records and launches them; slots it could not fill are given back. Returns false when the
+   * source is exhausted or failed.
+   */
+  private boolean readAndStart(int count) {
+    List<Task> tasks = new ArrayList<>(count);
+    Throwable failure = null;
+    boolean exhausted = false;
+    try {
+      while (tasks.size() < count) {
+        Task task = readTask(pulled + itemsIn(tasks));
+        if (task == null) {
+          exhausted = true;
+          break;
+        }
+        tasks.add(task);
+      }
+    } catch (RuntimeException | Error e) {
+      failure = e;
+      exhausted = true;
+    }
+    List<Attempt> toLaunch = new ArrayList<>(tasks.size());
+    int unused = count - tasks.size();
+    lock.lock();
+    try {
+      for (Task task : tasks) {
+        pulled += task.size;
+        if (finalState != null) {
+          // Terminated while we read: the item never started, so it counts as cancelled.
+          cancelled += total < 0 ? task.size : 0;
+          unused++;
+        } else {
+          toLaunch.add(startAttempt(task));
+        }
+      }
+      runningTasks -= unused;
+      if (exhausted) {
+        sourceDone = true;
+        sourceError = failure;
+        total = pulled;
+      }
+    } finally {
+      lock.unlock();
+    }
+    engine.release(unused);
+    toLaunch.forEach(this::launch);
+    if (exhausted) {
+      drain();
+      return false;
+    }
+    return true;
+  }
+
+  private static long itemsIn(List<Task> tasks) {
+    long n = 0;
+    for (Task t : tasks) {
+      n += t.size;
+    }
+    return n;
   }
 
   /** Items read but not yet past the point the consumer and reducer need in order. */
@@ -349,45 +417,10 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     return Math.max(MIN_WINDOW, 2L * maxConcurrency * spec.batchSize());
   }
 
-  /**
-   * Reads the next task from the source, outside the lock since a source may block, then records
-   * it. Returns null, with the reserved slot given back, when the source is exhausted or failed.
-   */
-  private Attempt pullAndStart() {
-    Task task = null;
-    Throwable failure = null;
-    try {
-      task = readTask();
-    } catch (RuntimeException | Error e) {
-      failure = e;
-    }
-    lock.lock();
-    try {
-      if (task == null) {
-        runningTasks--;
-        sourceDone = true;
-        sourceError = failure;
-        total = pulled;
-        return null;
-      }
-      pulled += task.size;
-      if (finalState != null) {
-        runningTasks--;
-        // Terminated while we read: the item was never started, so it counts as cancelled.
-        cancelled += total < 0 ? task.size : 0;
-        return null;
-      }
-      return startAttempt(task);
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  private Task readTask() {
+  private Task readTask(long index) {
     if (!source.hasNext()) {
       return null;
     }
-    long index = pulled;
     if (batchFunction == null) {
       return Task.single(index, source.next());
     }
@@ -512,7 +545,10 @@ final class JobRun<I, T, A> implements JobHandle<A> {
   private void settle(Attempt attempt, Object result, Throwable failure, boolean retryable) {
     Task task = attempt.task;
     List<Settled<T>> settled = null;
-    Duration duration = Duration.between(task.firstStart, engine.clock.instant());
+    Instant now = engine.clock.instant();
+    // An attempt the executor refused never started, and has no start time.
+    Duration duration =
+        task.firstStart == null ? Duration.ZERO : Duration.between(task.firstStart, now);
     if (failure == null) {
       settled = transform(task, result, attempt.number, duration);
     }
@@ -547,7 +583,7 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     } finally {
       lock.unlock();
     }
-    engine.release();
+    engine.release(1);
     toStop.forEach(Attempt::stop);
     if (retry) {
       scheduleRetry(task, attempt.number);

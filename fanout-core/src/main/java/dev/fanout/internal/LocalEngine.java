@@ -103,16 +103,19 @@ final class LocalEngine implements JobClient, AutoCloseable {
   }
 
   /**
-   * Takes an engine-wide slot for one attempt of {@code job}. When none is free, the job queues up
-   * and is pumped again when a slot frees, in the order jobs ran out.
+   * Takes up to {@code wanted} engine-wide slots for attempts of {@code job}. When none is free,
+   * the job queues up and is pumped again when a slot frees, in the order jobs ran out.
+   *
+   * @return how many slots were taken, 0 to {@code wanted}
    */
-  boolean tryAcquire(JobRun<?, ?, ?> job) {
-    if (maxConcurrency == Integer.MAX_VALUE) {
-      return true;
+  int tryAcquire(JobRun<?, ?, ?> job, int wanted) {
+    if (maxConcurrency == Integer.MAX_VALUE || wanted == 0) {
+      return wanted;
     }
     for (int n = running.get(); n < maxConcurrency; n = running.get()) {
-      if (running.compareAndSet(n, n + 1)) {
-        return true;
+      int take = Math.min(wanted, maxConcurrency - n);
+      if (running.compareAndSet(n, n + take)) {
+        return take;
       }
     }
     if (starvedSet.add(job)) {
@@ -122,15 +125,17 @@ final class LocalEngine implements JobClient, AutoCloseable {
     if (running.get() < maxConcurrency) {
       wakeOne();
     }
-    return false;
+    return 0;
   }
 
-  void release() {
-    if (maxConcurrency == Integer.MAX_VALUE) {
+  void release(int slots) {
+    if (maxConcurrency == Integer.MAX_VALUE || slots == 0) {
       return;
     }
-    running.decrementAndGet();
-    wakeOne();
+    running.addAndGet(-slots);
+    for (int i = 0; i < slots; i++) {
+      wakeOne();
+    }
   }
 
   private void wakeOne() {
