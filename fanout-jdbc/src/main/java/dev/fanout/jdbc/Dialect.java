@@ -1,0 +1,88 @@
+package dev.fanout.jdbc;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * What differs between the databases the store runs on. Everything else is plain SQL that both
+ * accept, kept in {@link JdbcJobStore}; a new database is a new small class here, not a new branch
+ * there.
+ */
+interface Dialect {
+
+  /** The dialects the store knows, in the order {@link #forUrl} tries them. */
+  List<Dialect> KNOWN = List.of(new H2Dialect(), new PostgresDialect());
+
+  /**
+   * Picks the dialect for a JDBC URL.
+   *
+   * @throws IllegalArgumentException naming the URL's scheme and the supported ones
+   */
+  static Dialect forUrl(String jdbcUrl) {
+    for (Dialect dialect : KNOWN) {
+      if (jdbcUrl.startsWith(dialect.urlPrefix())) {
+        return dialect;
+      }
+    }
+    throw new IllegalArgumentException(
+        "unsupported JDBC URL scheme '"
+            + JdbcUrls.scheme(jdbcUrl)
+            + "' in "
+            + JdbcUrls.redact(jdbcUrl)
+            + "; the store supports "
+            + String.join(" and ", KNOWN.stream().map(Dialect::urlPrefix).toList()));
+  }
+
+  /** The start of the JDBC URLs this dialect serves, such as {@code jdbc:h2:}. */
+  String urlPrefix();
+
+  /** The folder under {@code db/migration/} that holds this database's migrations. */
+  String migrationFolder();
+
+  /**
+   * The statement that claims a job's next PENDING items and returns them, as columns {@code idx,
+   * payload, attempts, fence}. It runs under the job row's lock. Parameters: 1 the job ID, 2 now
+   * (only items whose {@code not_before} is NULL or not after it count), 3 the most items to claim,
+   * 4 the owner, 5 the lease end. Each claimed item becomes RUNNING with its attempts and fence
+   * incremented, lowest index first.
+   */
+  String claimSql();
+
+  /**
+   * The heartbeat: sets the lease end of the RUNNING items an owner holds; its update count is how
+   * many. Parameters: 1 the owner, 2 the lease end.
+   */
+  String renewSql();
+
+  /**
+   * The row lock a transaction takes on a job row before it changes the job's items. It must
+   * exclude every other such lock on the same row; it may let foreign-key checks through.
+   */
+  String jobRowLock();
+
+  /**
+   * An upsert of a consumer's acknowledgement that never moves it backwards and does nothing for an
+   * unknown job. Parameters: 1 the job ID, 2 the consumer, 3 the sequence number.
+   */
+  String acknowledgeSql();
+
+  /**
+   * A statement that refreshes the planner's statistics of {@code fanout_item}, run after a large
+   * job is sealed, or empty when the database plans well without. Before its statistics catch up
+   * with a million new PENDING rows, PostgreSQL sorts all of them for every claim instead of
+   * reading the first few from the index.
+   */
+  Optional<String> refreshItemStatisticsSql();
+
+  /**
+   * Driver properties the pool passes to every new connection.
+   *
+   * @param connectTimeout how long opening a connection may take
+   */
+  Map<String, String> driverProperties(Duration connectTimeout);
+
+  /** SQL the pool runs on every new connection, if any. */
+  Optional<String> connectionInitSql();
+}

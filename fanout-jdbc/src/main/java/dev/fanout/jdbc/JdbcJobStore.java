@@ -1,0 +1,1274 @@
+package dev.fanout.jdbc;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.pool.HikariPool;
+import dev.fanout.JobId;
+import dev.fanout.JobState;
+import dev.fanout.spi.ClaimedTask;
+import dev.fanout.spi.Completion;
+import dev.fanout.spi.JobRow;
+import dev.fanout.spi.JobStore;
+import dev.fanout.spi.NewJob;
+import dev.fanout.spi.StoreException;
+import dev.fanout.spi.StoredResult;
+import dev.fanout.spi.TaskState;
+import dev.fanout.spi.Verdict;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Properties;
+import org.flywaydb.core.api.MigrationVersion;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The durable {@link JobStore}: jobs, items and results in tables of an embedded H2 file or a
+ * PostgreSQL database that a cluster of engines shares.
+ *
+ * <p>Open one with {@link #h2(Path)} for a single process, {@link #open(String)} for any supported
+ * JDBC URL, or {@link #builder(String)} to set credentials, schema, pool size or timeouts. Opening
+ * creates or migrates the tables (all named {@code fanout_*}) and fails fast with a {@link
+ * StoreException} when the database cannot be reached or has a schema newer than this library.
+ *
+ * <p>Every method runs in one short transaction. Each one that moves a job's items first locks the
+ * job's row, which serializes them per job across every process: that is what keeps a job's RUNNING
+ * items within its {@code maxConcurrency}, its result sequence numbers unique and increasing, and
+ * the counts on its row exact, so reading a job never scans its items. The store keeps JSON as text
+ * and never parses it, and takes every time from its arguments, never from the database clock.
+ * Times are kept to the millisecond.
+ *
+ * <pre>{@code
+ * try (JobStore store = JdbcJobStore.builder("jdbc:postgresql://db:5432/app")
+ *     .user("fanout")
+ *     .password(secret)
+ *     .schema("fanout")
+ *     .build()) {
+ *   // hand the store to the durable engine
+ * }
+ * }</pre>
+ */
+public final class JdbcJobStore implements JobStore {
+
+  private static final Logger LOG = LoggerFactory.getLogger(JdbcJobStore.class);
+
+  /**
+   * Rows per JDBC batch, and IDs per IN list: big enough to amortize round trips, small enough for
+   * every driver.
+   */
+  private static final int CHUNK = 500;
+
+  /** Sealing a job this large refreshes the planner's statistics, where the dialect needs it. */
+  static final long LARGE_JOB = 10_000;
+
+  /** Items purge() deletes per transaction. */
+  static final long PURGE_RANGE = 10_000;
+
+  private final HikariDataSource pool;
+  private final Dialect dialect;
+  private final Transactions transactions;
+
+  private JdbcJobStore(HikariDataSource pool, Dialect dialect) {
+    this.pool = pool;
+    this.dialect = dialect;
+    this.transactions = new Transactions(pool);
+  }
+
+  /**
+   * Opens, creating it if missing, the embedded H2 database {@code fanout} in a folder. Several
+   * threads of one process may use it at once; another process cannot open it while this one has it
+   * open. Commits are written to the file before they return, so a crash loses none.
+   *
+   * @param dataDir the folder; created with its parents when missing
+   * @return the open store
+   * @throws StoreException when the folder cannot be created, the database is in use by another
+   *     process, or its schema is newer than this library
+   */
+  public static JdbcJobStore h2(Path dataDir) {
+    Objects.requireNonNull(dataDir, "dataDir");
+    Path folder = dataDir.toAbsolutePath();
+    try {
+      Files.createDirectories(folder);
+    } catch (IOException e) {
+      throw new StoreException("cannot create the job store folder " + folder + ": " + e, e);
+    }
+    return builder(h2Url(folder)).build();
+  }
+
+  /**
+   * Opens the store at a JDBC URL, with the user and password the URL itself carries, if any. An H2
+   * URL is used as given: add {@code ;WRITE_DELAY=0} to it, as {@link #h2(Path)} does, unless
+   * losing the last half second of commits when the process dies is acceptable.
+   *
+   * @param jdbcUrl a {@code jdbc:h2:} or {@code jdbc:postgresql:} URL
+   * @return the open store
+   * @throws IllegalArgumentException when the URL's scheme is not a supported one
+   * @throws StoreException when the database cannot be reached or its schema is newer than this
+   *     library
+   */
+  public static JdbcJobStore open(String jdbcUrl) {
+    return builder(jdbcUrl).build();
+  }
+
+  /**
+   * Starts configuring a store at a JDBC URL.
+   *
+   * @param jdbcUrl a {@code jdbc:h2:} or {@code jdbc:postgresql:} URL
+   * @return a builder; each option may be set once
+   * @throws IllegalArgumentException when the URL's scheme is not a supported one
+   */
+  public static Builder builder(String jdbcUrl) {
+    Objects.requireNonNull(jdbcUrl, "jdbcUrl");
+    return new Builder(jdbcUrl, Dialect.forUrl(jdbcUrl));
+  }
+
+  /** The URL of the H2 file database {@code fanout} in a folder. */
+  static String h2Url(Path folder) {
+    // WRITE_DELAY=0 writes each commit to the file before it returns (H2 delays it 500 ms by
+    // default), so a killed process loses no completion it acknowledged. The pool and close()
+    // own the database's life, not a JVM shutdown hook that could close it under running work.
+    return "jdbc:h2:file:"
+        + folder.resolve("fanout").toString().replace('\\', '/')
+        + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE";
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Jobs
+
+  @Override
+  public void createJob(NewJob job) {
+    Objects.requireNonNull(job, "job");
+    transactions.inTransaction(
+        "create job " + job.id(),
+        connection -> {
+          try (PreparedStatement insert =
+              connection.prepareStatement(
+                  """
+                  INSERT INTO fanout_job (id, sealed, state, paused, spec, total, max_concurrency,
+                    pending, running, succeeded, failed, cancelled, retries, last_seq,
+                    created_at, deadline_at)
+                  VALUES (?, FALSE, 'ACCEPTED', FALSE, ?, 0, ?, 0, 0, 0, 0, 0, 0, 0, ?, ?)""")) {
+            insert.setString(1, job.id().value());
+            insert.setString(2, job.spec());
+            insert.setInt(3, job.maxConcurrency());
+            Timestamps.bind(insert, 4, job.createdAt());
+            Timestamps.bind(insert, 5, job.deadlineAt());
+            insert.executeUpdate();
+          } catch (SQLException e) {
+            if (isUniqueViolation(e)) {
+              throw new IllegalStateException("a job with ID " + job.id() + " exists already", e);
+            }
+            throw e;
+          }
+          return null;
+        });
+  }
+
+  @Override
+  public void addItems(JobId id, long firstIndex, List<String> items) {
+    Objects.requireNonNull(id, "id");
+    Objects.requireNonNull(items, "items");
+    transactions.inTransaction(
+        "add items to job " + id,
+        connection -> {
+          LockedJob job = requireUnsealed(connection, id, "add items to");
+          if (firstIndex != job.total()) {
+            throw new IllegalStateException(
+                "job "
+                    + id
+                    + " has "
+                    + job.total()
+                    + " items, so its next batch must start at index "
+                    + job.total()
+                    + ", not "
+                    + firstIndex);
+          }
+          if (items.isEmpty()) {
+            return null;
+          }
+          try (PreparedStatement insert =
+              connection.prepareStatement(
+                  "INSERT INTO fanout_item (job_id, idx, state, payload, attempts, fence)"
+                      + " VALUES (?, ?, 'PENDING', ?, 0, 0)")) {
+            long index = firstIndex;
+            for (String item : items) {
+              insert.setString(1, id.value());
+              insert.setLong(2, index++);
+              insert.setString(3, Objects.requireNonNull(item, "item"));
+              insert.addBatch();
+              if ((index - firstIndex) % CHUNK == 0) {
+                insert.executeBatch();
+              }
+            }
+            insert.executeBatch();
+          }
+          try (PreparedStatement count =
+              connection.prepareStatement(
+                  "UPDATE fanout_job SET total = total + ?, pending = pending + ? WHERE id = ?")) {
+            count.setLong(1, items.size());
+            count.setLong(2, items.size());
+            count.setString(3, id.value());
+            count.executeUpdate();
+          }
+          return null;
+        });
+  }
+
+  @Override
+  public void seal(JobId id, long total) {
+    Objects.requireNonNull(id, "id");
+    transactions.inTransaction(
+        "seal job " + id,
+        connection -> {
+          LockedJob job = requireUnsealed(connection, id, "seal");
+          if (job.total() != total) {
+            throw new IllegalStateException(
+                "job " + id + " has " + job.total() + " items stored, not " + total);
+          }
+          try (PreparedStatement seal =
+              connection.prepareStatement("UPDATE fanout_job SET sealed = TRUE WHERE id = ?")) {
+            seal.setString(1, id.value());
+            seal.executeUpdate();
+          }
+          return null;
+        });
+    if (total >= LARGE_JOB) {
+      dialect.refreshItemStatisticsSql().ifPresent(this::refreshStatistics);
+    }
+  }
+
+  /** Best effort, after the seal committed: a failure here costs speed, never correctness. */
+  private void refreshStatistics(String sql) {
+    try {
+      transactions.inTransaction(
+          "refresh the item statistics",
+          connection -> {
+            try (Statement statement = connection.createStatement()) {
+              statement.execute(sql);
+            }
+            return null;
+          });
+    } catch (StoreException e) {
+      LOG.warn("Claims may be slow until the database analyzes fanout_item itself", e);
+    }
+  }
+
+  @Override
+  public Optional<JobRow> job(JobId id) {
+    Objects.requireNonNull(id, "id");
+    return transactions.inTransaction("read job " + id, connection -> readJob(connection, id));
+  }
+
+  @Override
+  public List<JobRow> listJobs(int limit, JobId before) {
+    if (limit <= 0) {
+      return List.of();
+    }
+    return transactions.inTransaction(
+        "list jobs",
+        connection -> {
+          String sql = "SELECT " + JobColumns.ALL + " FROM fanout_job";
+          Instant cursorCreatedAt = null;
+          if (before != null) {
+            Optional<JobRow> cursor = readJob(connection, before);
+            if (cursor.isEmpty()) {
+              return List.of(); // paging past a deleted job stops rather than starting over
+            }
+            cursorCreatedAt = cursor.get().createdAt();
+            sql += " WHERE (created_at, id) < (?, ?)";
+          }
+          sql += " ORDER BY created_at DESC, id DESC FETCH FIRST ? ROWS ONLY";
+          try (PreparedStatement select = connection.prepareStatement(sql)) {
+            int parameter = 1;
+            if (before != null) {
+              Timestamps.bind(select, parameter++, cursorCreatedAt);
+              select.setString(parameter++, before.value());
+            }
+            select.setInt(parameter, limit);
+            List<JobRow> jobs = new ArrayList<>();
+            try (ResultSet rows = select.executeQuery()) {
+              while (rows.next()) {
+                jobs.add(JobColumns.read(rows));
+              }
+            }
+            return jobs;
+          }
+        });
+  }
+
+  @Override
+  public List<JobId> activeJobs() {
+    return transactions.inTransaction(
+        "list active jobs",
+        connection -> {
+          try (PreparedStatement select =
+                  connection.prepareStatement(
+                      "SELECT id FROM fanout_job WHERE sealed AND "
+                          + JobColumns.NOT_FINAL
+                          + " ORDER BY created_at, id");
+              ResultSet rows = select.executeQuery()) {
+            List<JobId> ids = new ArrayList<>();
+            while (rows.next()) {
+              ids.add(JobId.of(rows.getString("id")));
+            }
+            return ids;
+          }
+        });
+  }
+
+  @Override
+  public boolean setPaused(JobId id, boolean paused) {
+    Objects.requireNonNull(id, "id");
+    return transactions.inTransaction(
+        (paused ? "pause" : "resume") + " job " + id,
+        connection -> {
+          try (PreparedStatement update =
+              connection.prepareStatement(
+                  "UPDATE fanout_job SET paused = ? WHERE id = ? AND " + JobColumns.NOT_FINAL)) {
+            update.setBoolean(1, paused);
+            update.setString(2, id.value());
+            return update.executeUpdate() == 1;
+          }
+        });
+  }
+
+  @Override
+  public boolean setMaxConcurrency(JobId id, int maxConcurrency) {
+    Objects.requireNonNull(id, "id");
+    if (maxConcurrency < 1) {
+      throw new IllegalArgumentException("maxConcurrency must be >= 1, got " + maxConcurrency);
+    }
+    return transactions.inTransaction(
+        "change the concurrency of job " + id,
+        connection -> {
+          // A lower cap than the items RUNNING now takes effect as they settle: claim() compares.
+          try (PreparedStatement update =
+              connection.prepareStatement(
+                  "UPDATE fanout_job SET max_concurrency = ? WHERE id = ? AND "
+                      + JobColumns.NOT_FINAL)) {
+            update.setInt(1, maxConcurrency);
+            update.setString(2, id.value());
+            return update.executeUpdate() == 1;
+          }
+        });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Items
+
+  @Override
+  public List<ClaimedTask> claim(
+      JobId id, String owner, int limit, Instant now, Instant leaseUntil) {
+    Objects.requireNonNull(id, "id");
+    Objects.requireNonNull(owner, "owner");
+    Objects.requireNonNull(now, "now");
+    Objects.requireNonNull(leaseUntil, "leaseUntil");
+    if (limit <= 0) {
+      return List.of();
+    }
+    return transactions.inTransaction(
+        "claim items of job " + id,
+        connection -> {
+          // Under the job row's lock no other claim, completion or reclaim of this job runs, so
+          // the RUNNING count read here stays true until this transaction commits.
+          Optional<LockedJob> locked = lockJob(connection, id);
+          if (locked.isEmpty() || !locked.get().claimable()) {
+            return List.of();
+          }
+          LockedJob job = locked.get();
+          long room = job.maxConcurrency() - job.running();
+          if (room <= 0) {
+            return List.of();
+          }
+          List<ClaimedTask> claimed = new ArrayList<>();
+          try (PreparedStatement claim = connection.prepareStatement(dialect.claimSql())) {
+            claim.setString(1, id.value());
+            Timestamps.bind(claim, 2, now);
+            claim.setInt(3, (int) Math.min(limit, room));
+            claim.setString(4, owner);
+            Timestamps.bind(claim, 5, leaseUntil);
+            try (ResultSet rows = claim.executeQuery()) {
+              while (rows.next()) {
+                claimed.add(
+                    new ClaimedTask(
+                        id,
+                        rows.getLong("idx"),
+                        rows.getString("payload"),
+                        rows.getInt("attempts"),
+                        rows.getLong("fence")));
+              }
+            }
+          }
+          if (claimed.isEmpty()) {
+            return List.of();
+          }
+          try (PreparedStatement count =
+              connection.prepareStatement(
+                  """
+                  UPDATE fanout_job
+                  SET running = running + ?, pending = pending - ?,
+                      state = CASE WHEN state = 'ACCEPTED' THEN 'RUNNING' ELSE state END,
+                      started_at = COALESCE(started_at, ?)
+                  WHERE id = ?""")) {
+            count.setLong(1, claimed.size());
+            count.setLong(2, claimed.size());
+            Timestamps.bind(count, 3, now);
+            count.setString(4, id.value());
+            count.executeUpdate();
+          }
+          // Neither RETURNING nor FINAL TABLE promises an order.
+          claimed.sort(Comparator.comparingLong(ClaimedTask::index));
+          return claimed;
+        });
+  }
+
+  @Override
+  public int renewLeases(String owner, Instant leaseUntil) {
+    Objects.requireNonNull(owner, "owner");
+    Objects.requireNonNull(leaseUntil, "leaseUntil");
+    return transactions.inTransaction(
+        "renew the leases of " + owner,
+        connection -> {
+          try (PreparedStatement renew = connection.prepareStatement(dialect.renewSql())) {
+            renew.setString(1, owner);
+            Timestamps.bind(renew, 2, leaseUntil);
+            return renew.executeUpdate();
+          }
+        });
+  }
+
+  @Override
+  public int reclaimExpired(Instant now) {
+    Objects.requireNonNull(now, "now");
+    int reclaimed =
+        transactions.inTransaction(
+            "reclaim expired leases",
+            connection -> {
+              List<JobId> jobs = new ArrayList<>();
+              try (PreparedStatement expired =
+                  connection.prepareStatement(
+                      "SELECT DISTINCT job_id FROM fanout_item"
+                          + " WHERE state = 'RUNNING' AND lease_until <= ? ORDER BY job_id")) {
+                Timestamps.bind(expired, 1, now);
+                try (ResultSet rows = expired.executeQuery()) {
+                  while (rows.next()) {
+                    jobs.add(JobId.of(rows.getString("job_id")));
+                  }
+                }
+              }
+              // The jobs are locked in ID order, the only order in which any transaction takes
+              // more than one job lock, so two reclaims cannot deadlock each other.
+              int total = 0;
+              for (JobId job : jobs) {
+                if (lockJob(connection, job).isEmpty()) {
+                  continue;
+                }
+                int count;
+                try (PreparedStatement reclaim =
+                    connection.prepareStatement(
+                        """
+                        UPDATE fanout_item
+                        SET state = 'PENDING', fence = fence + 1, owner = NULL, lease_until = NULL
+                        WHERE job_id = ? AND state = 'RUNNING' AND lease_until <= ?""")) {
+                  reclaim.setString(1, job.value());
+                  Timestamps.bind(reclaim, 2, now);
+                  count = reclaim.executeUpdate();
+                }
+                moveCounts(connection, job, count);
+                total += count;
+              }
+              return total;
+            });
+    if (reclaimed > 0) {
+      LOG.info("Reclaimed {} items whose leases ended at or before {}", reclaimed, now);
+    }
+    return reclaimed;
+  }
+
+  private static void moveCounts(Connection connection, JobId job, int runningToPending)
+      throws SQLException {
+    try (PreparedStatement count =
+        connection.prepareStatement(
+            "UPDATE fanout_job SET running = running - ?, pending = pending + ? WHERE id = ?")) {
+      count.setLong(1, runningToPending);
+      count.setLong(2, runningToPending);
+      count.setString(3, job.value());
+      count.executeUpdate();
+    }
+  }
+
+  @Override
+  public List<StoredResult> complete(JobId id, List<Completion> completions, Instant now) {
+    Objects.requireNonNull(id, "id");
+    Objects.requireNonNull(completions, "completions");
+    Objects.requireNonNull(now, "now");
+    if (completions.isEmpty()) {
+      return List.of();
+    }
+    return transactions.inTransaction(
+        "record results of job " + id,
+        connection -> {
+          Optional<LockedJob> locked = lockJob(connection, id);
+          if (locked.isEmpty()) {
+            return List.of();
+          }
+          // Only holders of the job lock change an item's state or fence, so what is read here
+          // stays true for the rest of the transaction.
+          Map<Long, ItemHolder> holders = readHolders(connection, id, completions);
+          long lastSeq = locked.get().lastSeq();
+          List<StoredResult> settled = new ArrayList<>();
+          int retried = 0;
+          int succeeded = 0;
+          int failed = 0;
+          try (PreparedStatement settle =
+                  connection.prepareStatement(
+                      """
+                      UPDATE fanout_item
+                      SET state = ?, seq = ?, result = ?, error = ?, duration_millis = ?,
+                          lease_until = NULL
+                      WHERE job_id = ? AND idx = ? AND state = 'RUNNING' AND fence = ?""");
+              PreparedStatement retry =
+                  connection.prepareStatement(
+                      """
+                      UPDATE fanout_item
+                      SET state = 'PENDING', fence = fence + 1, not_before = ?, error = ?,
+                          owner = NULL, lease_until = NULL
+                      WHERE job_id = ? AND idx = ? AND state = 'RUNNING' AND fence = ?""")) {
+            for (Completion completion : completions) {
+              ItemHolder holder = holders.get(completion.index());
+              if (holder == null || !holder.heldUnder(completion.fence())) {
+                continue; // stale: the item changed hands since this claim
+              }
+              switch (completion) {
+                case Completion.Succeeded s -> {
+                  StoredResult result =
+                      new StoredResult(
+                          id,
+                          ++lastSeq,
+                          s.index(),
+                          TaskState.SUCCEEDED,
+                          s.value(),
+                          null,
+                          holder.attempts,
+                          s.durationMillis());
+                  addSettle(settle, result, s.fence());
+                  settled.add(result);
+                  succeeded++;
+                }
+                case Completion.Failed f -> {
+                  StoredResult result =
+                      new StoredResult(
+                          id,
+                          ++lastSeq,
+                          f.index(),
+                          TaskState.FAILED,
+                          null,
+                          f.error(),
+                          holder.attempts,
+                          f.durationMillis());
+                  addSettle(settle, result, f.fence());
+                  settled.add(result);
+                  failed++;
+                }
+                case Completion.Retry r -> {
+                  Timestamps.bind(retry, 1, r.notBefore());
+                  retry.setString(2, r.error());
+                  retry.setString(3, id.value());
+                  retry.setLong(4, r.index());
+                  retry.setLong(5, r.fence());
+                  retry.addBatch();
+                  retried++;
+                }
+              }
+              // A second report for the same item in this batch is stale by now.
+              holder.released = true;
+            }
+            requireAllApplied(settle.executeBatch(), id);
+            requireAllApplied(retry.executeBatch(), id);
+          }
+          if (settled.isEmpty() && retried == 0) {
+            return List.of();
+          }
+          try (PreparedStatement count =
+              connection.prepareStatement(
+                  """
+                  UPDATE fanout_job
+                  SET running = running - ?, pending = pending + ?, succeeded = succeeded + ?,
+                      failed = failed + ?, retries = retries + ?, last_seq = ?
+                  WHERE id = ?""")) {
+            count.setLong(1, settled.size() + retried);
+            count.setLong(2, retried);
+            count.setLong(3, succeeded);
+            count.setLong(4, failed);
+            count.setLong(5, retried);
+            count.setLong(6, lastSeq);
+            count.setString(7, id.value());
+            count.executeUpdate();
+          }
+          return settled;
+        });
+  }
+
+  private static void addSettle(PreparedStatement settle, StoredResult result, long fence)
+      throws SQLException {
+    settle.setString(1, result.status().name());
+    settle.setLong(2, result.seq());
+    settle.setString(3, result.value());
+    settle.setString(4, result.error());
+    settle.setLong(5, result.durationMillis());
+    settle.setString(6, result.jobId().value());
+    settle.setLong(7, result.index());
+    settle.setLong(8, fence);
+    settle.addBatch();
+  }
+
+  /** Fails the transaction if an update guarded by state and fence missed: the lock was broken. */
+  private static void requireAllApplied(int[] counts, JobId id) throws SQLException {
+    for (int count : counts) {
+      // Drivers may report SUCCESS_NO_INFO (-2) for a batch entry; only a 0 is a definite miss.
+      if (count == 0) {
+        throw new SQLException(
+            "an item of job " + id + " changed while the job was locked; nothing was recorded");
+      }
+    }
+  }
+
+  /** Who holds each reported item now: RUNNING items only, by index. */
+  private static Map<Long, ItemHolder> readHolders(
+      Connection connection, JobId id, List<Completion> completions) throws SQLException {
+    List<Long> indexes = completions.stream().map(Completion::index).distinct().toList();
+    Map<Long, ItemHolder> holders = new HashMap<>();
+    for (int from = 0; from < indexes.size(); from += CHUNK) {
+      List<Long> chunk = indexes.subList(from, Math.min(indexes.size(), from + CHUNK));
+      // Row values, not "job_id = ? AND idx IN (...)": H2 looks the pairs up in the primary key,
+      // where with the plain IN list it scans every item of the job.
+      String pairs = String.join(", ", Collections.nCopies(chunk.size(), "(?, ?)"));
+      try (PreparedStatement select =
+          connection.prepareStatement(
+              "SELECT idx, fence, attempts FROM fanout_item"
+                  + " WHERE (job_id, idx) IN ("
+                  + pairs
+                  + ") AND state = 'RUNNING'")) {
+        int parameter = 1;
+        for (long index : chunk) {
+          select.setString(parameter++, id.value());
+          select.setLong(parameter++, index);
+        }
+        try (ResultSet rows = select.executeQuery()) {
+          while (rows.next()) {
+            holders.put(
+                rows.getLong("idx"),
+                new ItemHolder(rows.getLong("fence"), rows.getInt("attempts")));
+          }
+        }
+      }
+    }
+    return holders;
+  }
+
+  /** A RUNNING item's claim as read under the job lock. */
+  private static final class ItemHolder {
+    final long fence;
+    final int attempts;
+    boolean released;
+
+    ItemHolder(long fence, int attempts) {
+      this.fence = fence;
+      this.attempts = attempts;
+    }
+
+    boolean heldUnder(long reportedFence) {
+      return !released && fence == reportedFence;
+    }
+  }
+
+  @Override
+  public Optional<JobRow> finish(
+      JobId id, Instant now, JobState forced, String forcedError, Folder folder) {
+    Objects.requireNonNull(id, "id");
+    Objects.requireNonNull(now, "now");
+    Objects.requireNonNull(folder, "folder");
+    if (forced != null && forced != JobState.CANCELLED && forced != JobState.FAILED) {
+      throw new IllegalArgumentException(
+          "a job can be forced to end only as CANCELLED or FAILED, got " + forced);
+    }
+    return transactions.inTransaction(
+        "finish job " + id,
+        connection -> {
+          // The lock is held until the verdict is stored: no claim, completion or second finish
+          // of this job runs in between, in this process or any other.
+          Optional<LockedJob> locked = lockJob(connection, id);
+          if (locked.isEmpty() || locked.get().isFinal()) {
+            return Optional.empty();
+          }
+          LockedJob job = locked.get();
+          if (forced == null && !(job.sealed() && job.pending() == 0 && job.running() == 0)) {
+            return Optional.empty();
+          }
+          if (forced != null) {
+            cancelUnsettled(connection, id);
+          }
+          JobRow settled = readJob(connection, id).orElseThrow();
+          Verdict verdict = folder.fold(settled, new SucceededValues(connection, id));
+          Objects.requireNonNull(verdict, "the folder returned no verdict");
+          JobState state = forced != null ? forced : verdict.state();
+          String error = verdict.error() != null ? verdict.error() : forcedError;
+          try (PreparedStatement end =
+              connection.prepareStatement(
+                  """
+                  UPDATE fanout_job
+                  SET state = ?, paused = FALSE, aggregate = ?, error = ?, finished_at = ?
+                  WHERE id = ?""")) {
+            end.setString(1, state.name());
+            end.setString(2, verdict.aggregate());
+            end.setString(3, error);
+            Timestamps.bind(end, 4, now);
+            end.setString(5, id.value());
+            end.executeUpdate();
+          }
+          return readJob(connection, id);
+        });
+  }
+
+  /** Cancels a job's PENDING and RUNNING items, with new fences so late reports are dropped. */
+  private static void cancelUnsettled(Connection connection, JobId id) throws SQLException {
+    try (PreparedStatement cancel =
+        connection.prepareStatement(
+            """
+            UPDATE fanout_item
+            SET state = 'CANCELLED', fence = fence + 1, lease_until = NULL
+            WHERE job_id = ? AND state IN ('PENDING', 'RUNNING')""")) {
+      cancel.setString(1, id.value());
+      cancel.executeUpdate();
+    }
+    try (PreparedStatement count =
+        connection.prepareStatement(
+            """
+            UPDATE fanout_job
+            SET cancelled = cancelled + pending + running, pending = 0, running = 0
+            WHERE id = ?""")) {
+      count.setString(1, id.value());
+      count.executeUpdate();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Results
+
+  @Override
+  public List<StoredResult> results(JobId id, long afterSeq, int limit) {
+    Objects.requireNonNull(id, "id");
+    if (limit <= 0) {
+      return List.of();
+    }
+    return transactions.inTransaction(
+        "read results of job " + id,
+        connection -> readResults(connection, id, afterSeq, limit, false));
+  }
+
+  private static List<StoredResult> readResults(
+      Connection connection, JobId id, long afterSeq, int limit, boolean onlyFailed)
+      throws SQLException {
+    // The ORDER BY names the index's leading columns, fixed by the WHERE, so that H2 too reads
+    // the index in order instead of sorting every result of the job.
+    String where =
+        onlyFailed
+            ? " WHERE job_id = ? AND state = 'FAILED' AND seq > ? ORDER BY job_id, state, seq"
+            : " WHERE job_id = ? AND seq > ? ORDER BY job_id, seq";
+    try (PreparedStatement select =
+        connection.prepareStatement(
+            "SELECT seq, idx, state, result, error, attempts, duration_millis FROM fanout_item"
+                + where
+                + " FETCH FIRST ? ROWS ONLY")) {
+      select.setString(1, id.value());
+      select.setLong(2, afterSeq);
+      select.setInt(3, limit);
+      List<StoredResult> results = new ArrayList<>();
+      try (ResultSet rows = select.executeQuery()) {
+        while (rows.next()) {
+          results.add(
+              new StoredResult(
+                  id,
+                  rows.getLong("seq"),
+                  rows.getLong("idx"),
+                  TaskState.valueOf(rows.getString("state")),
+                  rows.getString("result"),
+                  rows.getString("error"),
+                  rows.getInt("attempts"),
+                  rows.getLong("duration_millis")));
+        }
+      }
+      return results;
+    }
+  }
+
+  /** Reads only the failed items, through an index of each job's failures by sequence number. */
+  @Override
+  public List<StoredResult> failures(JobId id, long afterSeq, int limit) {
+    Objects.requireNonNull(id, "id");
+    if (limit <= 0) {
+      return List.of();
+    }
+    return transactions.inTransaction(
+        "read failures of job " + id,
+        connection -> readResults(connection, id, afterSeq, limit, true));
+  }
+
+  @Override
+  public long acknowledged(JobId id, String consumer) {
+    Objects.requireNonNull(id, "id");
+    Objects.requireNonNull(consumer, "consumer");
+    return transactions.inTransaction(
+        "read the acknowledgement of " + consumer + " for job " + id,
+        connection -> {
+          try (PreparedStatement select =
+              connection.prepareStatement(
+                  "SELECT seq FROM fanout_ack WHERE job_id = ? AND consumer = ?")) {
+            select.setString(1, id.value());
+            select.setString(2, consumer);
+            try (ResultSet rows = select.executeQuery()) {
+              return rows.next() ? rows.getLong("seq") : 0L;
+            }
+          }
+        });
+  }
+
+  @Override
+  public void acknowledge(JobId id, String consumer, long seq) {
+    Objects.requireNonNull(id, "id");
+    Objects.requireNonNull(consumer, "consumer");
+    transactions.inTransaction(
+        "record the acknowledgement of " + consumer + " for job " + id,
+        connection -> {
+          try (PreparedStatement upsert = connection.prepareStatement(dialect.acknowledgeSql())) {
+            upsert.setString(1, id.value());
+            upsert.setString(2, consumer);
+            upsert.setLong(3, seq);
+            upsert.executeUpdate();
+          }
+          return null;
+        });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Deleting
+
+  @Override
+  public boolean deleteJob(JobId id) {
+    Objects.requireNonNull(id, "id");
+    return transactions.inTransaction(
+        "delete job " + id,
+        connection -> lockJob(connection, id).isPresent() && delete(connection, id));
+  }
+
+  @Override
+  public int purge(Instant cutoff, int limit) {
+    Objects.requireNonNull(cutoff, "cutoff");
+    if (limit <= 0) {
+      return 0;
+    }
+    String expired = "(finished_at < ? OR (sealed = FALSE AND created_at < ?))";
+    List<JobId> candidates =
+        transactions.inTransaction(
+            "find jobs to purge",
+            connection -> {
+              try (PreparedStatement select =
+                  connection.prepareStatement(
+                      "SELECT id FROM fanout_job WHERE "
+                          + expired
+                          + " ORDER BY created_at, id FETCH FIRST ? ROWS ONLY")) {
+                Timestamps.bind(select, 1, cutoff);
+                Timestamps.bind(select, 2, cutoff);
+                select.setInt(3, limit);
+                List<JobId> ids = new ArrayList<>();
+                try (ResultSet rows = select.executeQuery()) {
+                  while (rows.next()) {
+                    ids.add(JobId.of(rows.getString("id")));
+                  }
+                }
+                return ids;
+              }
+            });
+    int purged = 0;
+    for (JobId id : candidates) {
+      if (purgeJob(id, expired, cutoff)) {
+        purged++;
+      }
+    }
+    return purged;
+  }
+
+  /**
+   * Deletes one expired job: its items a range of indexes per transaction, then the job itself, so
+   * no transaction grows with the size of the job. Each transaction locks the job and checks again
+   * that it is expired; the job is final or abandoned, so nothing else changes its items in
+   * between, and a reader of its results sees them disappear, as they are due to.
+   *
+   * @return true when this call deleted the job
+   */
+  private boolean purgeJob(JobId id, String expired, Instant cutoff) {
+    for (long from = 0; ; from += PURGE_RANGE) {
+      long start = from;
+      Optional<Boolean> outcome =
+          transactions.inTransaction(
+              "purge job " + id,
+              connection -> {
+                OptionalLong total = lockIfExpired(connection, id, expired, cutoff);
+                if (total.isEmpty()) {
+                  return Optional.of(false); // sealed, resumed or deleted since it was listed
+                }
+                if (start < total.getAsLong()) {
+                  try (PreparedStatement items =
+                      connection.prepareStatement(
+                          "DELETE FROM fanout_item WHERE job_id = ? AND idx >= ? AND idx < ?")) {
+                    items.setString(1, id.value());
+                    items.setLong(2, start);
+                    items.setLong(3, start + PURGE_RANGE);
+                    items.executeUpdate();
+                  }
+                  return Optional.empty(); // more to delete
+                }
+                return Optional.of(delete(connection, id));
+              });
+      if (outcome.isPresent()) {
+        return outcome.get();
+      }
+    }
+  }
+
+  /** Locks a job when it is still expired, and reads how many items it has. */
+  private OptionalLong lockIfExpired(
+      Connection connection, JobId id, String expired, Instant cutoff) throws SQLException {
+    try (PreparedStatement recheck =
+        connection.prepareStatement(
+            "SELECT total FROM fanout_job WHERE id = ? AND "
+                + expired
+                + " "
+                + dialect.jobRowLock())) {
+      recheck.setString(1, id.value());
+      Timestamps.bind(recheck, 2, cutoff);
+      Timestamps.bind(recheck, 3, cutoff);
+      try (ResultSet rows = recheck.executeQuery()) {
+        return rows.next() ? OptionalLong.of(rows.getLong("total")) : OptionalLong.empty();
+      }
+    }
+  }
+
+  /** Deletes a locked job with everything that refers to it, children first. */
+  private static boolean delete(Connection connection, JobId id) throws SQLException {
+    for (String table : List.of("fanout_ack", "fanout_item")) {
+      try (PreparedStatement delete =
+          connection.prepareStatement("DELETE FROM " + table + " WHERE job_id = ?")) {
+        delete.setString(1, id.value());
+        delete.executeUpdate();
+      }
+    }
+    try (PreparedStatement delete =
+        connection.prepareStatement("DELETE FROM fanout_job WHERE id = ?")) {
+      delete.setString(1, id.value());
+      return delete.executeUpdate() == 1;
+    }
+  }
+
+  @Override
+  public void close() {
+    pool.close();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Reading and locking a job row
+
+  /** The columns of a locked job row that the item-moving methods decide on. */
+  private record LockedJob(
+      boolean sealed,
+      JobState state,
+      boolean paused,
+      int maxConcurrency,
+      long total,
+      long pending,
+      long running,
+      long lastSeq) {
+
+    boolean isFinal() {
+      return state.isFinal();
+    }
+
+    boolean claimable() {
+      return sealed && !paused && !isFinal();
+    }
+  }
+
+  /** Locks a job's row until the transaction ends, and reads what decisions need from it. */
+  private Optional<LockedJob> lockJob(Connection connection, JobId id) throws SQLException {
+    try (PreparedStatement select =
+        connection.prepareStatement(
+            "SELECT sealed, state, paused, max_concurrency, total, pending, running, last_seq"
+                + " FROM fanout_job WHERE id = ? "
+                + dialect.jobRowLock())) {
+      select.setString(1, id.value());
+      try (ResultSet row = select.executeQuery()) {
+        if (!row.next()) {
+          return Optional.empty();
+        }
+        return Optional.of(
+            new LockedJob(
+                row.getBoolean("sealed"),
+                JobState.valueOf(row.getString("state")),
+                row.getBoolean("paused"),
+                row.getInt("max_concurrency"),
+                row.getLong("total"),
+                row.getLong("pending"),
+                row.getLong("running"),
+                row.getLong("last_seq")));
+      }
+    }
+  }
+
+  private LockedJob requireUnsealed(Connection connection, JobId id, String action)
+      throws SQLException {
+    LockedJob job =
+        lockJob(connection, id)
+            .orElseThrow(
+                () ->
+                    new IllegalStateException("cannot " + action + " job " + id + ": no such job"));
+    if (job.sealed()) {
+      throw new IllegalStateException("cannot " + action + " job " + id + ": it is sealed");
+    }
+    if (job.isFinal()) {
+      throw new IllegalStateException(
+          "cannot " + action + " job " + id + ": it ended as " + job.state());
+    }
+    return job;
+  }
+
+  private static Optional<JobRow> readJob(Connection connection, JobId id) throws SQLException {
+    try (PreparedStatement select =
+        connection.prepareStatement("SELECT " + JobColumns.ALL + " FROM fanout_job WHERE id = ?")) {
+      select.setString(1, id.value());
+      try (ResultSet row = select.executeQuery()) {
+        return row.next() ? Optional.of(JobColumns.read(row)) : Optional.empty();
+      }
+    }
+  }
+
+  /** SQLState 23505 is a unique violation in both H2 and PostgreSQL. */
+  private static boolean isUniqueViolation(SQLException e) {
+    return "23505".equals(e.getSQLState());
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Configuration
+
+  /**
+   * Configures a {@link JdbcJobStore}. Each option may be set once; a second setting or a value out
+   * of range fails at once with a message naming the option.
+   */
+  public static final class Builder {
+
+    /** Hikari refuses connection timeouts below this. */
+    private static final Duration MIN_CONNECT_TIMEOUT = Duration.ofMillis(250);
+
+    private final String jdbcUrl;
+    private final Dialect dialect;
+    private String user;
+    private String password;
+    private String schema;
+    private Integer maxPoolSize;
+    private Duration connectTimeout;
+
+    private Builder(String jdbcUrl, Dialect dialect) {
+      this.jdbcUrl = jdbcUrl;
+      this.dialect = dialect;
+    }
+
+    /**
+     * Sets the database user.
+     *
+     * @param user the user name
+     * @return this builder
+     * @throws IllegalStateException when the user was set already
+     */
+    public Builder user(String user) {
+      requireUnset(this.user, "user");
+      this.user = Objects.requireNonNull(user, "user");
+      return this;
+    }
+
+    /**
+     * Sets the database password. It never appears in messages or logs.
+     *
+     * @param password the password
+     * @return this builder
+     * @throws IllegalStateException when the password was set already
+     */
+    public Builder password(String password) {
+      requireUnset(this.password, "password");
+      this.password = Objects.requireNonNull(password, "password");
+      return this;
+    }
+
+    /**
+     * Sets the schema that holds the store's tables; it is created when missing. Without it the
+     * tables go to the connection's current schema (on PostgreSQL, the first of the search path,
+     * which the URL's {@code currentSchema} parameter sets).
+     *
+     * @param schema the schema's name
+     * @return this builder
+     * @throws IllegalArgumentException when the name is blank
+     * @throws IllegalStateException when the schema was set already
+     */
+    public Builder schema(String schema) {
+      requireUnset(this.schema, "schema");
+      Objects.requireNonNull(schema, "schema");
+      if (schema.isBlank()) {
+        throw new IllegalArgumentException("schema must not be blank");
+      }
+      this.schema = schema;
+      return this;
+    }
+
+    /**
+     * Sets the most connections the store holds open; 10 unless set. An engine's workers share
+     * them, so more connections than cores rarely help.
+     *
+     * @param maxPoolSize at least 1
+     * @return this builder
+     * @throws IllegalArgumentException when less than 1
+     * @throws IllegalStateException when the pool size was set already
+     */
+    public Builder maxPoolSize(int maxPoolSize) {
+      requireUnset(this.maxPoolSize, "maxPoolSize");
+      if (maxPoolSize < 1) {
+        throw new IllegalArgumentException("maxPoolSize must be >= 1, got " + maxPoolSize);
+      }
+      this.maxPoolSize = maxPoolSize;
+      return this;
+    }
+
+    /**
+     * Sets how long opening the store waits for the database, and each operation waits for a pooled
+     * connection, before failing with a {@link StoreException}; 5 seconds unless set.
+     *
+     * @param connectTimeout at least 250 milliseconds
+     * @return this builder
+     * @throws IllegalArgumentException when shorter than 250 milliseconds
+     * @throws IllegalStateException when the timeout was set already
+     */
+    public Builder connectTimeout(Duration connectTimeout) {
+      requireUnset(this.connectTimeout, "connectTimeout");
+      Objects.requireNonNull(connectTimeout, "connectTimeout");
+      if (connectTimeout.compareTo(MIN_CONNECT_TIMEOUT) < 0) {
+        throw new IllegalArgumentException(
+            "connectTimeout must be at least 250ms, got " + connectTimeout);
+      }
+      this.connectTimeout = connectTimeout;
+      return this;
+    }
+
+    /**
+     * Connects, creates or migrates the tables, and returns the open store.
+     *
+     * @return the store; close it to release its connections
+     * @throws StoreException when the database cannot be reached within the connect timeout (the
+     *     message names the URL, without a password, and the cause), or its schema is newer than
+     *     this library
+     */
+    public JdbcJobStore build() {
+      String redactedUrl = JdbcUrls.redact(jdbcUrl);
+      if (schema != null) {
+        // Connections are opened with the schema set, which H2 refuses while it does not exist;
+        // so it is created first, on a pool of its own without the schema.
+        try (HikariDataSource bootstrap = startPool(null, 1, redactedUrl)) {
+          new Transactions(bootstrap)
+              .inTransaction(
+                  "create the schema " + schema + " at " + redactedUrl,
+                  connection -> {
+                    try (Statement create = connection.createStatement()) {
+                      create.execute(
+                          "CREATE SCHEMA IF NOT EXISTS \"" + schema.replace("\"", "\"\"") + "\"");
+                    }
+                    return null;
+                  });
+        }
+      }
+      HikariDataSource pool =
+          startPool(schema, maxPoolSize != null ? maxPoolSize : 10, redactedUrl);
+      try {
+        MigrationVersion version = new SchemaMigrator(pool, dialect, schema, redactedUrl).migrate();
+        LOG.info("Opened the job store at {} (schema version {})", redactedUrl, version);
+        return new JdbcJobStore(pool, dialect);
+      } catch (RuntimeException e) {
+        pool.close();
+        throw e;
+      }
+    }
+
+    /** Starts a pool and opens its first connection, or fails within the connect timeout. */
+    private HikariDataSource startPool(String poolSchema, int size, String redactedUrl) {
+      Duration timeout = connectTimeout != null ? connectTimeout : Duration.ofSeconds(5);
+      HikariConfig config = new HikariConfig();
+      config.setPoolName("fanout-store");
+      config.setJdbcUrl(jdbcUrl);
+      if (user != null) {
+        config.setUsername(user);
+      }
+      if (password != null) {
+        config.setPassword(password);
+      }
+      if (poolSchema != null) {
+        config.setSchema(poolSchema);
+      }
+      config.setMaximumPoolSize(size);
+      config.setConnectionTimeout(timeout.toMillis());
+      // Fail open() itself, within the timeout, instead of handing out a pool that cannot connect.
+      config.setInitializationFailTimeout(timeout.toMillis());
+      config.setAutoCommit(false);
+      config.setTransactionIsolation("TRANSACTION_READ_COMMITTED");
+      Properties properties = new Properties();
+      properties.putAll(dialect.driverProperties(timeout));
+      config.setDataSourceProperties(properties);
+      dialect.connectionInitSql().ifPresent(config::setConnectionInitSql);
+      try {
+        return new HikariDataSource(config);
+      } catch (HikariPool.PoolInitializationException e) {
+        throw new StoreException(
+            "cannot connect to the job store at " + redactedUrl + ": " + rootMessage(e), e);
+      } catch (RuntimeException e) {
+        throw new StoreException(
+            "cannot open the job store at " + redactedUrl + ": " + rootMessage(e), e);
+      }
+    }
+
+    private static void requireUnset(Object current, String option) {
+      if (current != null) {
+        throw new IllegalStateException(option + " was already set");
+      }
+    }
+
+    /** The innermost cause's message, which says why (refused, unknown host, bad password). */
+    private static String rootMessage(Throwable e) {
+      Throwable root = e;
+      while (root.getCause() != null && root.getCause() != root) {
+        root = root.getCause();
+      }
+      String message = root.getMessage();
+      return message == null ? root.getClass().getSimpleName() : message;
+    }
+  }
+}

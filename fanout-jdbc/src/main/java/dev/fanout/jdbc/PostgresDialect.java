@@ -1,0 +1,111 @@
+package dev.fanout.jdbc;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+
+/** PostgreSQL 12 or newer: the store a cluster of engines shares. */
+final class PostgresDialect implements Dialect {
+
+  @Override
+  public String urlPrefix() {
+    return "jdbc:postgresql:";
+  }
+
+  @Override
+  public String migrationFolder() {
+    return "postgresql";
+  }
+
+  /**
+   * The items are picked in a MATERIALIZED CTE, evaluated exactly once. The shorter {@code UPDATE
+   * ... WHERE idx IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)} is not safe: when the planner
+   * makes the subquery the inner side of a semi-join it rescans it per outer row, each rescan skips
+   * the rows this statement already updated, and the statement claims far more than n.
+   */
+  @Override
+  public String claimSql() {
+    return """
+        WITH picked AS MATERIALIZED (
+          SELECT job_id, idx FROM fanout_item
+          WHERE job_id = ? AND state = 'PENDING' AND (not_before IS NULL OR not_before <= ?)
+          ORDER BY idx
+          LIMIT ?
+          FOR UPDATE SKIP LOCKED)
+        UPDATE fanout_item i
+        SET state = 'RUNNING', owner = ?, lease_until = ?,
+            attempts = i.attempts + 1, fence = i.fence + 1
+        FROM picked
+        WHERE i.job_id = picked.job_id AND i.idx = picked.idx
+        RETURNING i.idx, i.payload, i.attempts, i.fence""";
+  }
+
+  /**
+   * The heartbeat holds no job lock, so it never waits for an item another transaction holds:
+   * waiting there is how it could deadlock with a completion. An item skipped is being settled,
+   * reclaimed or cancelled right now, and the next beat renews it if it is still running.
+   */
+  @Override
+  public String renewSql() {
+    return """
+        WITH mine AS MATERIALIZED (
+          SELECT job_id, idx FROM fanout_item
+          WHERE state = 'RUNNING' AND owner = ?
+          FOR UPDATE SKIP LOCKED)
+        UPDATE fanout_item i SET lease_until = ?
+        FROM mine
+        WHERE i.job_id = mine.job_id AND i.idx = mine.idx""";
+  }
+
+  /**
+   * NO KEY UPDATE excludes every other writer of the job row just as FOR UPDATE does, but lets the
+   * foreign-key check of an acknowledgement insert through instead of making it wait.
+   */
+  @Override
+  public String jobRowLock() {
+    return "FOR NO KEY UPDATE";
+  }
+
+  @Override
+  public String acknowledgeSql() {
+    return """
+        INSERT INTO fanout_ack (job_id, consumer, seq)
+        SELECT v.job_id, v.consumer, v.seq
+        FROM (VALUES (CAST(? AS VARCHAR(36)), CAST(? AS TEXT), CAST(? AS BIGINT)))
+             AS v (job_id, consumer, seq)
+        WHERE EXISTS (SELECT 1 FROM fanout_job j WHERE j.id = v.job_id)
+        ON CONFLICT (job_id, consumer) DO UPDATE SET seq = GREATEST(fanout_ack.seq, EXCLUDED.seq)
+        """;
+  }
+
+  /**
+   * Autovacuum would analyze the table within a minute or so; until then every claim of the new job
+   * pays for the stale estimate. ANALYZE samples a fixed number of rows, so it costs the same on
+   * any table size.
+   */
+  @Override
+  public Optional<String> refreshItemStatisticsSql() {
+    return Optional.of("ANALYZE fanout_item");
+  }
+
+  @Override
+  public Map<String, String> driverProperties(Duration connectTimeout) {
+    String seconds = Long.toString(Math.max(1, connectTimeout.toSeconds()));
+    return Map.of(
+        // One INSERT with many rows instead of one per item: addItems gets several times faster.
+        "reWriteBatchedInserts",
+        "true",
+        // Without these an unreachable host blocks open() for the driver's own defaults.
+        "connectTimeout",
+        seconds,
+        "loginTimeout",
+        seconds,
+        "ApplicationName",
+        "fanout");
+  }
+
+  @Override
+  public Optional<String> connectionInitSql() {
+    return Optional.empty();
+  }
+}

@@ -1,0 +1,359 @@
+package dev.fanout.jdbc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.fanout.JobId;
+import dev.fanout.JobState;
+import dev.fanout.spi.ClaimedTask;
+import dev.fanout.spi.Completion;
+import dev.fanout.spi.JobRow;
+import dev.fanout.spi.NewJob;
+import dev.fanout.spi.StoreException;
+import dev.fanout.spi.StoredResult;
+import dev.fanout.spi.TaskState;
+import dev.fanout.spi.Verdict;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.stream.IntStream;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What the JDBC store must do beyond the store contract, on each database it supports: the schema
+ * guard, durability across reopening, and the claim cap and sequence numbers under contention from
+ * several stores at once, as a cluster would contend.
+ */
+abstract class JdbcJobStoreBehaviour {
+
+  static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+
+  TestDatabase database;
+  JdbcJobStore store;
+
+  /** Creates the empty database the test runs on. */
+  abstract TestDatabase createDatabase();
+
+  @BeforeEach
+  void openStore() {
+    database = createDatabase();
+    store = database.open();
+  }
+
+  @AfterEach
+  void closeStore() {
+    if (store != null) {
+      store.close();
+    }
+    if (database != null) {
+      database.close();
+    }
+  }
+
+  static JobId newJobId() {
+    return JobId.of(UUID.randomUUID().toString());
+  }
+
+  /** Creates, fills and seals a job whose items are "0", "1", ... as JSON. */
+  JobId sealedJob(int items, int maxConcurrency) {
+    JobId id = newJobId();
+    store.createJob(new NewJob(id, "{\"name\":\"test\"}", maxConcurrency, T0, null));
+    List<String> batch = new ArrayList<>();
+    long first = 0;
+    for (int i = 0; i < items; i++) {
+      batch.add(Integer.toString(i));
+      if (batch.size() == 1000) {
+        store.addItems(id, first, batch);
+        first += batch.size();
+        batch.clear();
+      }
+    }
+    store.addItems(id, first, batch);
+    store.seal(id, items);
+    return id;
+  }
+
+  long countItems(JobId id, String state) throws SQLException {
+    try (Connection connection = database.connect();
+        PreparedStatement count =
+            connection.prepareStatement(
+                "SELECT COUNT(*) FROM fanout_item WHERE job_id = ? AND state = ?")) {
+      count.setString(1, id.value());
+      count.setString(2, state);
+      try (ResultSet rows = count.executeQuery()) {
+        rows.next();
+        return rows.getLong(1);
+      }
+    }
+  }
+
+  @Test
+  void a_job_survives_closing_and_reopening_the_store() {
+    JobId id = sealedJob(3, 2);
+    List<ClaimedTask> claimed = store.claim(id, "w1", 5, T0, T0.plusSeconds(30));
+    store.complete(
+        id, List.of(new Completion.Succeeded(0, claimed.get(0).fence(), "\"a\"", 7)), T0);
+    store.close();
+
+    store = database.open();
+
+    JobRow job = store.job(id).orElseThrow();
+    assertThat(job.state()).isEqualTo(JobState.RUNNING);
+    assertThat(job.succeeded()).isEqualTo(1);
+    assertThat(job.running()).isEqualTo(1);
+    assertThat(job.pending()).isEqualTo(1);
+    assertThat(store.results(id, 0, 10))
+        .containsExactly(new StoredResult(id, 1, 0, TaskState.SUCCEEDED, "\"a\"", null, 1, 7));
+  }
+
+  @Test
+  void times_read_back_in_utc_to_the_millisecond() {
+    JobId id = newJobId();
+    Instant created = Instant.parse("2026-03-04T05:06:07.123456789Z");
+    Instant deadline = Instant.parse("2026-03-05T00:00:00.999Z");
+    store.createJob(new NewJob(id, "{}", 1, created, deadline));
+
+    JobRow job = store.job(id).orElseThrow();
+
+    assertThat(job.createdAt()).isEqualTo(Instant.parse("2026-03-04T05:06:07.123Z"));
+    assertThat(job.deadlineAt()).isEqualTo(deadline);
+  }
+
+  @Test
+  void opening_refuses_a_schema_newer_than_the_library() throws SQLException {
+    store.close();
+    store = null;
+    try (Connection connection = database.connect();
+        Statement statement = connection.createStatement()) {
+      statement.executeUpdate(
+          """
+          INSERT INTO "fanout_schema_history" ("installed_rank", "version", "description",
+            "type", "script", "checksum", "installed_by", "execution_time", "success")
+          VALUES (100, '999', 'from the future', 'SQL', 'V999__from_the_future.sql', 0,
+            'test', 0, TRUE)""");
+    }
+
+    assertThatThrownBy(database::open)
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("is at version 999")
+        .hasMessageContaining("newer than version 1,")
+        .hasMessageContaining(JdbcUrls.redact(database.url()));
+  }
+
+  @Test
+  void a_stale_report_is_dropped_after_its_lease_is_reclaimed() throws SQLException {
+    JobId id = sealedJob(1, 1);
+    ClaimedTask first = store.claim(id, "w1", 1, T0, T0.plusSeconds(10)).get(0);
+
+    assertThat(store.reclaimExpired(T0.plusSeconds(10))).isEqualTo(1);
+    ClaimedTask second = store.claim(id, "w2", 1, T0.plusSeconds(11), T0.plusSeconds(20)).get(0);
+
+    assertThat(store.complete(id, List.of(new Completion.Succeeded(0, first.fence(), "1", 1)), T0))
+        .isEmpty();
+    assertThat(second.attempt()).isEqualTo(2);
+    assertThat(second.fence()).isGreaterThan(first.fence());
+    assertThat(countItems(id, "RUNNING")).isEqualTo(1);
+    assertThat(store.job(id).orElseThrow().running()).isEqualTo(1);
+  }
+
+  @Test
+  void renewing_keeps_a_lease_from_being_reclaimed() {
+    JobId id = sealedJob(2, 2);
+    store.claim(id, "w1", 2, T0, T0.plusSeconds(10));
+
+    assertThat(store.renewLeases("w1", T0.plusSeconds(60))).isEqualTo(2);
+    assertThat(store.renewLeases("someone-else", T0.plusSeconds(60))).isZero();
+
+    assertThat(store.reclaimExpired(T0.plusSeconds(30))).isZero();
+    assertThat(store.reclaimExpired(T0.plusSeconds(60))).isEqualTo(2);
+  }
+
+  @Test
+  void a_retry_waits_for_its_time_and_counts_as_a_retry() {
+    JobId id = sealedJob(1, 1);
+    ClaimedTask task = store.claim(id, "w1", 1, T0, T0.plusSeconds(10)).get(0);
+    Instant later = T0.plusSeconds(5);
+    store.complete(id, List.of(new Completion.Retry(0, task.fence(), "\"boom\"", later)), T0);
+
+    assertThat(store.claim(id, "w1", 1, later.minusMillis(1), later.plusSeconds(10))).isEmpty();
+    ClaimedTask again = store.claim(id, "w1", 1, later, later.plusSeconds(10)).get(0);
+
+    assertThat(again.attempt()).isEqualTo(2);
+    JobRow job = store.job(id).orElseThrow();
+    assertThat(job.retries()).isEqualTo(1);
+    assertThat(job.running()).isEqualTo(1);
+    assertThat(job.pending()).isZero();
+  }
+
+  @Test
+  void finish_folds_the_succeeded_results_in_index_order_across_pages() {
+    int items = SucceededValues.PAGE_SIZE * 2 + 17;
+    JobId id = sealedJob(items, items);
+    List<ClaimedTask> claimed = store.claim(id, "w1", items, T0, T0.plusSeconds(60));
+    List<Completion> reports = new ArrayList<>();
+    // Report in reverse so that sequence order and index order differ; fail every tenth.
+    for (ClaimedTask task : claimed.reversed()) {
+      reports.add(
+          task.index() % 10 == 3
+              ? new Completion.Failed(task.index(), task.fence(), "\"no\"", 1)
+              : new Completion.Succeeded(task.index(), task.fence(), task.item(), 1));
+    }
+    store.complete(id, reports, T0);
+
+    List<String> folded = new ArrayList<>();
+    JobRow done =
+        store
+            .finish(
+                id,
+                T0.plusSeconds(1),
+                null,
+                null,
+                (job, succeeded) -> {
+                  succeeded.forEachRemaining(folded::add);
+                  return new Verdict(JobState.SUCCEEDED, "\"sum\"", null);
+                })
+            .orElseThrow();
+
+    assertThat(folded)
+        .containsExactlyElementsOf(
+            IntStream.range(0, items)
+                .filter(i -> i % 10 != 3)
+                .mapToObj(Integer::toString)
+                .toList());
+    assertThat(done.state()).isEqualTo(JobState.SUCCEEDED);
+    assertThat(done.finishedAt()).isEqualTo(T0.plusSeconds(1));
+    assertThat(done.aggregate()).isEqualTo("\"sum\"");
+  }
+
+  /**
+   * Eight workers on two stores, as two processes would be, claim from one job of 5,000 items with
+   * a cap of 50, holding some items across rounds so the cap is reached, retrying some and sending
+   * stale reports for others. A watcher reads the RUNNING rows the whole time.
+   */
+  @Test
+  void concurrent_claimers_never_exceed_the_cap_and_settle_each_item_exactly_once()
+      throws Exception {
+    int items = 5_000;
+    int cap = 50;
+    JobId id = sealedJob(items, cap);
+    ClaimRace race = new ClaimRace(id, cap, List.of(store, database.open()));
+    try {
+      race.run(8, () -> countItems(id, "RUNNING"));
+    } finally {
+      race.stores().get(1).close();
+    }
+
+    assertThat(race.highestRunningSeen()).isBetween(1L, (long) cap);
+    assertThat(race.highestHeldSeen()).isBetween(1, cap);
+    JobRow job = store.job(id).orElseThrow();
+    assertThat(job.succeeded()).isEqualTo(items);
+    assertThat(job.pending() + job.running() + job.failed() + job.cancelled()).isZero();
+    assertThat(job.lastSeq()).isEqualTo(items);
+    assertThat(job.retries()).isEqualTo(race.retries());
+    assertThat(countItems(id, "SUCCEEDED")).isEqualTo(items);
+
+    List<StoredResult> results = new ArrayList<>();
+    for (long after = 0; ; ) {
+      List<StoredResult> page = store.results(id, after, 700);
+      if (page.isEmpty()) {
+        break;
+      }
+      results.addAll(page);
+      after = page.getLast().seq();
+    }
+    assertThat(results).extracting(StoredResult::seq).isSorted().doesNotHaveDuplicates();
+    assertThat(results)
+        .extracting(StoredResult::index)
+        .containsExactlyInAnyOrderElementsOf(LongStream.range(0, items).boxed().toList());
+    assertThat(results.stream().map(StoredResult::seq).toList())
+        .isEqualTo(race.settledSeqs().stream().sorted().toList());
+  }
+
+  @Test
+  void a_database_error_at_run_time_becomes_a_store_exception_naming_the_operation()
+      throws SQLException {
+    JobId id = sealedJob(1, 1);
+    try (Connection connection = database.connect();
+        Statement statement = connection.createStatement()) {
+      statement.execute("DROP TABLE fanout_ack");
+    }
+
+    assertThatThrownBy(() -> store.acknowledged(id, "reader"))
+        .isInstanceOf(StoreException.class)
+        .hasMessageStartingWith("cannot read the acknowledgement of reader for job " + id + ":")
+        .hasCauseInstanceOf(SQLException.class);
+    assertThat(store.job(id)).isPresent();
+  }
+
+  @Test
+  void a_schema_named_in_the_builder_holds_the_tables() throws SQLException {
+    String schema = database.spareSchema();
+    JobId id = newJobId();
+    try (JdbcJobStore named = database.builder().schema(schema).build()) {
+      named.createJob(new NewJob(id, "{}", 1, T0, null));
+      assertThat(named.job(id)).isPresent();
+    }
+
+    assertThat(store.job(id)).isEmpty();
+    try (Connection connection = database.connect();
+        PreparedStatement tables =
+            connection.prepareStatement(
+                "SELECT COUNT(*) FROM information_schema.tables"
+                    + " WHERE table_schema = ? AND LOWER(table_name) LIKE 'fanout\\_%'")) {
+      tables.setString(1, schema);
+      try (ResultSet rows = tables.executeQuery()) {
+        rows.next();
+        assertThat(rows.getInt(1)).as("fanout_ tables in %s", schema).isEqualTo(4);
+      }
+    }
+  }
+
+  @Test
+  void the_store_opens_beside_an_applications_own_tables() throws SQLException {
+    String schema = database.spareSchema();
+    try (Connection connection = database.connect();
+        Statement statement = connection.createStatement()) {
+      statement.execute("CREATE SCHEMA " + quoted(schema));
+      statement.execute("CREATE TABLE " + quoted(schema) + ".orders (id INTEGER PRIMARY KEY)");
+    }
+
+    try (JdbcJobStore beside = database.builder().schema(schema).build()) {
+      JobId id = newJobId();
+      beside.createJob(new NewJob(id, "{}", 1, T0, null));
+      assertThat(beside.job(id)).isPresent();
+    }
+  }
+
+  /** Flyway quotes the schema it creates, so on H2 its name keeps its lower case. */
+  private static String quoted(String identifier) {
+    return '"' + identifier + '"';
+  }
+
+  @Test
+  void purge_deletes_a_job_larger_than_one_purge_range_with_all_its_items() throws SQLException {
+    int items = (int) JdbcJobStore.PURGE_RANGE * 2 + 7;
+    JobId id = sealedJob(items, 10);
+    store.claim(id, "w1", 10, T0, T0.plusSeconds(30));
+    store.finish(id, T0.plusSeconds(1), JobState.CANCELLED, null, (job, values) -> cancelled());
+    JobId kept = sealedJob(3, 1);
+
+    assertThat(store.purge(T0.plusSeconds(2), 10)).isEqualTo(1);
+
+    assertThat(store.job(id)).isEmpty();
+    assertThat(countItems(id, "CANCELLED") + countItems(id, "RUNNING")).isZero();
+    assertThat(countItems(kept, "PENDING")).isEqualTo(3);
+  }
+
+  private static Verdict cancelled() {
+    return new Verdict(JobState.CANCELLED, null, null);
+  }
+}
