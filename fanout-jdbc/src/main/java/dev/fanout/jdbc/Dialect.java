@@ -1,5 +1,10 @@
 package dev.fanout.jdbc;
 
+import dev.fanout.JobId;
+import dev.fanout.spi.StoredResult;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -85,4 +90,41 @@ interface Dialect {
 
   /** SQL the pool runs on every new connection, if any. */
   Optional<String> connectionInitSql();
+
+  /** One item to settle: its result, and the fence its claim held. */
+  record Settle(StoredResult result, long fence) {}
+
+  /**
+   * Writes settled items, each guarded by state and fence, inside the caller's transaction. The
+   * default sends one UPDATE per item in a JDBC batch.
+   *
+   * @return how many items were written; fewer than given means one changed under the lock
+   */
+  default int settle(Connection connection, JobId id, List<Settle> settles) throws SQLException {
+    try (PreparedStatement settle =
+        connection.prepareStatement(
+            """
+            UPDATE fanout_item
+            SET state = ?, seq = ?, result = ?, error = ?, duration_millis = ?, lease_until = NULL
+            WHERE job_id = ? AND idx = ? AND state = 'RUNNING' AND fence = ?""")) {
+      for (Settle s : settles) {
+        StoredResult r = s.result();
+        settle.setString(1, r.status().name());
+        settle.setLong(2, r.seq());
+        settle.setString(3, r.value());
+        settle.setString(4, r.error());
+        settle.setLong(5, r.durationMillis());
+        settle.setString(6, id.value());
+        settle.setLong(7, r.index());
+        settle.setLong(8, s.fence());
+        settle.addBatch();
+      }
+      int applied = 0;
+      for (int count : settle.executeBatch()) {
+        // Drivers may report SUCCESS_NO_INFO (-2) for a batch entry; only a 0 is a definite miss.
+        applied += count == 0 ? 0 : 1;
+      }
+      return applied;
+    }
+  }
 }

@@ -536,16 +536,10 @@ public final class JdbcJobStore implements JobStore {
           int retried = 0;
           int succeeded = 0;
           int failed = 0;
-          try (PreparedStatement settle =
-                  connection.prepareStatement(
-                      """
-                      UPDATE fanout_item
-                      SET state = ?, seq = ?, result = ?, error = ?, duration_millis = ?,
-                          lease_until = NULL
-                      WHERE job_id = ? AND idx = ? AND state = 'RUNNING' AND fence = ?""");
-              PreparedStatement retry =
-                  connection.prepareStatement(
-                      """
+          List<Dialect.Settle> settles = new ArrayList<>();
+          try (PreparedStatement retry =
+              connection.prepareStatement(
+                  """
                       UPDATE fanout_item
                       SET state = 'PENDING', fence = fence + 1, not_before = ?, error = ?,
                           owner = NULL, lease_until = NULL
@@ -567,7 +561,7 @@ public final class JdbcJobStore implements JobStore {
                           null,
                           holder.attempts,
                           s.durationMillis());
-                  addSettle(settle, result, s.fence());
+                  settles.add(new Dialect.Settle(result, s.fence()));
                   settled.add(result);
                   succeeded++;
                 }
@@ -582,7 +576,7 @@ public final class JdbcJobStore implements JobStore {
                           f.error(),
                           holder.attempts,
                           f.durationMillis());
-                  addSettle(settle, result, f.fence());
+                  settles.add(new Dialect.Settle(result, f.fence()));
                   settled.add(result);
                   failed++;
                 }
@@ -599,7 +593,12 @@ public final class JdbcJobStore implements JobStore {
               // A second report for the same item in this batch is stale by now.
               holder.released = true;
             }
-            requireAllApplied(settle.executeBatch(), id);
+            if (!settles.isEmpty() && dialect.settle(connection, id, settles) != settles.size()) {
+              throw new SQLException(
+                  "an item of job "
+                      + id
+                      + " changed while the job was locked; nothing was recorded");
+            }
             requireAllApplied(retry.executeBatch(), id);
           }
           if (settled.isEmpty() && retried == 0) {
@@ -623,19 +622,6 @@ public final class JdbcJobStore implements JobStore {
           }
           return settled;
         });
-  }
-
-  private static void addSettle(PreparedStatement settle, StoredResult result, long fence)
-      throws SQLException {
-    settle.setString(1, result.status().name());
-    settle.setLong(2, result.seq());
-    settle.setString(3, result.value());
-    settle.setString(4, result.error());
-    settle.setLong(5, result.durationMillis());
-    settle.setString(6, result.jobId().value());
-    settle.setLong(7, result.index());
-    settle.setLong(8, fence);
-    settle.addBatch();
   }
 
   /** Fails the transaction if an update guarded by state and fence missed: the lock was broken. */

@@ -1,6 +1,12 @@
 package dev.fanout.jdbc;
 
+import dev.fanout.JobId;
+import dev.fanout.spi.StoredResult;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -107,5 +113,50 @@ final class PostgresDialect implements Dialect {
   @Override
   public Optional<String> connectionInitSql() {
     return Optional.empty();
+  }
+
+  /**
+   * One UPDATE for the whole batch, joined to arrays: per-item statements cost about 150 µs each on
+   * the server, which made recording results the store's bottleneck.
+   */
+  @Override
+  public int settle(Connection connection, JobId id, List<Settle> settles) throws SQLException {
+    int n = settles.size();
+    Long[] idx = new Long[n];
+    Long[] fence = new Long[n];
+    String[] state = new String[n];
+    Long[] seq = new Long[n];
+    String[] result = new String[n];
+    String[] error = new String[n];
+    Long[] millis = new Long[n];
+    for (int i = 0; i < n; i++) {
+      StoredResult r = settles.get(i).result();
+      idx[i] = r.index();
+      fence[i] = settles.get(i).fence();
+      state[i] = r.status().name();
+      seq[i] = r.seq();
+      result[i] = r.value();
+      error[i] = r.error();
+      millis[i] = r.durationMillis();
+    }
+    try (PreparedStatement update =
+        connection.prepareStatement(
+            """
+            UPDATE fanout_item i
+            SET state = c.state, seq = c.seq, result = c.result, error = c.error,
+                duration_millis = c.millis, lease_until = NULL
+            FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::bigint[], ?::text[], ?::text[],
+                        ?::bigint[]) AS c(idx, fence, state, seq, result, error, millis)
+            WHERE i.job_id = ? AND i.idx = c.idx AND i.state = 'RUNNING' AND i.fence = c.fence""")) {
+      update.setArray(1, connection.createArrayOf("bigint", idx));
+      update.setArray(2, connection.createArrayOf("bigint", fence));
+      update.setArray(3, connection.createArrayOf("text", state));
+      update.setArray(4, connection.createArrayOf("bigint", seq));
+      update.setArray(5, connection.createArrayOf("text", result));
+      update.setArray(6, connection.createArrayOf("text", error));
+      update.setArray(7, connection.createArrayOf("bigint", millis));
+      update.setString(8, id.value());
+      return update.executeUpdate();
+    }
   }
 }
