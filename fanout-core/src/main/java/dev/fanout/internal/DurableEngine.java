@@ -41,6 +41,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
@@ -87,7 +88,17 @@ final class DurableEngine {
   private final Clock clock;
   private final Scheduler scheduler;
   private final Executor executor;
-  private final String owner;
+  private final String workerId;
+
+  /**
+   * The lease owner claims are made under now: the worker ID plus a token that changes at every
+   * start and after every claim that failed. A claim whose reply was lost may still have committed;
+   * its items belong to the old token, which is renewed only while this engine still runs items it
+   * knows under it, so such items run out their lease and go back to the pool.
+   */
+  private volatile String owner;
+
+  private final Map<String, AtomicInteger> runningByOwner = new ConcurrentHashMap<>();
   private final Duration lease;
   private final Duration pollInterval;
   private final int claimBatch;
@@ -129,7 +140,8 @@ final class DurableEngine {
     this.clock = clock;
     this.scheduler = scheduler;
     this.executor = executor;
-    this.owner = owner;
+    this.workerId = owner;
+    this.owner = newOwnerToken();
     this.lease = lease;
     this.pollInterval = pollInterval;
     this.claimBatch = claimBatch;
@@ -137,8 +149,17 @@ final class DurableEngine {
     this.retention = retention;
   }
 
-  String owner() {
-    return owner;
+  private String newOwnerToken() {
+    return workerId + "#" + UUID.randomUUID().toString().substring(0, 8);
+  }
+
+  /** Renews the leases of every owner token this engine still runs items under. */
+  private void renewLeases(Instant now) {
+    String current = owner;
+    runningByOwner.entrySet().removeIf(e -> e.getValue().get() == 0 && !e.getKey().equals(current));
+    for (String token : runningByOwner.keySet()) {
+      store.renewLeases(token, now.plus(lease));
+    }
   }
 
   /** Starts the loops once; later calls do nothing. */
@@ -263,11 +284,12 @@ final class DurableEngine {
     Instant nextReclaim = Instant.MIN;
     Instant nextPurge = Instant.MIN;
     long failures = 0;
+    long lastSweep = System.nanoTime() - pollInterval.toNanos();
     while (!closed) {
       try {
         Instant now = clock.instant();
         if (!now.isBefore(nextRenew)) {
-          store.renewLeases(owner, now.plus(lease));
+          renewLeases(now);
           nextRenew = now.plus(lease.dividedBy(3));
         }
         if (!now.isBefore(nextReclaim)) {
@@ -285,7 +307,11 @@ final class DurableEngine {
               now.plus(every.compareTo(MAX_PURGE_INTERVAL) < 0 ? every : MAX_PURGE_INTERVAL);
         }
         boolean busy = claimRound(now);
-        observeHandles();
+        if (System.nanoTime() - lastSweep >= pollInterval.toNanos()) {
+          finishSettledJobs(now);
+          observeHandles();
+          lastSweep = System.nanoTime();
+        }
         failures = 0;
         if (!busy) {
           await(pollInterval);
@@ -326,14 +352,40 @@ final class DurableEngine {
       if (room <= 0) {
         return false;
       }
-      List<ClaimedTask> claimed =
-          store.claim(id, owner, Math.min(claimBatch, room), now, now.plus(lease));
+      String token = owner;
+      AtomicInteger running = runningByOwner.computeIfAbsent(token, k -> new AtomicInteger());
+      List<ClaimedTask> claimed;
+      try {
+        claimed = store.claim(id, token, Math.min(claimBatch, room), now, now.plus(lease));
+      } catch (RuntimeException e) {
+        // The claim may have committed without us hearing of it: let its items expire.
+        owner = newOwnerToken();
+        throw e;
+      }
       for (ClaimedTask task : claimed) {
-        launch(job, task);
+        launch(job, task, running);
       }
       full |= claimed.size() == Math.min(claimBatch, room) && !claimed.isEmpty();
     }
     return full;
+  }
+
+  /**
+   * Finishes the active jobs whose items have all settled. The writer finishes a job right after
+   * recording its last result, but that finish may have failed, or its engine died just before it:
+   * without this sweep such a job would stay RUNNING for ever.
+   */
+  private void finishSettledJobs(Instant now) {
+    for (JobId id : store.activeJobs()) {
+      Optional<JobRow> row = store.job(id);
+      if (row.isEmpty() || row.get().pending() > 0 || row.get().running() > 0) {
+        continue;
+      }
+      Active job = active(id);
+      if (job != null) {
+        store.finish(id, now, null, null, folder(job)).ifPresent(this::onFinished);
+      }
+    }
   }
 
   /** The runtime view of an active job, loaded once from its stored spec. */
@@ -408,18 +460,20 @@ final class DurableEngine {
 
   // ------------------------------------------------------------------ attempts
 
-  private void launch(Active job, ClaimedTask task) {
+  private void launch(Active job, ClaimedTask task, AtomicInteger runningUnderOwner) {
     localRunning.incrementAndGet();
+    runningUnderOwner.incrementAndGet();
     try {
-      executor.execute(() -> run(job, task));
+      executor.execute(() -> run(job, task, runningUnderOwner));
     } catch (RuntimeException e) {
       localRunning.decrementAndGet();
+      runningUnderOwner.decrementAndGet();
       // The lease runs out and another claim picks the item up again.
       log.warn("could not start an attempt of job {} item {}", job.id, task.index(), e);
     }
   }
 
-  private void run(Active job, ClaimedTask task) {
+  private void run(Active job, ClaimedTask task, AtomicInteger runningUnderOwner) {
     Instant start = clock.instant();
     Duration timeout = job.spec.attemptTimeout();
     Instant deadline = timeout == null ? null : start.plus(timeout);
@@ -451,6 +505,7 @@ final class DurableEngine {
       }
       job.attempts.remove(attempt);
       localRunning.decrementAndGet();
+      runningUnderOwner.decrementAndGet();
       signal();
     }
     if (attempt.timedOut) {
@@ -496,7 +551,7 @@ final class DurableEngine {
   private void write() {
     List<Report> batch = new ArrayList<>();
     long failures = 0;
-    while (!closed || !reports.isEmpty()) {
+    while (!closed || !reports.isEmpty() || !batch.isEmpty()) {
       try {
         if (batch.isEmpty()) {
           Report first = reports.poll(pollInterval.toNanos(), TimeUnit.NANOSECONDS);
@@ -521,6 +576,11 @@ final class DurableEngine {
         if (closed && failures > 3) {
           return;
         }
+      } catch (RuntimeException e) {
+        // Not the store's fault, so retrying would fail the same way. The reports are dropped;
+        // their leases run out and the items run again, which at-least-once execution allows.
+        log.error("recording results failed; {} reports dropped", batch.size(), e);
+        batch.clear();
       }
     }
   }
