@@ -91,6 +91,14 @@ interface Dialect {
   /** SQL the pool runs on every new connection, if any. */
   Optional<String> connectionInitSql();
 
+  /**
+   * A query for a job's RUNNING items among an array of indexes (parameters: job ID, index array),
+   * or null where the database has no arrays and a list of row values is used instead.
+   */
+  default String runningItemsByIndexArraySql() {
+    return null;
+  }
+
   /** One item to settle: its result, and the fence its claim held. */
   record Settle(StoredResult result, long fence) {}
 

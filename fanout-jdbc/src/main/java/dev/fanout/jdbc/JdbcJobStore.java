@@ -530,7 +530,7 @@ public final class JdbcJobStore implements JobStore {
           }
           // Only holders of the job lock change an item's state or fence, so what is read here
           // stays true for the rest of the transaction.
-          Map<Long, ItemHolder> holders = readHolders(connection, id, completions);
+          Map<Long, ItemHolder> holders = readHolders(connection, id, completions, dialect);
           long lastSeq = locked.get().lastSeq();
           List<StoredResult> settled = new ArrayList<>();
           int retried = 0;
@@ -637,9 +637,25 @@ public final class JdbcJobStore implements JobStore {
 
   /** Who holds each reported item now: RUNNING items only, by index. */
   private static Map<Long, ItemHolder> readHolders(
-      Connection connection, JobId id, List<Completion> completions) throws SQLException {
+      Connection connection, JobId id, List<Completion> completions, Dialect dialect)
+      throws SQLException {
     List<Long> indexes = completions.stream().map(Completion::index).distinct().toList();
     Map<Long, ItemHolder> holders = new HashMap<>();
+    String byArray = dialect.runningItemsByIndexArraySql();
+    if (byArray != null) {
+      try (PreparedStatement select = connection.prepareStatement(byArray)) {
+        select.setString(1, id.value());
+        select.setArray(2, connection.createArrayOf("bigint", indexes.toArray(Long[]::new)));
+        try (ResultSet rows = select.executeQuery()) {
+          while (rows.next()) {
+            holders.put(
+                rows.getLong("idx"),
+                new ItemHolder(rows.getLong("fence"), rows.getInt("attempts")));
+          }
+        }
+      }
+      return holders;
+    }
     for (int from = 0; from < indexes.size(); from += CHUNK) {
       List<Long> chunk = indexes.subList(from, Math.min(indexes.size(), from + CHUNK));
       // Row values, not "job_id = ? AND idx IN (...)": H2 looks the pairs up in the primary key,

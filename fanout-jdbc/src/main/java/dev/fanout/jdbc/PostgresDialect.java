@@ -115,6 +115,13 @@ final class PostgresDialect implements Dialect {
     return Optional.empty();
   }
 
+  /** One plan for any batch size, where a list of row values is parsed and planned anew. */
+  @Override
+  public String runningItemsByIndexArraySql() {
+    return "SELECT idx, fence, attempts FROM fanout_item"
+        + " WHERE job_id = ? AND idx = ANY(?::bigint[]) AND state = 'RUNNING'";
+  }
+
   /**
    * One UPDATE for the whole batch, joined to arrays: per-item statements cost about 150 µs each on
    * the server, which made recording results the store's bottleneck.
