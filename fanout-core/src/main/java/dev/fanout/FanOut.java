@@ -67,7 +67,8 @@ public final class FanOut {
     }
 
     /**
-     * Sets how many attempts may run at once across all of the engine's jobs.
+     * Sets how many attempts may run at once across all of the engine's jobs: in-memory jobs share
+     * one such cap, and durable jobs running on this engine another.
      *
      * @param maxConcurrency at least 1 (default: no engine-wide cap)
      * @return this builder

@@ -10,8 +10,10 @@ import java.util.Optional;
 public interface JobClient {
 
   /**
-   * Submits a job and returns at once with its handle, before any item has run. The source is read
-   * later, on the engine's threads, so a slow or blocking source never delays the caller.
+   * Submits a job and returns with its handle before any item has run. An in-memory job's source is
+   * read later, on the engine's threads, so a slow or blocking source never delays the caller. A
+   * durable job is acknowledged only once it and all of its items are stored, so this reads its
+   * whole source first; that source must end.
    *
    * @param spec the job
    * @param <A> the aggregate type

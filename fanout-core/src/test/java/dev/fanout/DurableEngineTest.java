@@ -350,6 +350,64 @@ class DurableEngineTest {
   }
 
   @Test
+  void a_durable_submit_after_close_is_refused() {
+    Engine engine = engine();
+    engine.register("id", Integer.class, (Integer n, TaskContext ctx) -> n);
+    engine.close();
+    assertThatThrownBy(() -> engine.submit(JobSpec.items(range(1)).function("id").build()))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("closed");
+  }
+
+  @Test
+  void a_reducer_that_throws_an_error_fails_its_job_and_the_engine_carries_on() {
+    Engine engine = engine();
+    engine.register("id", Integer.class, (Integer n, TaskContext ctx) -> n);
+    engine.registerReducer(
+        "broken",
+        Integer.class,
+        Reducer.<Integer, Integer>of(
+            () -> 0,
+            (a, v) -> {
+              throw new AssertionError("reducer bug");
+            }));
+    JobOutcome<JsonNode> broken =
+        outcomeOf(engine.submit(JobSpec.items(range(3)).function("id").reduce("broken").build()));
+    assertThat(broken.state()).isEqualTo(JobState.FAILED);
+    assertThat(broken.status().error()).contains("reducer bug");
+    JobOutcome<JsonNode> next =
+        outcomeOf(engine.submit(JobSpec.items(range(3)).function("id").reduce("sum").build()));
+    assertThat(next.aggregate().longValue()).isEqualTo(3);
+  }
+
+  @Test
+  void an_attempt_the_executor_refuses_is_reclaimed_and_run_again() {
+    AtomicInteger executions = new AtomicInteger();
+    java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+    Engine engine =
+        FanOut.builder()
+            .store(store)
+            .leaseDuration(Duration.ofMillis(300))
+            .pollInterval(Duration.ofMillis(10))
+            .executor(
+                task -> {
+                  if (executions.incrementAndGet() == 1) {
+                    throw new java.util.concurrent.RejectedExecutionException("busy");
+                  }
+                  pool.execute(task);
+                })
+            .build();
+    engines.add(engine);
+    engine.register("id", Integer.class, (Integer n, TaskContext ctx) -> n);
+    JobOutcome<JsonNode> outcome =
+        outcomeOf(engine.submit(JobSpec.items(range(5)).function("id").reduce("sum").build()));
+    assertThat(outcome.state()).isEqualTo(JobState.SUCCEEDED);
+    assertThat(outcome.aggregate().longValue()).isEqualTo(10);
+    pool.shutdown();
+  }
+
+  @Test
   void cancel_pause_and_resume_work_on_a_durable_job() {
     Engine engine = engine();
     CountDownLatch gate = new CountDownLatch(1);

@@ -857,6 +857,86 @@ class EngineTest {
   }
 
   @Test
+  void a_consumer_that_throws_an_error_does_not_jam_the_job() {
+    JobOutcome<Long> outcome =
+        outcomeOf(
+            engine.submit(
+                JobSpec.items(range(3))
+                    .function((Integer i, TaskContext ctx) -> i)
+                    .consumer(
+                        r -> {
+                          throw new AssertionError("consumer bug");
+                        })
+                    .reduce(Reducers.count())
+                    .build()));
+    assertThat(outcome.state()).isEqualTo(JobState.SUCCEEDED);
+    assertThat(outcome.aggregate()).isEqualTo(3L);
+  }
+
+  @Test
+  void a_retry_predicate_that_throws_fails_the_item_instead_of_losing_it() {
+    JobOutcome<Void> outcome =
+        outcomeOf(
+            engine.submit(
+                JobSpec.items(range(2))
+                    .function(
+                        (Integer i, TaskContext ctx) -> {
+                          throw new IllegalStateException("down");
+                        })
+                    .retry(
+                        RetryPolicy.builder()
+                            .maxAttempts(3)
+                            .retryIf(
+                                e -> {
+                                  throw new IllegalArgumentException("predicate bug");
+                                })
+                            .build())
+                    .build()));
+    assertThat(outcome.state()).isEqualTo(JobState.FAILED);
+    assertThat(outcome.failures()).hasSize(2);
+    assertThat(outcome.failures().get(0).error().getSuppressed())
+        .singleElement()
+        .satisfies(e -> assertThat(e).hasMessage("predicate bug"));
+  }
+
+  @Test
+  void a_stream_with_one_item_is_closed_when_its_job_succeeds() {
+    AtomicBoolean closed = new AtomicBoolean();
+    JobHandle<Void> job =
+        engine.submit(
+            JobSpec.items(Stream.of(1).onClose(() -> closed.set(true)))
+                .function((Integer i, TaskContext ctx) -> i)
+                .maxConcurrency(1)
+                .build());
+    assertThat(outcomeOf(job).state()).isEqualTo(JobState.SUCCEEDED);
+    await().untilTrue(closed);
+  }
+
+  @Test
+  void a_paused_job_waiting_for_an_engine_slot_does_not_swallow_the_wake_up() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    try (Engine capped = FanOut.builder().maxConcurrency(1).build()) {
+      JobHandle<Void> first =
+          capped.submit(
+              JobSpec.items(range(2))
+                  .function(
+                      (Integer i, TaskContext ctx) -> {
+                        release.await();
+                        return i;
+                      })
+                  .build());
+      await().until(() -> first.status().running() == 1);
+      JobHandle<Void> second = capped.submit(JobSpec.of(range(3), (i, ctx) -> i));
+      await().pollDelay(Duration.ofMillis(50)).until(() -> true);
+      first.pause();
+      release.countDown();
+      assertThat(outcomeOf(second).status().succeeded()).isEqualTo(3);
+      first.resume();
+      assertThat(outcomeOf(first).status().succeeded()).isEqualTo(2);
+    }
+  }
+
+  @Test
   void status_counts_add_up_while_a_job_runs() {
     CountDownLatch gate = new CountDownLatch(1);
     JobHandle<Void> job =

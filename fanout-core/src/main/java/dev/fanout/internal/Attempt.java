@@ -74,14 +74,28 @@ final class Attempt implements TaskContext {
 
   /** Stops the attempt: interrupts it when running, keeps it from beginning when not yet begun. */
   void stop() {
+    stop(false);
+  }
+
+  /**
+   * Stops the attempt because its timeout passed. Only a stop that actually cuts the attempt short
+   * marks it timed out: one that returned just before keeps its result.
+   */
+  void timeOut() {
+    stop(true);
+  }
+
+  private void stop(boolean timeout) {
     for (; ; ) {
       int current = state;
       if (current == NEW) {
         if (cas(NEW, STOPPED)) {
+          timedOut = timeout;
           return;
         }
       } else if (current == RUNNING) {
         if (cas(RUNNING, INTERRUPTING)) {
+          timedOut = timeout;
           Thread t = thread;
           if (t != null) {
             t.interrupt();
@@ -93,11 +107,6 @@ final class Attempt implements TaskContext {
         return;
       }
     }
-  }
-
-  void timeOut() {
-    timedOut = true;
-    stop();
   }
 
   @Override

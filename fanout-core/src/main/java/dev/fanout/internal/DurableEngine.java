@@ -78,7 +78,7 @@ import org.slf4j.LoggerFactory;
  */
 final class DurableEngine {
   private static final Logger log = LoggerFactory.getLogger(DurableEngine.class);
-  private static final int ITEM_CHUNK = 1_000;
+  private static final int ITEM_CHUNK = 5_000;
   private static final int WRITE_BATCH = 1_000;
   private static final Duration MAX_PURGE_INTERVAL = Duration.ofHours(1);
 
@@ -153,6 +153,16 @@ final class DurableEngine {
     return workerId + "#" + UUID.randomUUID().toString().substring(0, 8);
   }
 
+  /**
+   * Stops claiming under the current token, because an item claimed under it will never be recorded
+   * by this engine (its attempt was refused, or its report was lost). The old token is renewed only
+   * until the items this engine still runs under it end; then its abandoned items run out their
+   * lease and any engine reclaims them.
+   */
+  private void abandonOwnerToken() {
+    owner = newOwnerToken();
+  }
+
   /** Renews the leases of every owner token this engine still runs items under. */
   private void renewLeases(Instant now) {
     String current = owner;
@@ -203,6 +213,9 @@ final class DurableEngine {
   // ------------------------------------------------------------------ submit
 
   <A> JobHandle<A> submit(JobSpec<?, ?, A> spec) {
+    if (closed) {
+      throw new IllegalStateException("the engine is closed; build a new one to submit jobs");
+    }
     DurableSpec durable = DurableSpec.of(spec);
     String missing = registry.missing(durable);
     if (missing != null) {
@@ -320,7 +333,7 @@ final class DurableEngine {
         failures++;
         log.warn("the store failed; retrying (failure {} in a row): {}", failures, e.getMessage());
         await(backoff(failures));
-      } catch (RuntimeException e) {
+      } catch (RuntimeException | Error e) {
         failures++;
         log.error("the dispatcher failed; retrying", e);
         await(backoff(failures));
@@ -350,7 +363,7 @@ final class DurableEngine {
       }
       int room = nodeConcurrency - localRunning.get();
       if (room <= 0) {
-        return false;
+        continue; // no claim, but later jobs' deadlines still need checking
       }
       String token = owner;
       AtomicInteger running = runningByOwner.computeIfAbsent(token, k -> new AtomicInteger());
@@ -468,8 +481,12 @@ final class DurableEngine {
     } catch (RuntimeException e) {
       localRunning.decrementAndGet();
       runningUnderOwner.decrementAndGet();
-      // The lease runs out and another claim picks the item up again.
-      log.warn("could not start an attempt of job {} item {}", job.id, task.index(), e);
+      abandonOwnerToken();
+      log.warn(
+          "could not start an attempt of job {} item {}; it will be reclaimed",
+          job.id,
+          task.index(),
+          e);
     }
   }
 
@@ -482,7 +499,21 @@ final class DurableEngine {
     }
     Attempt attempt = new Attempt(job.id, task.index(), task.attempt(), deadline);
     job.attempts.add(attempt);
-    Future<?> timer = timeout == null ? null : scheduler.schedule(timeout, attempt::timeOut);
+    Future<?> timer;
+    try {
+      timer = timeout == null ? null : scheduler.schedule(timeout, attempt::timeOut);
+    } catch (RuntimeException e) {
+      job.attempts.remove(attempt);
+      localRunning.decrementAndGet();
+      runningUnderOwner.decrementAndGet();
+      abandonOwnerToken();
+      log.warn(
+          "could not time an attempt of job {} item {}; it will be reclaimed",
+          job.id,
+          task.index(),
+          e);
+      return;
+    }
     Object result = null;
     Throwable failure = null;
     try {
@@ -569,18 +600,28 @@ final class DurableEngine {
         return;
       } catch (StoreException e) {
         // Keep the batch and try again: the leases may run out meanwhile, and then the fences
-        // make these reports stale rather than double-counted.
+        // make these reports stale rather than double-counted. A batch that keeps failing is
+        // dropped in the end, so one poisoned report cannot stop all recording.
         failures++;
+        if (failures > 20) {
+          log.error(
+              "recording results failed {} times; {} reports dropped", failures, batch.size(), e);
+          batch.clear();
+          abandonOwnerToken();
+          failures = 0;
+          continue;
+        }
         log.warn("recording results failed; retrying (failure {}): {}", failures, e.getMessage());
         sleep(backoff(failures));
         if (closed && failures > 3) {
           return;
         }
-      } catch (RuntimeException e) {
+      } catch (RuntimeException | Error e) {
         // Not the store's fault, so retrying would fail the same way. The reports are dropped;
         // their leases run out and the items run again, which at-least-once execution allows.
         log.error("recording results failed; {} reports dropped", batch.size(), e);
         batch.clear();
+        abandonOwnerToken();
       }
     }
   }
@@ -621,7 +662,11 @@ final class DurableEngine {
         return;
       }
     }
-    store.finish(job.id, clock.instant(), null, null, folder(job)).ifPresent(this::onFinished);
+    // A read is far cheaper than finish(), which locks the job: most batches are not the last.
+    Optional<JobRow> row = store.job(job.id);
+    if (row.isPresent() && row.get().pending() == 0 && row.get().running() == 0) {
+      store.finish(job.id, clock.instant(), null, null, folder(job)).ifPresent(this::onFinished);
+    }
   }
 
   private void terminate(Active job, JobState state, String error) {
@@ -642,7 +687,7 @@ final class DurableEngine {
       if (job.spec.reducer() != null) {
         try {
           aggregate = encode(reduce(job.spec.reducer(), succeeded));
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
           return new Verdict(JobState.FAILED, null, "the reducer failed: " + e.getMessage());
         }
       }
@@ -725,7 +770,7 @@ final class DurableEngine {
             @SuppressWarnings("unchecked")
             Class<Object> type = (Class<Object>) sink.resultType();
             sink.consumer().accept(itemResult(r, type));
-          } catch (RuntimeException e) {
+          } catch (RuntimeException | Error e) {
             log.warn("job {}: consumer '{}' threw on item {}", id, consumerName, r.index(), e);
           }
         }
@@ -800,6 +845,8 @@ final class DurableEngine {
     failures.sort(java.util.Comparator.comparingLong(ItemFailure::index));
     JsonNode aggregate = row.aggregate() == null ? null : decode(row.aggregate(), JsonNode.class);
     h.future.complete(new JobOutcome<>(status(row), aggregate, failures));
+    // Callers keep their handle; the engine need not, and job(id) makes a new one on demand.
+    handles.remove(row.id(), h);
   }
 
   private TaskFailedException failure(String errorJson) {

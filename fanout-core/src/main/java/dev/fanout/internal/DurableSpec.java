@@ -26,6 +26,15 @@ record DurableSpec(
     Double toleratedPercent) {
 
   static DurableSpec of(JobSpec<?, ?, ?> spec) {
+    spec.attemptTimeout()
+        .filter(t -> t.toMillis() < 1)
+        .ifPresent(
+            t -> {
+              throw new IllegalArgumentException(
+                  "a durable job's attemptTimeout is stored in milliseconds; "
+                      + t
+                      + " is below 1 ms");
+            });
     RetryPolicy retry = spec.retryPolicy();
     FailurePolicy failure = spec.failurePolicy();
     return new DurableSpec(

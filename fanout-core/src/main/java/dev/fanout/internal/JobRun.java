@@ -392,6 +392,9 @@ final class JobRun<I, T, A> implements JobHandle<A> {
       lock.unlock();
     }
     engine.release(unused);
+    if (exhausted) {
+      closeSource();
+    }
     toLaunch.forEach(this::launch);
     if (exhausted) {
       drain();
@@ -542,7 +545,7 @@ final class JobRun<I, T, A> implements JobHandle<A> {
    * Settles an attempt: transforms its results on this thread, then, under the lock, records them,
    * schedules a retry, or crosses the failure tolerance.
    */
-  private void settle(Attempt attempt, Object result, Throwable failure, boolean retryable) {
+  private void settle(Attempt attempt, Object result, Throwable failure, boolean retryAllowed) {
     Task task = attempt.task;
     List<Settled<T>> settled = null;
     Instant now = engine.clock.instant();
@@ -554,6 +557,15 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     }
     boolean retry = false;
     List<Attempt> toStop = List.of();
+    // The predicate is user code: run it outside the lock, and a predicate that throws means no.
+    boolean retryable = false;
+    if (failure != null && retryAllowed && attempt.number < retryPolicy.maxAttempts()) {
+      try {
+        retryable = retryPolicy.isRetryable(failure);
+      } catch (RuntimeException | Error e) {
+        failure.addSuppressed(e);
+      }
+    }
     lock.lock();
     try {
       runningTasks--;
@@ -562,9 +574,7 @@ final class JobRun<I, T, A> implements JobHandle<A> {
         runningItems -= task.size;
         if (settled != null) {
           record(settled);
-        } else if (retryable
-            && attempt.number < retryPolicy.maxAttempts()
-            && retryPolicy.isRetryable(failure)) {
+        } else if (retryable) {
           retry = true;
           retries += task.size;
           waitingItems += task.size;
@@ -776,7 +786,8 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     }
     if (windowBlocked && windowBase != baseBefore) {
       windowBlocked = false;
-      pump();
+      // Not inline: the pump may block in the source, and the drain must stay free to finish.
+      pumpAsync();
     }
   }
 
@@ -792,7 +803,7 @@ final class JobRun<I, T, A> implements JobHandle<A> {
   private void consume(ItemResult<T> result) {
     try {
       consumer.accept(result);
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
       lock.lock();
       try {
         consumerErrors++;
@@ -814,7 +825,7 @@ final class JobRun<I, T, A> implements JobHandle<A> {
         aggregateStarted = true;
       }
       aggregate = reducer.accumulate(aggregate, result.value());
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
       reducerFailed = true;
       aggregate = null;
       terminate(

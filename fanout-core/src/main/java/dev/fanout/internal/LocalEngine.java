@@ -123,7 +123,7 @@ final class LocalEngine implements JobClient, AutoCloseable {
     }
     // A slot may have freed between the failed take and the queueing; nobody would wake us then.
     if (running.get() < maxConcurrency) {
-      wakeOne();
+      wakeAll();
     }
     return 0;
   }
@@ -133,14 +133,16 @@ final class LocalEngine implements JobClient, AutoCloseable {
       return;
     }
     running.addAndGet(-slots);
-    for (int i = 0; i < slots; i++) {
-      wakeOne();
-    }
+    wakeAll();
   }
 
-  private void wakeOne() {
-    JobRun<?, ?, ?> job = starved.poll();
-    if (job != null) {
+  /**
+   * Pumps every job waiting for a slot. Waking only the first would lose the wake-up when that job
+   * is paused or at its own cap: its pump returns without taking the slot. A woken job that finds
+   * no slot queues itself again.
+   */
+  private void wakeAll() {
+    for (JobRun<?, ?, ?> job; (job = starved.poll()) != null; ) {
       starvedSet.remove(job);
       job.pumpAsync();
     }

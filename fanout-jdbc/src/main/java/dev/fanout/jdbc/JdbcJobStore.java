@@ -82,6 +82,8 @@ public final class JdbcJobStore implements JobStore {
 
   private final HikariDataSource pool;
   private final Dialect dialect;
+  private final java.util.concurrent.atomic.AtomicBoolean refreshing =
+      new java.util.concurrent.atomic.AtomicBoolean();
   private final Transactions transactions;
 
   private JdbcJobStore(HikariDataSource pool, Dialect dialect) {
@@ -249,11 +251,31 @@ public final class JdbcJobStore implements JobStore {
           return null;
         });
     if (total >= LARGE_JOB) {
-      dialect.refreshItemStatisticsSql().ifPresent(this::refreshStatistics);
+      dialect.refreshItemStatisticsSql().ifPresent(this::refreshStatisticsInBackground);
     }
   }
 
-  /** Best effort, after the seal committed: a failure here costs speed, never correctness. */
+  /**
+   * Best effort, after the seal committed: a failure here costs speed, never correctness. Runs the
+   * statistics refresh after seal() has returned: it takes longer than writing a 10,000-item job,
+   * and the submitter waits for seal(). One refresh at a time is enough, since the next sees every
+   * job sealed meanwhile.
+   */
+  private void refreshStatisticsInBackground(String sql) {
+    if (refreshing.compareAndSet(false, true)) {
+      Thread.ofVirtual()
+          .name("fanout-analyze")
+          .start(
+              () -> {
+                try {
+                  refreshStatistics(sql);
+                } finally {
+                  refreshing.set(false);
+                }
+              });
+    }
+  }
+
   private void refreshStatistics(String sql) {
     try {
       transactions.inTransaction(
