@@ -78,7 +78,7 @@ import org.slf4j.LoggerFactory;
  */
 final class DurableEngine {
   private static final Logger log = LoggerFactory.getLogger(DurableEngine.class);
-  private static final int ITEM_CHUNK = 5_000;
+  private static final int ITEM_CHUNK = 1_000;
   private static final int WRITE_BATCH = 1_000;
   private static final Duration MAX_PURGE_INTERVAL = Duration.ofHours(1);
 
