@@ -130,6 +130,21 @@ public final class FailurePolicy {
     return failed * 100.0 > toleratedPercent * total;
   }
 
+  /**
+   * Says why a job with {@code failed} failures crossed this tolerance, for its status.
+   *
+   * @param failed finally failed items
+   * @param total the job's total, or -1 while unknown
+   * @return a sentence naming the failures and the tolerance
+   */
+  public String exceededMessage(long failed, long total) {
+    String tolerance =
+        Double.isNaN(toleratedPercent)
+            ? toleratedCount + " failures"
+            : toleratedPercent + "% of " + total + " items";
+    return failed + " items failed, more than the tolerated " + tolerance;
+  }
+
   @Override
   public boolean equals(Object o) {
     return o instanceof FailurePolicy p

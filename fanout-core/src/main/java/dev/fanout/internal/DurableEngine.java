@@ -692,7 +692,8 @@ final class DurableEngine {
         }
       }
       if (job.failure.isExceeded(row.failed(), row.total())) {
-        return new Verdict(JobState.FAILED, aggregate, toleranceMessage(job.failure, row));
+        return new Verdict(
+            JobState.FAILED, aggregate, job.failure.exceededMessage(row.failed(), row.total()));
       }
       return new Verdict(JobState.SUCCEEDED, aggregate, null);
     };
@@ -721,14 +722,6 @@ final class DurableEngine {
           fold.reducer().accumulate(aggregate, json.convertValue(nodes.next(), fold.resultType()));
     }
     return aggregate;
-  }
-
-  private static String toleranceMessage(FailurePolicy policy, JobRow row) {
-    String tolerance =
-        Double.isNaN(policy.toleratedPercent())
-            ? policy.toleratedCount() + " failures"
-            : policy.toleratedPercent() + "% of " + row.total() + " items";
-    return row.failed() + " items failed, more than the tolerated " + tolerance;
   }
 
   // ------------------------------------------------------------------ consumers

@@ -699,11 +699,7 @@ final class JobRun<I, T, A> implements JobHandle<A> {
   }
 
   private String toleranceMessage() {
-    String tolerance =
-        Double.isNaN(failurePolicy.toleratedPercent())
-            ? failurePolicy.toleratedCount() + " failures"
-            : failurePolicy.toleratedPercent() + "% of " + total + " items";
-    return failed + " items failed, more than the tolerated " + tolerance;
+    return failurePolicy.exceededMessage(failed, total);
   }
 
   /** Under the lock: the job ends on its own once every item read has settled. */
