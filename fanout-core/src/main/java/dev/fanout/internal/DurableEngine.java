@@ -64,8 +64,10 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>the <em>dispatcher</em> claims items job by job while this node has room, launches an
- *       attempt per item, renews this node's leases (the heartbeat), reclaims expired ones,
- *       enforces deadlines and purges old jobs;
+ *       attempt per item, reclaims expired leases, enforces deadlines, finishes settled jobs and
+ *       purges old ones;
+ *   <li>the <em>heartbeat</em> renews this node's leases every third of the lease, on a thread of
+ *       its own so no slow claim, fold or purge can let them lapse;
  *   <li>the <em>writer</em> records finished attempts in batches, one transaction per job and
  *       batch; a stale attempt (its lease was reclaimed) is dropped by the store's fence, so each
  *       item is recorded exactly once; it then tries to finish the job, which the store does once;
@@ -81,6 +83,7 @@ final class DurableEngine {
   private static final int ITEM_CHUNK = 1_000;
   private static final int WRITE_BATCH = 1_000;
   private static final Duration MAX_PURGE_INTERVAL = Duration.ofHours(1);
+  private static final int PURGE_BATCH = 100;
 
   private final JobStore store;
   private final ObjectMapper json;
@@ -120,6 +123,7 @@ final class DurableEngine {
   private volatile boolean closed;
   private Thread dispatcher;
   private Thread writer;
+  private Thread heartbeat;
 
   DurableEngine(
       JobStore store,
@@ -179,6 +183,7 @@ final class DurableEngine {
     }
     started = true;
     dispatcher = Thread.ofVirtual().name("fanout-dispatcher").start(this::dispatch);
+    heartbeat = Thread.ofVirtual().name("fanout-heartbeat").start(this::beat);
     writer = Thread.ofVirtual().name("fanout-writer").start(this::write);
     resumeDeliveries();
   }
@@ -194,8 +199,12 @@ final class DurableEngine {
     for (Active job : active.values()) {
       job.stopAll();
     }
+    if (heartbeat != null) {
+      heartbeat.interrupt();
+    }
     join(dispatcher);
     join(writer);
+    join(heartbeat);
     handles.values().forEach(h -> h.future.cancel(false));
   }
 
@@ -293,7 +302,6 @@ final class DurableEngine {
   // ------------------------------------------------------------------ dispatcher
 
   private void dispatch() {
-    Instant nextRenew = Instant.MIN;
     Instant nextReclaim = Instant.MIN;
     Instant nextPurge = Instant.MIN;
     long failures = 0;
@@ -301,10 +309,6 @@ final class DurableEngine {
     while (!closed) {
       try {
         Instant now = clock.instant();
-        if (!now.isBefore(nextRenew)) {
-          renewLeases(now);
-          nextRenew = now.plus(lease.dividedBy(3));
-        }
         if (!now.isBefore(nextReclaim)) {
           int reclaimed = store.reclaimExpired(now);
           if (reclaimed > 0) {
@@ -313,11 +317,14 @@ final class DurableEngine {
           nextReclaim = now.plus(lease.dividedBy(2));
         }
         if (!now.isBefore(nextPurge)) {
-          purge(now);
+          // A full batch means more is due: purge again next round rather than next interval.
+          boolean more = purge(now) == PURGE_BATCH;
           // A tenth of the retention, so a job outlives it by at most 10%, and at least hourly.
           Duration every = retention.dividedBy(10);
           nextPurge =
-              now.plus(every.compareTo(MAX_PURGE_INTERVAL) < 0 ? every : MAX_PURGE_INTERVAL);
+              more
+                  ? now
+                  : now.plus(every.compareTo(MAX_PURGE_INTERVAL) < 0 ? every : MAX_PURGE_INTERVAL);
         }
         boolean busy = claimRound(now);
         if (System.nanoTime() - lastSweep >= pollInterval.toNanos()) {
@@ -344,6 +351,32 @@ final class DurableEngine {
   private Duration backoff(long failures) {
     long millis = Math.min(5_000, 50L << Math.min(failures, 7));
     return Duration.ofMillis(millis);
+  }
+
+  /**
+   * Renews this engine's leases every third of the lease, on a thread of its own: claims, folds and
+   * purges on the dispatcher can take longer than a lease, and a lapsed lease lets another engine
+   * run a slow call a second time.
+   */
+  private void beat() {
+    long failures = 0;
+    while (!closed) {
+      Duration pause = lease.dividedBy(3);
+      try {
+        renewLeases(clock.instant());
+        failures = 0;
+      } catch (RuntimeException | Error e) {
+        failures++;
+        log.warn("renewing leases failed (failure {} in a row): {}", failures, e.toString());
+        Duration retry = backoff(failures);
+        pause = retry.compareTo(pause) < 0 ? retry : pause;
+      }
+      try {
+        Thread.sleep(pause);
+      } catch (InterruptedException e) {
+        return; // closing
+      }
+    }
   }
 
   /** Claims for each active job in turn; true when it claimed a full batch somewhere. */
@@ -427,14 +460,13 @@ final class DurableEngine {
     return raced != null ? raced : job;
   }
 
-  private void purge(Instant now) {
-    int purged;
-    do {
-      purged = store.purge(now.minus(retention), 500);
-      if (purged > 0) {
-        log.info("purged {} jobs older than {}", purged, retention);
-      }
-    } while (purged == 500 && !closed);
+  /** Purges one bounded batch, so the dispatcher stays responsive; returns how many. */
+  private int purge(Instant now) {
+    int purged = store.purge(now.minus(retention), PURGE_BATCH);
+    if (purged > 0) {
+      log.info("purged {} jobs older than {}", purged, retention);
+    }
+    return purged;
   }
 
   /** Completes local outcome futures of jobs that some engine has finished. */
