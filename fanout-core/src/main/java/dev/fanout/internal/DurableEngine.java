@@ -185,7 +185,6 @@ final class DurableEngine {
     dispatcher = Thread.ofVirtual().name("fanout-dispatcher").start(this::dispatch);
     heartbeat = Thread.ofVirtual().name("fanout-heartbeat").start(this::beat);
     writer = Thread.ofVirtual().name("fanout-writer").start(this::write);
-    resumeDeliveries();
   }
 
   void close() {
@@ -306,8 +305,14 @@ final class DurableEngine {
     Instant nextPurge = Instant.MIN;
     long failures = 0;
     long lastSweep = System.nanoTime() - pollInterval.toNanos();
+    boolean deliveriesResumed = false;
     while (!closed) {
       try {
+        if (!deliveriesResumed) {
+          // Here rather than in start(): a store that fails now is retried like any other.
+          resumeDeliveries();
+          deliveriesResumed = true;
+        }
         Instant now = clock.instant();
         if (!now.isBefore(nextReclaim)) {
           int reclaimed = store.reclaimExpired(now);
