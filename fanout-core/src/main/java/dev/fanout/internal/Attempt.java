@@ -4,6 +4,7 @@ import dev.fanout.JobId;
 import dev.fanout.TaskContext;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 
@@ -53,6 +54,22 @@ final class Attempt implements TaskContext {
     this.index = index;
     this.number = number;
     this.deadline = deadline;
+  }
+
+  /**
+   * The deadline an attempt sees: the earlier of its own timeout and its job's deadline.
+   *
+   * @param start when the attempt starts
+   * @param timeout the per-attempt timeout, or null
+   * @param jobDeadline the job's deadline, or null
+   * @return the deadline, or null when neither is set
+   */
+  static Instant deadline(Instant start, Duration timeout, Instant jobDeadline) {
+    if (timeout == null) {
+      return jobDeadline;
+    }
+    Instant own = start.plus(timeout);
+    return jobDeadline == null || own.isBefore(jobDeadline) ? own : jobDeadline;
   }
 
   /** Marks the attempt as running on this thread; false when it was stopped before it began. */

@@ -530,11 +530,9 @@ final class DurableEngine {
   private void run(Active job, ClaimedTask task, AtomicInteger runningUnderOwner) {
     Instant start = clock.instant();
     Duration timeout = job.spec.attemptTimeout();
-    Instant deadline = timeout == null ? null : start.plus(timeout);
-    if (job.deadlineAt != null && (deadline == null || job.deadlineAt.isBefore(deadline))) {
-      deadline = job.deadlineAt;
-    }
-    Attempt attempt = new Attempt(job.id, task.index(), task.attempt(), deadline);
+    Attempt attempt =
+        new Attempt(
+            job.id, task.index(), task.attempt(), Attempt.deadline(start, timeout, job.deadlineAt));
     job.attempts.add(attempt);
     Future<?> timer;
     try {

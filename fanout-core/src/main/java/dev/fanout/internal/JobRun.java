@@ -444,17 +444,14 @@ final class JobRun<I, T, A> implements JobHandle<A> {
       startedAt = engine.clock.instant();
     }
     task.attempts++;
-    Attempt attempt = new Attempt(id, task, task.attempts, attemptDeadline());
+    Attempt attempt =
+        new Attempt(
+            id,
+            task,
+            task.attempts,
+            Attempt.deadline(engine.clock.instant(), attemptTimeout, jobDeadline));
     active.add(attempt);
     return attempt;
-  }
-
-  private Instant attemptDeadline() {
-    if (attemptTimeout == null) {
-      return jobDeadline;
-    }
-    Instant own = engine.clock.instant().plus(attemptTimeout);
-    return jobDeadline == null || own.isBefore(jobDeadline) ? own : jobDeadline;
   }
 
   private void launch(Attempt attempt) {

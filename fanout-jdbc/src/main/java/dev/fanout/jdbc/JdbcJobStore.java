@@ -668,13 +668,7 @@ public final class JdbcJobStore implements JobStore {
       try (PreparedStatement select = connection.prepareStatement(byArray)) {
         select.setString(1, id.value());
         select.setArray(2, connection.createArrayOf("bigint", indexes.toArray(Long[]::new)));
-        try (ResultSet rows = select.executeQuery()) {
-          while (rows.next()) {
-            holders.put(
-                rows.getLong("idx"),
-                new ItemHolder(rows.getLong("fence"), rows.getInt("attempts")));
-          }
-        }
+        readHolderRows(select, holders);
       }
       return holders;
     }
@@ -694,16 +688,20 @@ public final class JdbcJobStore implements JobStore {
           select.setString(parameter++, id.value());
           select.setLong(parameter++, index);
         }
-        try (ResultSet rows = select.executeQuery()) {
-          while (rows.next()) {
-            holders.put(
-                rows.getLong("idx"),
-                new ItemHolder(rows.getLong("fence"), rows.getInt("attempts")));
-          }
-        }
+        readHolderRows(select, holders);
       }
     }
     return holders;
+  }
+
+  private static void readHolderRows(PreparedStatement select, Map<Long, ItemHolder> holders)
+      throws SQLException {
+    try (ResultSet rows = select.executeQuery()) {
+      while (rows.next()) {
+        holders.put(
+            rows.getLong("idx"), new ItemHolder(rows.getLong("fence"), rows.getInt("attempts")));
+      }
+    }
   }
 
   /** A RUNNING item's claim as read under the job lock. */
