@@ -26,7 +26,7 @@ public final class FanOut {
   private FanOut() {}
 
   /**
-   * A builder with the defaults: a virtual thread per attempt, no engine-wide concurrency cap, the
+   * A builder with the defaults: virtual threads for attempts, no engine-wide concurrency cap, the
    * system clock, and finished jobs remembered for an hour.
    *
    * @return a new builder
@@ -54,8 +54,11 @@ public final class FanOut {
 
     /**
      * Sets the executor that runs attempts. The engine does not shut down an executor it was given.
+     * One task it is handed runs one attempt, then up to 63 more of the same job back to back while
+     * the job has items waiting, so a busy job does not pay for a new task per item; a thread's
+     * interrupt flag is cleared between attempts, its thread-locals are not.
      *
-     * @param executor runs one attempt per task (default: a new virtual thread per attempt)
+     * @param executor runs the engine's tasks (default: a new virtual thread per task)
      * @return this builder
      * @throws IllegalStateException when already set
      */

@@ -39,6 +39,11 @@ final class Attempt implements TaskContext {
   private volatile int state;
   volatile boolean timedOut;
 
+  // Links in the running job's list of live attempts, guarded by that job's lock: a linked list
+  // rather than a hash set, since hashing a fresh object per attempt cost more than the attempt.
+  Attempt prevLive;
+  Attempt nextLive;
+
   Attempt(JobId jobId, Task task, int number, Instant deadline) {
     this(jobId, task, task.index, number, deadline);
   }

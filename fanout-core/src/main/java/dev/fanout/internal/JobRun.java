@@ -25,11 +25,9 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
-import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.OptionalLong;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
@@ -46,10 +44,13 @@ import org.slf4j.LoggerFactory;
  * <p>Three roles share it, each run by one thread at a time without a dedicated thread:
  *
  * <ul>
- *   <li>The <em>pump</em> reads the source and starts attempts while the job's concurrency cap, the
- *       engine's cap and the read-ahead window allow. Only the pump touches the source.
+ *   <li>The <em>pump</em> reads the source into a short queue of staged tasks, and starts attempts
+ *       for free slots while the job's concurrency cap, the engine's cap and the read-ahead window
+ *       allow. Only the pump touches the source.
  *   <li>Each <em>attempt</em> runs the function and the transform on a worker thread, then settles
- *       its items under the lock.
+ *       its items under the lock. In the same hold of the lock it takes the next staged task, which
+ *       then runs on the same thread: a busy job keeps its slots and threads instead of handing
+ *       each slot back to the pump to start a new thread.
  *   <li>The <em>drain</em> hands settled items to the consumer and the reducer, in the order each
  *       needs, and completes the outcome. Only the drain touches the consumer and the reducer, so
  *       neither is ever called concurrently.
@@ -65,8 +66,20 @@ final class JobRun<I, T, A> implements JobHandle<A> {
   /** The read-ahead window never shrinks below this, so small caps still keep the pipe full. */
   private static final long MIN_WINDOW = 1024;
 
-  /** The most attempts the pump starts per hold of the lock. */
+  /** The most attempts the pump starts, or tasks it reads, per hold of the lock. */
   private static final int PUMP_BATCH = 64;
+
+  /** Tasks the pump keeps staged beyond the free slots, so a finishing attempt finds its next. */
+  private static final int STAGE_TARGET = 256;
+
+  /** When the staged tasks fall to this, a settling attempt wakes the pump to read more. */
+  private static final int STAGE_LOW = 128;
+
+  /**
+   * Attempts one executor task runs back to back before it hands the rest to a new one, so a busy
+   * job does not keep a pooled executor's thread from other work for long.
+   */
+  private static final int CHAIN_LIMIT = 64;
 
   private final LocalEngine engine;
   private final JobId id;
@@ -124,7 +137,9 @@ final class JobRun<I, T, A> implements JobHandle<A> {
   private Instant finishedAt;
   private Future<?> deadlineTimer;
   private final ArrayDeque<Task> ready = new ArrayDeque<>();
-  private final Set<Attempt> active = new HashSet<>();
+  private final ArrayDeque<Task> staged = new ArrayDeque<>();
+  private boolean pumpRequested;
+  private Attempt liveHead;
   private ArrayList<Settled<T>> toDeliver = new ArrayList<>();
 
   JobRun(LocalEngine engine, JobId id, JobSpec<I, T, A> spec) {
@@ -293,53 +308,59 @@ final class JobRun<I, T, A> implements JobHandle<A> {
 
   private void pumpOnce() {
     for (; ; ) {
-      List<Attempt> toLaunch = new ArrayList<>();
-      int toRead;
+      List<Attempt> toLaunch = List.of();
+      int toRead = 0;
       lock.lock();
       try {
+        pumpRequested = false;
         if (finalState != null) {
           break;
         }
+        if (paused) {
+          return;
+        }
         int free = maxConcurrency - runningTasks;
-        if (paused || free <= 0) {
-          return;
-        }
+        int queued = ready.size() + staged.size();
         // Start a batch per lock hold: one round trip per item was the pump's main cost.
-        int want = Math.min(free, PUMP_BATCH);
-        int fromReady = Math.min(want, ready.size());
-        int readable = 0;
-        if (fromReady < want && !sourceDone) {
-          long room = window() - readAhead();
-          if (room <= 0 && fromReady == 0) {
-            // Raise the flag, then look again: the drain moves the window first and reads the
-            // flag second, so one of us always sees the other (no lost wake-up).
-            windowBlocked = true;
-            room = window() - readAhead();
-            if (room <= 0) {
-              return;
-            }
-            windowBlocked = false;
+        int want = Math.min(Math.min(free, queued), PUMP_BATCH);
+        int granted = want > 0 ? engine.tryAcquire(this, want) : 0;
+        if (granted > 0) {
+          runningTasks += granted;
+          toLaunch = new ArrayList<>(granted);
+          for (int i = 0; i < granted; i++) {
+            Task task = ready.isEmpty() ? staged.pollFirst() : ready.pollFirst();
+            waitingItems -= task.size;
+            toLaunch.add(startAttempt(task));
           }
-          readable = (int) Math.min(want - fromReady, Math.max(0, room) / spec.batchSize());
-          readable = Math.max(readable, room > 0 ? 1 : 0);
         }
-        int granted = engine.tryAcquire(this, fromReady + readable);
-        if (granted == 0) {
-          return;
+        if (!sourceDone) {
+          // Read enough to fill the free slots and keep the stage full, no more: when the engine's
+          // cap refused slots, the free ones are not really free.
+          int slots = granted < want ? 0 : Math.max(0, maxConcurrency - runningTasks - queued);
+          int deficit = slots + STAGE_TARGET - staged.size();
+          if (deficit > 0) {
+            long room = window() - readAhead();
+            if (room <= 0 && toLaunch.isEmpty()) {
+              // Raise the flag, then look again: the drain moves the window first and reads the
+              // flag second, so one of us always sees the other (no lost wake-up).
+              windowBlocked = true;
+              room = window() - readAhead();
+              if (room <= 0) {
+                return;
+              }
+              windowBlocked = false;
+            }
+            long tasks = Math.max(room > 0 ? 1 : 0, room / spec.batchSize());
+            toRead = (int) Math.min(Math.min(deficit, PUMP_BATCH), tasks);
+          }
         }
-        runningTasks += granted;
-        int retried = Math.min(granted, fromReady);
-        for (int i = 0; i < retried; i++) {
-          Task task = ready.pollFirst();
-          waitingItems -= task.size;
-          toLaunch.add(startAttempt(task));
-        }
-        toRead = granted - retried;
       } finally {
         lock.unlock();
       }
       toLaunch.forEach(this::launch);
-      if (toRead > 0 && !readAndStart(toRead)) {
+      if (toRead > 0) {
+        readAndStage(toRead);
+      } else if (toLaunch.isEmpty()) {
         return;
       }
     }
@@ -347,11 +368,10 @@ final class JobRun<I, T, A> implements JobHandle<A> {
   }
 
   /**
-   * Reads up to {@code count} tasks from the source, outside the lock since a source may block,
-   * then records and launches them; slots it could not fill are given back. Returns false when the
-   * source is exhausted or failed.
+   * Reads up to {@code count} tasks from the source, outside the lock since a source may block, and
+   * stages them for the pump and the settling attempts to start.
    */
-  private boolean readAndStart(int count) {
+  private void readAndStage(int count) {
     List<Task> tasks = new ArrayList<>(count);
     Throwable failure = null;
     boolean exhausted = false;
@@ -368,8 +388,6 @@ final class JobRun<I, T, A> implements JobHandle<A> {
       failure = e;
       exhausted = true;
     }
-    List<Attempt> toLaunch = new ArrayList<>(tasks.size());
-    int unused = count - tasks.size();
     lock.lock();
     try {
       for (Task task : tasks) {
@@ -377,12 +395,11 @@ final class JobRun<I, T, A> implements JobHandle<A> {
         if (finalState != null) {
           // Terminated while we read: the item never started, so it counts as cancelled.
           cancelled += total < 0 ? task.size : 0;
-          unused++;
         } else {
-          toLaunch.add(startAttempt(task));
+          staged.addLast(task);
+          waitingItems += task.size;
         }
       }
-      runningTasks -= unused;
       if (exhausted) {
         sourceDone = true;
         sourceError = failure;
@@ -391,16 +408,10 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     } finally {
       lock.unlock();
     }
-    engine.release(unused);
     if (exhausted) {
       closeSource();
-    }
-    toLaunch.forEach(this::launch);
-    if (exhausted) {
       drain();
-      return false;
     }
-    return true;
   }
 
   private static long itemsIn(List<Task> tasks) {
@@ -444,21 +455,41 @@ final class JobRun<I, T, A> implements JobHandle<A> {
       startedAt = engine.clock.instant();
     }
     task.attempts++;
-    Attempt attempt =
-        new Attempt(
-            id,
-            task,
-            task.attempts,
-            Attempt.deadline(engine.clock.instant(), attemptTimeout, jobDeadline));
-    active.add(attempt);
+    Instant deadline =
+        attemptTimeout == null
+            ? jobDeadline
+            : Attempt.deadline(engine.clock.instant(), attemptTimeout, jobDeadline);
+    Attempt attempt = new Attempt(id, task, task.attempts, deadline);
+    attempt.nextLive = liveHead;
+    if (liveHead != null) {
+      liveHead.prevLive = attempt;
+    }
+    liveHead = attempt;
     return attempt;
+  }
+
+  /** Under the lock: the attempt has settled and can no longer be stopped. */
+  private void unlink(Attempt attempt) {
+    Attempt prev = attempt.prevLive;
+    Attempt next = attempt.nextLive;
+    if (prev != null) {
+      prev.nextLive = next;
+    } else if (liveHead == attempt) {
+      liveHead = next;
+    }
+    if (next != null) {
+      next.prevLive = prev;
+    }
+    attempt.prevLive = null;
+    attempt.nextLive = null;
   }
 
   private void launch(Attempt attempt) {
     try {
       engine.executor.execute(() -> run(attempt));
     } catch (RejectedExecutionException e) {
-      settle(attempt, null, e, false);
+      // Settle without taking a next task, which would only be refused again.
+      settle(attempt, null, e, false, false);
     }
   }
 
@@ -476,7 +507,28 @@ final class JobRun<I, T, A> implements JobHandle<A> {
 
   // ---------------------------------------------------------------- attempt
 
-  private void run(Attempt attempt) {
+  /**
+   * Runs an attempt, then the next ones its settling hands this thread, up to {@link #CHAIN_LIMIT}.
+   */
+  private void run(Attempt first) {
+    Attempt attempt = first;
+    for (int n = 1; attempt != null; n++) {
+      if (n > 1) {
+        // The previous attempt's code may have left the flag set; it must not reach the next one.
+        // No stop can target the next attempt before it begins, so nothing is lost.
+        Thread.interrupted();
+      }
+      Attempt next = runOnce(attempt);
+      if (next != null && n >= CHAIN_LIMIT) {
+        launch(next);
+        return;
+      }
+      attempt = next;
+    }
+  }
+
+  /** Runs one attempt and settles it; returns the attempt this thread should run next, if any. */
+  private Attempt runOnce(Attempt attempt) {
     Task task = attempt.task;
     if (task.firstStart == null) {
       task.firstStart = engine.clock.instant();
@@ -508,7 +560,7 @@ final class JobRun<I, T, A> implements JobHandle<A> {
       failure = new AttemptTimeoutException(attemptTimeout);
       retryable = true;
     }
-    settle(attempt, result, failure, retryable);
+    return settle(attempt, result, failure, retryable, true);
   }
 
   @SuppressWarnings("unchecked")
@@ -540,17 +592,30 @@ final class JobRun<I, T, A> implements JobHandle<A> {
 
   /**
    * Settles an attempt: transforms its results on this thread, then, under the lock, records them,
-   * schedules a retry, or crosses the failure tolerance.
+   * schedules a retry, or crosses the failure tolerance, and, when {@code mayContinue} and the job
+   * still has work and room, takes the next task for this thread, keeping the attempt's slot.
+   *
+   * @return the next attempt for this thread to run, or null when the slot was given back
    */
-  private void settle(Attempt attempt, Object result, Throwable failure, boolean retryAllowed) {
+  private Attempt settle(
+      Attempt attempt,
+      Object result,
+      Throwable failure,
+      boolean retryAllowed,
+      boolean mayContinue) {
     Task task = attempt.task;
-    List<Settled<T>> settled = null;
     Instant now = engine.clock.instant();
     // An attempt the executor refused never started, and has no start time.
     Duration duration =
         task.firstStart == null ? Duration.ZERO : Duration.between(task.firstStart, now);
+    Settled<T> one = null;
+    List<Settled<T>> many = null;
     if (failure == null) {
-      settled = transform(task, result, attempt.number, duration);
+      if (batchFunction == null) {
+        one = transformOne(task.index, result, attempt.number, duration);
+      } else {
+        many = transformBatch(task, result, attempt.number, duration);
+      }
     }
     boolean retry = false;
     List<Attempt> toStop = List.of();
@@ -563,47 +628,74 @@ final class JobRun<I, T, A> implements JobHandle<A> {
         failure.addSuppressed(e);
       }
     }
+    Attempt next = null;
+    boolean wakePump = false;
     lock.lock();
     try {
-      runningTasks--;
-      active.remove(attempt);
+      unlink(attempt);
       if (finalState == null) {
         runningItems -= task.size;
-        if (settled != null) {
-          record(settled);
+        if (one != null) {
+          record(one);
+        } else if (many != null) {
+          many.forEach(this::record);
         } else if (retryable) {
           retry = true;
           retries += task.size;
           waitingItems += task.size;
         } else {
-          List<Settled<T>> failedItems = new ArrayList<>(task.size);
           for (int i = 0; i < task.size; i++) {
-            failedItems.add(Settled.failed(task.index + i, failure, attempt.number, duration));
+            record(Settled.failed(task.index + i, failure, attempt.number, duration));
           }
-          record(failedItems);
         }
         if (failurePolicy.mode() == FailureMode.FAIL_FAST
             && failurePolicy.isExceeded(failed, total)) {
           toStop = terminateLocked(JobState.FAILED, toleranceMessage());
         }
       }
+      // Keep the slot for the next task unless the job stopped, paused, shrank its cap below its
+      // running count, or another job waits for one of the engine's slots.
+      if (mayContinue
+          && finalState == null
+          && !paused
+          && runningTasks <= maxConcurrency
+          && !engine.hasWaiters()) {
+        Task nextTask = ready.isEmpty() ? staged.pollFirst() : ready.pollFirst();
+        if (nextTask != null) {
+          waitingItems -= nextTask.size;
+          next = startAttempt(nextTask);
+        }
+      }
+      if (next == null) {
+        runningTasks--;
+      }
+      if (!sourceDone
+          && finalState == null
+          && !pumpRequested
+          && (next == null || staged.size() <= STAGE_LOW)) {
+        pumpRequested = true;
+        wakePump = true;
+      }
     } finally {
       lock.unlock();
     }
-    engine.release(1);
+    if (next == null) {
+      engine.release(1);
+    }
     toStop.forEach(Attempt::stop);
     if (retry) {
       scheduleRetry(task, attempt.number);
     }
     drain();
-    pump();
+    if (wakePump) {
+      pump();
+    }
+    return next;
   }
 
   @SuppressWarnings("unchecked")
-  private List<Settled<T>> transform(Task task, Object result, int attempts, Duration duration) {
-    if (batchFunction == null) {
-      return List.of(transformOne(task.index, result, attempts, duration));
-    }
+  private List<Settled<T>> transformBatch(
+      Task task, Object result, int attempts, Duration duration) {
     List<Object> results = (List<Object>) result;
     List<Settled<T>> out = new ArrayList<>(results.size());
     for (int i = 0; i < results.size(); i++) {
@@ -621,15 +713,13 @@ final class JobRun<I, T, A> implements JobHandle<A> {
   }
 
   /** Under the lock. */
-  private void record(List<Settled<T>> items) {
-    for (Settled<T> s : items) {
-      if (s.status == ItemStatus.SUCCEEDED) {
-        succeeded++;
-      } else {
-        failed++;
-      }
+  private void record(Settled<T> item) {
+    if (item.status == ItemStatus.SUCCEEDED) {
+      succeeded++;
+    } else {
+      failed++;
     }
-    toDeliver.addAll(items);
+    toDeliver.add(item);
   }
 
   private void scheduleRetry(Task task, int attemptNumber) {
@@ -689,10 +779,15 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     runningItems = 0;
     waitingItems = 0;
     ready.clear();
+    staged.clear();
     if (deadlineTimer != null) {
       deadlineTimer.cancel(false);
     }
-    return new ArrayList<>(active);
+    List<Attempt> live = new ArrayList<>();
+    for (Attempt a = liveHead; a != null; a = a.nextLive) {
+      live.add(a);
+    }
+    return live;
   }
 
   private String toleranceMessage() {

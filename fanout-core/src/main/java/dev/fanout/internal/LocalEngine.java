@@ -128,6 +128,11 @@ final class LocalEngine implements JobClient, AutoCloseable {
     return 0;
   }
 
+  /** Whether some job waits for an engine-wide slot, so a finishing attempt should give its up. */
+  boolean hasWaiters() {
+    return maxConcurrency != Integer.MAX_VALUE && !starved.isEmpty();
+  }
+
   void release(int slots) {
     if (maxConcurrency == Integer.MAX_VALUE || slots == 0) {
       return;
