@@ -23,7 +23,12 @@ import picocli.CommandLine.Spec;
       "Fan-out/fan-in jobs for the JVM: one request becomes many parallel calls whose results"
           + " come back together."
     },
-    subcommands = {CommandLine.HelpCommand.class, VersionCommand.class, DemoCommand.class},
+    subcommands = {
+      CommandLine.HelpCommand.class,
+      VersionCommand.class,
+      DemoCommand.class,
+      ServeCommand.class
+    },
     footerHeading = "%nExample:%n",
     footer = {"  fanout demo --count 20 --max-latency-ms 5"},
     exitCodeListHeading = "%nExit codes:%n",

@@ -1,0 +1,480 @@
+package dev.fanout.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.fanout.Engine;
+import dev.fanout.FanOut;
+import dev.fanout.TaskFunction;
+import dev.fanout.jdbc.JdbcJobStore;
+import dev.fanout.server.internal.api.Api;
+import dev.fanout.server.internal.api.BuiltinFunctions;
+import dev.fanout.spi.JobStore;
+import io.javalin.Javalin;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Fanout HTTP service: an engine on a durable store (embedded H2 by default, PostgreSQL for a
+ * cluster) behind the v1 JSON API. {@link #start()} resumes the store's unfinished jobs and begins
+ * to listen; {@link #close()} stops accepting requests, gives running attempts the grace period to
+ * finish, and leaves the rest to the next start.
+ *
+ * <pre>{@code
+ * try (FanoutServer server = FanoutServer.builder().port(0).build().start()) {
+ *   System.out.println("listening on " + server.url());
+ * }
+ * }</pre>
+ */
+public final class FanoutServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(FanoutServer.class);
+
+  private final Settings settings;
+  private JobStore store;
+  private Engine engine;
+  private Javalin app;
+  private Api api;
+  private boolean closed;
+
+  private FanoutServer(Settings settings) {
+    this.settings = settings;
+  }
+
+  /**
+   * A builder with the defaults: port 8080 on 127.0.0.1, no token, H2 under {@code ./fanout-data}.
+   *
+   * @return a new builder
+   */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Opens the store, resumes its unfinished jobs and starts listening.
+   *
+   * @return this server, started
+   * @throws IllegalStateException when already started or closed
+   * @throws RuntimeException when the store cannot be opened or the port cannot be bound
+   */
+  public synchronized FanoutServer start() {
+    if (app != null || closed) {
+      throw new IllegalStateException("the server was already started");
+    }
+    try {
+      store =
+          settings.jdbcUrl != null
+              ? JdbcJobStore.open(settings.jdbcUrl)
+              : JdbcJobStore.h2(settings.dataDir);
+      engine =
+          FanOut.builder()
+              .store(store)
+              .pollInterval(settings.pollInterval)
+              .leaseDuration(settings.leaseDuration)
+              .build();
+      BuiltinFunctions.register(engine);
+      Set<String> names = new TreeSet<>(BuiltinFunctions.NAMES);
+      settings.functions.forEach(
+          (name, fn) -> {
+            engine.register(name, JsonNode.class, fn);
+            names.add(name);
+          });
+      engine.start();
+      Path spool =
+          settings.jdbcUrl != null
+              ? Path.of(System.getProperty("java.io.tmpdir"), "fanout-spool")
+              : settings.dataDir.resolve("spool");
+      api =
+          new Api(
+              engine,
+              store,
+              settings.limits,
+              settings.token,
+              settings.streamSettings,
+              spool,
+              names);
+      app = api.create().start(settings.bind, settings.port);
+    } catch (RuntimeException e) {
+      closeQuietly();
+      throw e;
+    }
+    log.info("Fanout listening on {}", url());
+    return this;
+  }
+
+  /**
+   * The base URL the server listens on, such as {@code http://127.0.0.1:8080}.
+   *
+   * @return the URL
+   * @throws IllegalStateException when not started
+   */
+  public synchronized String url() {
+    if (app == null) {
+      throw new IllegalStateException("the server is not started");
+    }
+    String host = settings.bind.contains(":") ? "[" + settings.bind + "]" : settings.bind;
+    return "http://" + host + ":" + app.port();
+  }
+
+  /**
+   * The port the server listens on: the one configured, or the one the system chose for port 0.
+   *
+   * @return the port
+   * @throws IllegalStateException when not started
+   */
+  public synchronized int port() {
+    if (app == null) {
+      throw new IllegalStateException("the server is not started");
+    }
+    return app.port();
+  }
+
+  /**
+   * The engine behind the API, to register functions, transforms, reducers and consumers on before
+   * jobs name them.
+   *
+   * @return the engine
+   * @throws IllegalStateException when not started
+   */
+  public synchronized Engine engine() {
+    if (engine == null) {
+      throw new IllegalStateException("the server is not started");
+    }
+    return engine;
+  }
+
+  /** The routes served, as {@code METHOD /path}; for the check against the OpenAPI document. */
+  synchronized List<String> routes() {
+    if (api == null) {
+      throw new IllegalStateException("the server is not started");
+    }
+    return api.routeNames();
+  }
+
+  /**
+   * Stops accepting requests, ends open event streams, lets running attempts finish within the
+   * grace period, and closes the store. Unfinished jobs stay in the store for the next start.
+   */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    closeQuietly();
+  }
+
+  private void closeQuietly() {
+    if (api != null) {
+      api.shutdown();
+    }
+    if (app != null) {
+      try {
+        app.stop();
+      } catch (RuntimeException e) {
+        log.warn("stopping the HTTP server failed", e);
+      }
+    }
+    if (engine != null) {
+      try {
+        engine.close();
+      } catch (RuntimeException e) {
+        log.warn("closing the engine failed", e);
+      }
+    }
+    if (store != null) {
+      try {
+        store.close();
+      } catch (RuntimeException e) {
+        log.warn("closing the store failed", e);
+      }
+    }
+  }
+
+  /** The limits a request is held to; each has a default that suits a small server. */
+  public record Limits(long maxBodyBytes, long maxItems, int maxItemBytes, int maxNestingDepth) {
+    /** The defaults: a 64 MiB body, 1,000,000 items, 1 MiB per item, nesting 32 levels deep. */
+    public static final Limits DEFAULTS = new Limits(64L << 20, 1_000_000, 1 << 20, 32);
+
+    /**
+     * Checks every limit is positive.
+     *
+     * @throws IllegalArgumentException naming the limit that is not
+     */
+    public Limits {
+      requirePositive(maxBodyBytes, "maxBodyBytes");
+      requirePositive(maxItems, "maxItems");
+      requirePositive(maxItemBytes, "maxItemBytes");
+      requirePositive(maxNestingDepth, "maxNestingDepth");
+    }
+
+    private static void requirePositive(long value, String name) {
+      if (value < 1) {
+        throw new IllegalArgumentException(name + " must be >= 1, got " + value);
+      }
+    }
+  }
+
+  /**
+   * How event streams pace themselves; tests shorten these.
+   *
+   * @param pollInterval how often a stream looks for new results when it has caught up
+   * @param progressInterval the least time between two {@code progress} events
+   * @param keepAliveInterval how often an idle stream sends a comment line to keep proxies open
+   */
+  public record StreamSettings(
+      Duration pollInterval, Duration progressInterval, Duration keepAliveInterval) {
+    /**
+     * The defaults: poll every 100 ms, progress at most 4 times a second, keep-alive every 15 s.
+     */
+    public static final StreamSettings DEFAULTS =
+        new StreamSettings(Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofSeconds(15));
+
+    /**
+     * Checks every interval is positive.
+     *
+     * @throws IllegalArgumentException naming the interval that is not
+     */
+    public StreamSettings {
+      for (Duration d : List.of(pollInterval, progressInterval, keepAliveInterval)) {
+        if (d == null || d.isNegative() || d.isZero()) {
+          throw new IllegalArgumentException("stream intervals must be positive, got " + d);
+        }
+      }
+    }
+  }
+
+  private record Settings(
+      String bind,
+      int port,
+      String token,
+      Path dataDir,
+      String jdbcUrl,
+      Limits limits,
+      StreamSettings streamSettings,
+      Duration pollInterval,
+      Duration leaseDuration,
+      Map<String, TaskFunction<JsonNode, ?>> functions) {}
+
+  /** Configures a {@link FanoutServer}; every option is checked when set and names itself. */
+  public static final class Builder {
+    private String bind = "127.0.0.1";
+    private int port = 8080;
+    private String token;
+    private boolean noAuth;
+    private Path dataDir = Path.of("fanout-data");
+    private String jdbcUrl;
+    private Limits limits = Limits.DEFAULTS;
+    private StreamSettings streamSettings = StreamSettings.DEFAULTS;
+    private Duration pollInterval = Duration.ofMillis(200);
+    private Duration leaseDuration = Duration.ofSeconds(30);
+    private final Map<String, TaskFunction<JsonNode, ?>> functions = new LinkedHashMap<>();
+
+    private Builder() {}
+
+    /**
+     * Offers a function that jobs may name with {@code {"function": {"name": ...}}}, besides the
+     * built-in {@code identity} and {@code demo}. It gets each item as JSON, and its result is
+     * stored as JSON.
+     *
+     * @param name the name jobs use
+     * @param function the function
+     * @return this builder
+     * @throws IllegalArgumentException when the name is blank or taken
+     */
+    public Builder function(String name, TaskFunction<JsonNode, ?> function) {
+      Objects.requireNonNull(name, "name");
+      Objects.requireNonNull(function, "function");
+      if (name.isBlank()) {
+        throw new IllegalArgumentException("a function name must not be blank");
+      }
+      if (BuiltinFunctions.NAMES.contains(name) || functions.containsKey(name)) {
+        throw new IllegalArgumentException("a function is already named '" + name + "'");
+      }
+      functions.put(name, function);
+      return this;
+    }
+
+    /**
+     * Sets the address to listen on. Any address other than a loopback one needs a token, or {@link
+     * #noAuth()} to say that an open server is meant.
+     *
+     * @param bind an IP address or host name (default 127.0.0.1)
+     * @return this builder
+     * @throws IllegalArgumentException when blank
+     */
+    public Builder bind(String bind) {
+      Objects.requireNonNull(bind, "bind");
+      if (bind.isBlank()) {
+        throw new IllegalArgumentException("bind must not be blank");
+      }
+      this.bind = bind.strip();
+      return this;
+    }
+
+    /**
+     * Sets the port.
+     *
+     * @param port 0 (any free port) to 65535 (default 8080)
+     * @return this builder
+     * @throws IllegalArgumentException when out of range
+     */
+    public Builder port(int port) {
+      if (port < 0 || port > 65_535) {
+        throw new IllegalArgumentException("port must be between 0 and 65535, got " + port);
+      }
+      this.port = port;
+      return this;
+    }
+
+    /**
+     * Requires {@code Authorization: Bearer <token>} on every {@code /v1} route.
+     *
+     * @param token the token, at least 16 characters
+     * @return this builder
+     * @throws IllegalArgumentException when shorter than 16 characters or holding whitespace
+     */
+    public Builder token(String token) {
+      Objects.requireNonNull(token, "token");
+      if (token.length() < 16 || token.chars().anyMatch(Character::isWhitespace)) {
+        throw new IllegalArgumentException(
+            "token must be at least 16 characters without whitespace");
+      }
+      this.token = token;
+      return this;
+    }
+
+    /**
+     * Allows binding a non-loopback address without a token: anyone who can reach the port may
+     * submit jobs.
+     *
+     * @return this builder
+     */
+    public Builder noAuth() {
+      this.noAuth = true;
+      return this;
+    }
+
+    /**
+     * Keeps the embedded H2 store in this folder.
+     *
+     * @param dataDir the folder (default {@code ./fanout-data}), created when missing
+     * @return this builder
+     */
+    public Builder dataDir(Path dataDir) {
+      this.dataDir = Objects.requireNonNull(dataDir, "dataDir");
+      return this;
+    }
+
+    /**
+     * Uses this database instead of the embedded H2 store, such as {@code
+     * jdbc:postgresql://127.0.0.1:5432/fanout?user=fanout}.
+     *
+     * @param jdbcUrl a JDBC URL of H2 or PostgreSQL
+     * @return this builder
+     * @throws IllegalArgumentException when it is not a JDBC URL
+     */
+    public Builder jdbcUrl(String jdbcUrl) {
+      Objects.requireNonNull(jdbcUrl, "jdbcUrl");
+      if (!jdbcUrl.startsWith("jdbc:")) {
+        throw new IllegalArgumentException("jdbcUrl must start with jdbc:, got " + jdbcUrl);
+      }
+      this.jdbcUrl = jdbcUrl;
+      return this;
+    }
+
+    /**
+     * Sets the request limits.
+     *
+     * @param limits the limits (default {@link Limits#DEFAULTS})
+     * @return this builder
+     */
+    public Builder limits(Limits limits) {
+      this.limits = Objects.requireNonNull(limits, "limits");
+      return this;
+    }
+
+    /**
+     * Sets how event streams pace themselves.
+     *
+     * @param streamSettings the settings (default {@link StreamSettings#DEFAULTS})
+     * @return this builder
+     */
+    public Builder streamSettings(StreamSettings streamSettings) {
+      this.streamSettings = Objects.requireNonNull(streamSettings, "streamSettings");
+      return this;
+    }
+
+    /**
+     * Sets how often the engine looks for work when it was not woken (see {@code
+     * FanOut.Builder.pollInterval}).
+     *
+     * @param pollInterval a positive duration (default 200 ms)
+     * @return this builder
+     */
+    public Builder pollInterval(Duration pollInterval) {
+      this.pollInterval = Objects.requireNonNull(pollInterval, "pollInterval");
+      return this;
+    }
+
+    /**
+     * Sets how long a claimed item stays leased to this server without a heartbeat (see {@code
+     * FanOut.Builder.leaseDuration}).
+     *
+     * @param leaseDuration a positive duration (default 30 s)
+     * @return this builder
+     */
+    public Builder leaseDuration(Duration leaseDuration) {
+      this.leaseDuration = Objects.requireNonNull(leaseDuration, "leaseDuration");
+      return this;
+    }
+
+    /**
+     * Builds the server, not yet started.
+     *
+     * @return the server
+     * @throws IllegalArgumentException when a non-loopback address has neither a token nor {@link
+     *     #noAuth()}
+     */
+    public FanoutServer build() {
+      if (token == null && !noAuth && !isLoopback(bind)) {
+        throw new IllegalArgumentException(
+            "binding "
+                + bind
+                + " opens the server to other machines: set a token (--token or FANOUT_TOKEN),"
+                + " or pass --no-auth to run it open on purpose");
+      }
+      return new FanoutServer(
+          new Settings(
+              bind,
+              port,
+              Optional.ofNullable(token).orElse(null),
+              dataDir,
+              jdbcUrl,
+              limits,
+              streamSettings,
+              pollInterval,
+              leaseDuration,
+              Map.copyOf(functions)));
+    }
+
+    private static boolean isLoopback(String host) {
+      if (host.equals("localhost")) {
+        return true;
+      }
+      try {
+        return InetAddress.getByName(host).isLoopbackAddress();
+      } catch (UnknownHostException e) {
+        return false;
+      }
+    }
+  }
+}

@@ -1,0 +1,667 @@
+package dev.fanout.server.internal.api;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MappingIterator;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fanout.Engine;
+import dev.fanout.JobHandle;
+import dev.fanout.JobId;
+import dev.fanout.JobState;
+import dev.fanout.JobStatus;
+import dev.fanout.server.FanoutServer.Limits;
+import dev.fanout.server.FanoutServer.StreamSettings;
+import dev.fanout.server.internal.ApiException;
+import dev.fanout.spi.JobRow;
+import dev.fanout.spi.JobStore;
+import dev.fanout.spi.StoredResult;
+import dev.fanout.spi.TaskState;
+import io.javalin.Javalin;
+import io.javalin.compression.CompressionStrategy;
+import io.javalin.http.Context;
+import io.javalin.http.Handler;
+import io.javalin.http.HandlerType;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The v1 HTTP API over an engine and its store: routes, authentication and the error model. */
+public final class Api {
+  private static final Logger log = LoggerFactory.getLogger(Api.class);
+
+  /** An aggregate larger than this is left out of the job and served on its own. */
+  static final int MAX_INLINE_AGGREGATE = 64 * 1024;
+
+  static final int MAX_PAGE = 1_000;
+  private static final int MAX_PATCH_BYTES = 64 * 1024;
+
+  private final Engine engine;
+  private final JobStore store;
+  private final Limits limits;
+  private final byte[] tokenHash;
+  private final StreamSettings streams;
+  private final Path spoolDir;
+  private final Set<String> functions;
+  private final ObjectMapper json;
+  private final SubmitParser parser;
+  private final AtomicBoolean shuttingDown = new AtomicBoolean();
+
+  /**
+   * Creates the API.
+   *
+   * @param engine the engine that runs the jobs
+   * @param store the engine's store, read directly for results and aggregates
+   * @param limits the request limits
+   * @param token the bearer token every {@code /v1} route requires, or null for none
+   * @param streams how event streams pace themselves
+   * @param spoolDir where submissions' items wait while the body is read
+   * @param functions the names a job's function may take
+   */
+  public Api(
+      Engine engine,
+      JobStore store,
+      Limits limits,
+      String token,
+      StreamSettings streams,
+      Path spoolDir,
+      Set<String> functions) {
+    this.engine = engine;
+    this.store = store;
+    this.limits = limits;
+    this.tokenHash = token == null ? null : sha256(token);
+    this.streams = streams;
+    this.spoolDir = spoolDir;
+    this.functions = Set.copyOf(functions);
+    this.json =
+        new ObjectMapper()
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            // Keep decimals as written: stripping would turn 100.0 into 1E+2.
+            .configure(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false);
+    this.parser = new SubmitParser(json, limits);
+  }
+
+  /**
+   * Builds the Javalin app with every route; the caller starts it.
+   *
+   * @return the app, not started
+   */
+  public Javalin create() {
+    return Javalin.create(
+        config -> {
+          config.concurrency.useVirtualThreads = true;
+          // Compression would buffer event streams; job payloads are JSON the client asked for.
+          config.http.compressionStrategy = CompressionStrategy.NONE;
+          config.startup.showJavalinBanner = false;
+          config.routes.before("/v1/*", this::authenticate);
+          config.routes.before("/v1", this::authenticate);
+          for (Route r : routes()) {
+            config.routes.addHttpHandler(r.method(), r.path(), r.handler());
+          }
+          config.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e));
+          config.routes.exception(
+              Exception.class,
+              (e, ctx) -> {
+                log.error("{} {} failed", ctx.method(), ctx.path(), e);
+                error(ctx, new ApiException(500, "internal_error", "the server failed: " + e));
+              });
+          config.routes.error(
+              404,
+              ctx -> {
+                // Our own 404s are JSON already; Javalin's for an unknown route is plain text.
+                String type = ctx.res().getContentType();
+                if (type == null || !type.startsWith("application/json")) {
+                  error(
+                      ctx,
+                      new ApiException(
+                          404, "not_found", "no route " + ctx.method() + " " + ctx.path()));
+                }
+              });
+        });
+  }
+
+  /** One route: its method, its path in Javalin's syntax, and its handler. */
+  record Route(HandlerType method, String path, Handler handler) {}
+
+  /**
+   * Every route the API serves, in one list, so the OpenAPI document can be checked against it.
+   *
+   * @return the routes
+   */
+  List<Route> routes() {
+    return List.of(
+        new Route(HandlerType.POST, "/v1/jobs", this::submit),
+        new Route(HandlerType.GET, "/v1/jobs", this::list),
+        new Route(HandlerType.GET, "/v1/jobs/{id}", ctx -> ctx.json(jobView(handle(ctx), true))),
+        new Route(HandlerType.PATCH, "/v1/jobs/{id}", this::patch),
+        new Route(HandlerType.DELETE, "/v1/jobs/{id}", this::delete),
+        new Route(HandlerType.GET, "/v1/jobs/{id}/aggregate", this::aggregate),
+        new Route(HandlerType.GET, "/v1/jobs/{id}/results", this::results),
+        new Route(HandlerType.GET, "/v1/jobs/{id}/events", this::events),
+        new Route(HandlerType.POST, "/v1/jobs/{id}/cancel", this::cancel),
+        new Route(HandlerType.POST, "/v1/jobs/{id}/pause", ctx -> change(ctx, true)),
+        new Route(HandlerType.POST, "/v1/jobs/{id}/resume", ctx -> change(ctx, false)),
+        new Route(
+            HandlerType.GET,
+            "/health",
+            ctx -> ctx.json(json.createObjectNode().put("status", "UP"))),
+        new Route(HandlerType.GET, "/openapi.json", this::openApi));
+  }
+
+  /**
+   * The method and path of every route, such as {@code GET /v1/jobs/{id}}, for the check that the
+   * OpenAPI document lists exactly these.
+   *
+   * @return the routes, one string each
+   */
+  public List<String> routeNames() {
+    return routes().stream().map(r -> r.method().name() + " " + r.path()).toList();
+  }
+
+  /** Ends open event streams, so stopping the server does not wait for their clients. */
+  public void shutdown() {
+    shuttingDown.set(true);
+  }
+
+  // ------------------------------------------------------------------ auth and errors
+
+  private void authenticate(Context ctx) {
+    if (tokenHash == null) {
+      return;
+    }
+    String header = ctx.header("Authorization");
+    if (header == null) {
+      throw new ApiException(401, "unauthorized", "missing Authorization: Bearer <token>");
+    }
+    if (!header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      throw new ApiException(401, "unauthorized", "the Authorization header must be Bearer");
+    }
+    // Compare hashes, so the time taken says nothing about the token's length or prefix.
+    if (!MessageDigest.isEqual(tokenHash, sha256(header.substring(7).strip()))) {
+      throw new ApiException(401, "unauthorized", "the bearer token is not valid");
+    }
+  }
+
+  private void error(Context ctx, ApiException e) {
+    ObjectNode body = json.createObjectNode();
+    body.putObject("error").put("code", e.code()).put("message", e.getMessage());
+    if (e.status() == 401) {
+      ctx.header("WWW-Authenticate", "Bearer");
+    }
+    ctx.status(e.status()).contentType("application/json").result(body.toString());
+  }
+
+  private static byte[] sha256(String s) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("the JDK has no SHA-256", e);
+    }
+  }
+
+  private static void requireJson(Context ctx) {
+    String type = ctx.contentType();
+    if (type == null) {
+      throw new ApiException(
+          415, "unsupported_media_type", "send the body with Content-Type: application/json");
+    }
+    String[] parts = type.toLowerCase(Locale.ROOT).split(";");
+    if (!parts[0].strip().equals("application/json")) {
+      throw new ApiException(
+          415,
+          "unsupported_media_type",
+          "the body must be application/json, not " + parts[0].strip());
+    }
+    for (int i = 1; i < parts.length; i++) {
+      String p = parts[i].strip();
+      if (p.startsWith("charset=") && !p.equals("charset=utf-8")) {
+        throw new ApiException(
+            415, "unsupported_media_type", "the body must be UTF-8, not " + p.substring(8));
+      }
+    }
+  }
+
+  private void requireLength(Context ctx, long max) {
+    long length = ctx.contentLength();
+    if (length > max) {
+      throw new ApiException(
+          413,
+          "body_too_large",
+          "the body is " + length + " bytes; the limit is " + max + " bytes");
+    }
+  }
+
+  // ------------------------------------------------------------------ submit
+
+  private void submit(Context ctx) throws IOException {
+    requireJson(ctx);
+    requireLength(ctx, limits.maxBodyBytes());
+    Files.createDirectories(spoolDir);
+    SubmitParser.Parsed parsed = parser.parse(ctx.bodyInputStream(), spoolDir);
+    try {
+      JobRequest request = new JobRequest(parsed.fields(), functions);
+      JobHandle<?> job;
+      try (MappingIterator<JsonNode> items =
+          json.readerFor(JsonNode.class).readValues(parsed.spool().toFile())) {
+        job = engine.submit(request.toSpec(items));
+      } catch (IllegalArgumentException e) {
+        throw ApiException.invalid("invalid_value", e.getMessage());
+      }
+      String self = "/v1/jobs/" + job.id();
+      ObjectNode body = json.createObjectNode();
+      body.put("id", job.id().toString());
+      body.put("status", JobState.ACCEPTED.name());
+      body.put("total", parsed.itemCount());
+      ObjectNode links = body.putObject("links");
+      links.put("self", self);
+      links.put("results", self + "/results");
+      links.put("events", self + "/events");
+      links.put("cancel", self + "/cancel");
+      ctx.status(202).header("Location", self).json(body);
+    } finally {
+      Files.deleteIfExists(parsed.spool());
+    }
+  }
+
+  // ------------------------------------------------------------------ jobs
+
+  private JobHandle<?> handle(Context ctx) {
+    String raw = ctx.pathParam("id");
+    JobId id;
+    try {
+      id = JobId.of(raw);
+    } catch (IllegalArgumentException e) {
+      throw new ApiException(404, "job_not_found", "no job has the id '" + shorten(raw) + "'");
+    }
+    return engine
+        .job(id)
+        .orElseThrow(
+            () -> new ApiException(404, "job_not_found", "no job has the id '" + id + "'"));
+  }
+
+  private static String shorten(String s) {
+    return s.length() > 64 ? s.substring(0, 64) + "..." : s;
+  }
+
+  private ObjectNode jobView(JobHandle<?> job, boolean withAggregate) {
+    JobStatus s = job.status();
+    ObjectNode view = json.createObjectNode();
+    view.put("id", s.id().toString());
+    view.put("status", s.state().name());
+    if (s.total().isPresent()) {
+      view.put("total", s.total().getAsLong());
+    } else {
+      view.putNull("total");
+    }
+    view.put("pending", s.pending());
+    view.put("running", s.running());
+    view.put("succeeded", s.succeeded());
+    view.put("failed", s.failed());
+    view.put("cancelled", s.cancelled());
+    view.put("retries", s.retries());
+    view.put("maxConcurrency", s.maxConcurrency());
+    if (withAggregate) {
+      view.set("aggregate", inlineAggregate(s));
+    }
+    time(view, "createdAt", s.createdAt());
+    time(view, "startedAt", s.startedAt());
+    time(view, "finishedAt", s.finishedAt());
+    if (s.error() == null) {
+      view.putNull("error");
+    } else {
+      view.put("error", s.error());
+    }
+    view.putNull("metadata");
+    return view;
+  }
+
+  private JsonNode inlineAggregate(JobStatus s) {
+    if (!s.state().isFinal()) {
+      return json.nullNode();
+    }
+    String raw = store.job(s.id()).map(JobRow::aggregate).orElse(null);
+    if (raw == null || raw.length() > MAX_INLINE_AGGREGATE) {
+      return json.nullNode();
+    }
+    return parse(raw);
+  }
+
+  private void aggregate(Context ctx) {
+    JobHandle<?> job = handle(ctx);
+    JobStatus s = job.status();
+    if (!s.state().isFinal()) {
+      throw new ApiException(
+          409, "job_not_final", "job " + s.id() + " is " + s.state() + "; it has no aggregate yet");
+    }
+    String raw = store.job(s.id()).map(JobRow::aggregate).orElse("null");
+    ctx.contentType("application/json").result(raw == null ? "null" : raw);
+  }
+
+  private static void time(ObjectNode view, String field, Instant t) {
+    if (t == null) {
+      view.putNull(field);
+    } else {
+      view.put(field, t.toString());
+    }
+  }
+
+  private void list(Context ctx) {
+    int limit = queryInt(ctx, "limit", 50, 1, MAX_PAGE);
+    String statusParam = ctx.queryParam("status");
+    JobState wanted = null;
+    if (statusParam != null && !statusParam.isEmpty()) {
+      try {
+        wanted = JobState.valueOf(statusParam.toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw ApiException.invalid(
+            "invalid_value",
+            "status must be one of "
+                + List.of(JobState.values())
+                + ", got "
+                + shorten(statusParam));
+      }
+    }
+    JobId before = null;
+    String after = ctx.queryParam("after");
+    if (after != null && !after.isEmpty()) {
+      try {
+        before = JobId.of(after);
+      } catch (IllegalArgumentException e) {
+        throw ApiException.invalid(
+            "invalid_value", "after must be a job id, got " + shorten(after));
+      }
+    }
+    ArrayNode jobs = json.createArrayNode();
+    String next = null;
+    boolean more = true;
+    while (jobs.size() < limit && more) {
+      List<JobRow> rows = store.listJobs(limit, before);
+      more = rows.size() == limit;
+      for (JobRow row : rows) {
+        before = row.id();
+        if (wanted != null && row.state() != wanted) {
+          continue;
+        }
+        Optional<JobHandle<?>> h = engine.job(row.id());
+        if (h.isEmpty()) {
+          continue;
+        }
+        jobs.add(jobView(h.get(), false));
+        next = row.id().toString();
+        if (jobs.size() == limit) {
+          break;
+        }
+      }
+    }
+    ObjectNode body = json.createObjectNode();
+    body.set("jobs", jobs);
+    body.put("next", jobs.size() == limit ? next : null);
+    ctx.json(body);
+  }
+
+  private void delete(Context ctx) {
+    JobHandle<?> job = handle(ctx);
+    JobStatus s = job.status();
+    if (!s.state().isFinal()) {
+      throw new ApiException(
+          409,
+          "job_not_final",
+          "job " + s.id() + " is " + s.state() + "; cancel it before deleting it");
+    }
+    store.deleteJob(s.id());
+    ctx.status(204);
+  }
+
+  private void cancel(Context ctx) {
+    JobHandle<?> job = handle(ctx);
+    JobState state = job.status().state();
+    if (state == JobState.CANCELLED) {
+      ctx.status(200).json(jobView(job, true));
+      return;
+    }
+    if (state.isFinal() || !job.cancel()) {
+      JobState now = job.status().state();
+      if (now == JobState.CANCELLED) {
+        ctx.status(200).json(jobView(job, true));
+        return;
+      }
+      throw new ApiException(
+          409, "job_final", "job " + job.id() + " is " + now + "; only an unfinished job cancels");
+    }
+    ctx.status(202).json(jobView(job, true));
+  }
+
+  private void change(Context ctx, boolean pause) {
+    JobHandle<?> job = handle(ctx);
+    try {
+      if (pause) {
+        job.pause();
+      } else {
+        job.resume();
+      }
+    } catch (IllegalStateException e) {
+      throw new ApiException(409, "job_final", e.getMessage());
+    }
+    ctx.json(jobView(job, true));
+  }
+
+  private void patch(Context ctx) throws IOException {
+    JobHandle<?> job = handle(ctx);
+    requireJson(ctx);
+    requireLength(ctx, MAX_PATCH_BYTES);
+    JsonNode body;
+    try (InputStream in =
+        new SubmitParser.LimitedInputStream(ctx.bodyInputStream(), MAX_PATCH_BYTES)) {
+      body = json.readTree(in);
+    } catch (SubmitParser.BodyTooLarge e) {
+      throw new ApiException(413, "body_too_large", "a PATCH body may be at most 64 KiB");
+    } catch (com.fasterxml.jackson.core.JacksonException e) {
+      throw ApiException.badRequest("invalid_json", "malformed JSON: " + e.getOriginalMessage());
+    }
+    if (body == null || !body.isObject()) {
+      throw ApiException.badRequest("invalid_json", "the body must be a JSON object");
+    }
+    body.fieldNames()
+        .forEachRemaining(
+            f -> {
+              if (!f.equals("maxConcurrency")) {
+                throw ApiException.badRequest(
+                    "unknown_field", "unknown field '" + f + "'; a job's maxConcurrency changes");
+              }
+            });
+    if (!body.has("maxConcurrency")) {
+      throw ApiException.badRequest("missing_field", "the field 'maxConcurrency' is required");
+    }
+    int max =
+        (int)
+            JobRequest.integer(
+                body.get("maxConcurrency"), "maxConcurrency", 1, JobRequest.MAX_CONCURRENCY);
+    try {
+      job.setMaxConcurrency(max);
+    } catch (IllegalStateException e) {
+      throw new ApiException(409, "job_final", e.getMessage());
+    }
+    ctx.json(jobView(job, true));
+  }
+
+  // ------------------------------------------------------------------ results
+
+  private void results(Context ctx) {
+    JobHandle<?> job = handle(ctx);
+    long after = queryLong(ctx, "after", 0, 0, Long.MAX_VALUE);
+    int limit = queryInt(ctx, "limit", 100, 1, MAX_PAGE);
+    String statusParam = ctx.queryParam("status");
+    TaskState only = null;
+    if (statusParam != null && !statusParam.isEmpty()) {
+      only =
+          switch (statusParam) {
+            case "SUCCEEDED" -> TaskState.SUCCEEDED;
+            case "FAILED" -> TaskState.FAILED;
+            default ->
+                throw ApiException.invalid(
+                    "invalid_value",
+                    "status must be SUCCEEDED or FAILED, got " + shorten(statusParam));
+          };
+    }
+    // Read the state first: once final, every result is stored, so an empty tail means done.
+    boolean finalBefore = job.status().state().isFinal();
+    ArrayNode out = json.createArrayNode();
+    long next = after;
+    boolean exhausted = false;
+    while (out.size() < limit && !exhausted) {
+      List<StoredResult> page =
+          only == TaskState.FAILED
+              ? store.failures(job.id(), next, limit - out.size())
+              : store.results(job.id(), next, limit - out.size());
+      exhausted = page.size() < limit - out.size();
+      for (StoredResult r : page) {
+        next = r.seq();
+        if (only == null || r.status() == only) {
+          out.add(resultView(r));
+        }
+      }
+      if (page.isEmpty()) {
+        exhausted = true;
+      }
+    }
+    ObjectNode body = json.createObjectNode();
+    body.set("results", out);
+    body.put("next", next);
+    body.put("done", finalBefore && exhausted);
+    ctx.json(body);
+  }
+
+  ObjectNode resultView(StoredResult r) {
+    ObjectNode view = json.createObjectNode();
+    view.put("seq", r.seq());
+    view.put("index", r.index());
+    view.put("status", r.status().name());
+    if (r.status() == TaskState.SUCCEEDED) {
+      view.set("value", r.value() == null ? json.nullNode() : parse(r.value()));
+    } else {
+      JsonNode stored = r.error() == null ? json.createObjectNode() : parse(r.error());
+      ObjectNode error = view.putObject("error");
+      error.put("code", stored.path("code").asText(codeOf(r.status())));
+      error.put("message", stored.path("message").asText(null));
+      JsonNode status = stored.get("httpStatus");
+      if (status != null && status.isInt()) {
+        error.put("httpStatus", status.asInt());
+      } else {
+        error.putNull("httpStatus");
+      }
+    }
+    view.put("attempts", r.attempts());
+    view.put("durationMs", r.durationMillis());
+    return view;
+  }
+
+  private static String codeOf(TaskState state) {
+    return state == TaskState.CANCELLED ? "cancelled" : "function_error";
+  }
+
+  private JsonNode parse(String raw) {
+    try {
+      return json.readTree(raw);
+    } catch (IOException e) {
+      throw new UncheckedIOException("a stored value is not JSON", e);
+    }
+  }
+
+  // ------------------------------------------------------------------ events
+
+  private void events(Context ctx) throws IOException {
+    JobHandle<?> job = handle(ctx);
+    long after = 0;
+    String last = ctx.header("Last-Event-ID");
+    if (last != null && !last.isBlank()) {
+      try {
+        after = Long.parseLong(last.strip());
+      } catch (NumberFormatException e) {
+        throw ApiException.badRequest(
+            "invalid_value", "Last-Event-ID must be a result's seq, got " + shorten(last));
+      }
+    }
+    ctx.status(200);
+    ctx.header("Content-Type", "text/event-stream; charset=utf-8");
+    ctx.header("Cache-Control", "no-cache");
+    ctx.header("X-Accel-Buffering", "no");
+    // The raw servlet stream: Javalin's own buffers the result until the handler returns.
+    OutputStream out = ctx.res().getOutputStream();
+    new EventStream(this, job, store, streams, shuttingDown, out, after).run();
+  }
+
+  ObjectNode progressView(JobStatus s) {
+    ObjectNode view = json.createObjectNode();
+    view.put("id", s.id().toString());
+    view.put("status", s.state().name());
+    if (s.total().isPresent()) {
+      view.put("total", s.total().getAsLong());
+    }
+    view.put("pending", s.pending());
+    view.put("running", s.running());
+    view.put("succeeded", s.succeeded());
+    view.put("failed", s.failed());
+    view.put("cancelled", s.cancelled());
+    view.put("retries", s.retries());
+    return view;
+  }
+
+  ObjectNode finalView(JobHandle<?> job) {
+    return jobView(job, true);
+  }
+
+  // ------------------------------------------------------------------ misc
+
+  private void openApi(Context ctx) throws IOException {
+    try (InputStream in = Api.class.getResourceAsStream("/dev/fanout/server/openapi.json")) {
+      if (in == null) {
+        throw new IllegalStateException("openapi.json is missing from the server's jar");
+      }
+      ctx.contentType("application/json").result(in.readAllBytes());
+    }
+  }
+
+  private static int queryInt(Context ctx, String name, int dflt, int min, int max) {
+    return (int) queryLong(ctx, name, dflt, min, max);
+  }
+
+  private static long queryLong(Context ctx, String name, long dflt, long min, long max) {
+    String raw = ctx.queryParam(name);
+    if (raw == null || raw.isEmpty()) {
+      return dflt;
+    }
+    long v;
+    try {
+      v = Long.parseLong(raw);
+    } catch (NumberFormatException e) {
+      throw ApiException.badRequest(
+          "invalid_type", name + " must be an integer, got " + shorten(raw));
+    }
+    if (v < min || v > max) {
+      throw ApiException.invalid(
+          "invalid_value", name + " must be between " + min + " and " + max + ", got " + v);
+    }
+    return v;
+  }
+
+  static List<String> names(Set<String> s) {
+    return new ArrayList<>(s).stream().sorted().toList();
+  }
+}

@@ -1,0 +1,320 @@
+package dev.fanout.server.internal.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.fanout.FailureMode;
+import dev.fanout.FailurePolicy;
+import dev.fanout.JobSpec;
+import dev.fanout.RetryPolicy;
+import dev.fanout.server.internal.ApiException;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A submission's fields, checked and turned into a durable {@link JobSpec}. Types that are wrong
+ * are 400 {@code invalid_type}; values that are well typed but out of range or unknown are 422.
+ */
+final class JobRequest {
+  static final int MAX_CONCURRENCY = 100_000;
+  static final long MAX_MILLIS = Duration.ofDays(30).toMillis();
+  static final int MAX_ATTEMPTS = 100;
+  static final List<String> REDUCERS = List.of("sum", "count", "min", "max", "avg", "collect");
+
+  private final Map<String, JsonNode> fields;
+  private final String function;
+  private final String reduce;
+  private final Integer maxConcurrency;
+  private final RetryPolicy retry;
+  private final Long timeoutMs;
+  private final Long deadlineMs;
+  private final FailurePolicy failurePolicy;
+
+  JobRequest(Map<String, JsonNode> fields, Set<String> functions) {
+    this.fields = fields;
+    this.function = function(fields.get("function"), functions);
+    this.reduce = reduce(fields.get("reduce"));
+    this.maxConcurrency =
+        fields.containsKey("maxConcurrency")
+            ? (int) integer(fields.get("maxConcurrency"), "maxConcurrency", 1, MAX_CONCURRENCY)
+            : null;
+    this.retry = retry(fields.get("retry"));
+    Long topTimeout =
+        fields.containsKey("timeoutMs")
+            ? integer(fields.get("timeoutMs"), "timeoutMs", 1, MAX_MILLIS)
+            : null;
+    JsonNode fnTimeout = fields.get("function").get("timeoutMs");
+    this.timeoutMs =
+        fnTimeout != null
+            ? Long.valueOf(integer(fnTimeout, "function.timeoutMs", 1, MAX_MILLIS))
+            : topTimeout;
+    this.deadlineMs =
+        fields.containsKey("deadlineMs")
+            ? integer(fields.get("deadlineMs"), "deadlineMs", 1, MAX_MILLIS)
+            : null;
+    this.failurePolicy = failurePolicy(fields.get("failurePolicy"));
+    order(fields.get("order"));
+    batchSize(fields.get("batchSize"));
+    unsupported("transform", "jq transforms");
+    unsupported("webhook", "webhooks");
+    if (fields.containsKey("metadata") && !fields.get("metadata").isObject()) {
+      throw ApiException.badRequest("invalid_type", "metadata must be an object");
+    }
+    // Refused rather than dropped: a job must not lose what its submission carried.
+    unsupported("metadata", "job metadata");
+  }
+
+  /** The spec over these items, durable: every part is named. */
+  JobSpec<JsonNode, JsonNode, ?> toSpec(Iterator<JsonNode> items) {
+    JobSpec.Builder<JsonNode, JsonNode, JsonNode, Void> b = JobSpec.items(items).function(function);
+    return reduce != null ? options(b.reduce(reduce)) : options(b);
+  }
+
+  private <A> JobSpec<JsonNode, JsonNode, A> options(
+      JobSpec.Builder<JsonNode, JsonNode, JsonNode, A> spec) {
+    if (maxConcurrency != null) {
+      spec.maxConcurrency(maxConcurrency);
+    }
+    if (retry != null) {
+      spec.retry(retry);
+    }
+    if (timeoutMs != null) {
+      spec.attemptTimeout(Duration.ofMillis(timeoutMs));
+    }
+    if (deadlineMs != null) {
+      spec.deadline(Duration.ofMillis(deadlineMs));
+    }
+    if (failurePolicy != null) {
+      spec.failurePolicy(failurePolicy);
+    }
+    return spec.build();
+  }
+
+  private void unsupported(String field, String what) {
+    if (fields.containsKey(field) && !fields.get(field).isNull()) {
+      throw ApiException.invalid(
+          "unsupported", field + ": " + what + " are not available on this server yet");
+    }
+  }
+
+  private static String function(JsonNode node, Set<String> functions) {
+    if (!node.isObject()) {
+      throw ApiException.badRequest(
+          "invalid_type", "function must be an object: {\"name\": ...} or {\"url\": ...}");
+    }
+    boolean hasName = node.has("name");
+    boolean hasUrl = node.has("url");
+    if (hasName == hasUrl) {
+      throw ApiException.invalid("invalid_value", "function needs exactly one of 'name' and 'url'");
+    }
+    if (hasUrl) {
+      throw ApiException.invalid(
+          "unsupported", "function.url: HTTP functions are not available on this server yet");
+    }
+    JsonNode name = node.get("name");
+    if (!name.isTextual()) {
+      throw ApiException.badRequest("invalid_type", "function.name must be a string");
+    }
+    if (!functions.contains(name.asText())) {
+      throw ApiException.invalid(
+          "unknown_function",
+          "no function is named '"
+              + name.asText()
+              + "'; this server offers "
+              + functions.stream().sorted().toList());
+    }
+    return name.asText();
+  }
+
+  private static String reduce(JsonNode node) {
+    if (node == null || node.isNull()) {
+      return null;
+    }
+    if (node.isObject()) {
+      throw ApiException.invalid(
+          "unsupported", "reduce: jq reducers are not available on this server yet");
+    }
+    if (!node.isTextual()) {
+      throw ApiException.badRequest(
+          "invalid_type",
+          "reduce must be a string such as \"sum\", or {\"jq\": ..., \"init\": ...}");
+    }
+    if (!REDUCERS.contains(node.asText())) {
+      throw ApiException.invalid(
+          "unknown_reducer",
+          "reduce: unknown reducer '" + node.asText() + "'; the reducers are " + REDUCERS);
+    }
+    return node.asText();
+  }
+
+  private static RetryPolicy retry(JsonNode node) {
+    if (node == null || node.isNull()) {
+      return null;
+    }
+    requireObject(node, "retry", Set.of("maxAttempts", "backoffMs", "maxBackoffMs"));
+    RetryPolicy defaults = RetryPolicy.defaults();
+    RetryPolicy.Builder b = RetryPolicy.builder();
+    b.maxAttempts(
+        node.has("maxAttempts")
+            ? (int) integer(node.get("maxAttempts"), "retry.maxAttempts", 1, MAX_ATTEMPTS)
+            : defaults.maxAttempts());
+    long backoff =
+        node.has("backoffMs")
+            ? integer(node.get("backoffMs"), "retry.backoffMs", 0, MAX_MILLIS)
+            : defaults.backoff().toMillis();
+    long maxBackoff =
+        node.has("maxBackoffMs")
+            ? integer(node.get("maxBackoffMs"), "retry.maxBackoffMs", 0, MAX_MILLIS)
+            : Math.max(backoff, defaults.maxBackoff().toMillis());
+    if (maxBackoff < backoff) {
+      throw ApiException.invalid(
+          "invalid_value",
+          "retry.maxBackoffMs ("
+              + maxBackoff
+              + ") must not be below retry.backoffMs ("
+              + backoff
+              + ")");
+    }
+    return b.backoff(Duration.ofMillis(backoff)).maxBackoff(Duration.ofMillis(maxBackoff)).build();
+  }
+
+  private static FailurePolicy failurePolicy(JsonNode node) {
+    if (node == null || node.isNull()) {
+      return null;
+    }
+    requireObject(
+        node, "failurePolicy", Set.of("mode", "toleratedFailureCount", "toleratedFailurePercent"));
+    FailureMode mode = FailureMode.ALL_SETTLED;
+    JsonNode m = node.get("mode");
+    if (m != null) {
+      if (!m.isTextual()) {
+        throw ApiException.badRequest("invalid_type", "failurePolicy.mode must be a string");
+      }
+      mode =
+          switch (m.asText()) {
+            case "failFast" -> FailureMode.FAIL_FAST;
+            case "allSettled" -> FailureMode.ALL_SETTLED;
+            default ->
+                throw ApiException.invalid(
+                    "invalid_value",
+                    "failurePolicy.mode must be \"failFast\" or \"allSettled\", got " + m.asText());
+          };
+    }
+    FailurePolicy policy = FailurePolicy.of(mode);
+    JsonNode count = node.get("toleratedFailureCount");
+    JsonNode percent = node.get("toleratedFailurePercent");
+    if (count != null && percent != null) {
+      throw ApiException.invalid(
+          "invalid_value",
+          "failurePolicy takes toleratedFailureCount or toleratedFailurePercent, not both");
+    }
+    if (count != null) {
+      policy =
+          policy.toleratingFailures(
+              integer(count, "failurePolicy.toleratedFailureCount", 0, Long.MAX_VALUE));
+    }
+    if (percent != null) {
+      if (!percent.isNumber()) {
+        throw ApiException.badRequest(
+            "invalid_type", "failurePolicy.toleratedFailurePercent must be a number");
+      }
+      double p = percent.asDouble();
+      if (!(p >= 0 && p <= 100)) {
+        throw ApiException.invalid(
+            "invalid_value",
+            "failurePolicy.toleratedFailurePercent must be between 0 and 100, got "
+                + percent.asText());
+      }
+      policy = policy.toleratingPercent(p);
+    }
+    return policy;
+  }
+
+  private static void order(JsonNode node) {
+    if (node == null || node.isNull()) {
+      return;
+    }
+    if (!node.isTextual()) {
+      throw ApiException.badRequest("invalid_type", "order must be a string");
+    }
+    switch (node.asText()) {
+      case "completion" -> {}
+      case "input" ->
+          throw ApiException.invalid(
+              "unsupported", "order: \"input\" is not available on this server yet");
+      default ->
+          throw ApiException.invalid(
+              "invalid_value",
+              "order must be \"completion\" or \"input\", got \"" + node.asText() + "\"");
+    }
+  }
+
+  private static void batchSize(JsonNode node) {
+    if (node == null || node.isNull()) {
+      return;
+    }
+    long size = integer(node, "batchSize", 1, 10_000);
+    if (size > 1) {
+      throw ApiException.invalid(
+          "unsupported", "batchSize above 1 is not available on this server yet");
+    }
+  }
+
+  private static void requireObject(JsonNode node, String field, Set<String> keys) {
+    if (!node.isObject()) {
+      throw ApiException.badRequest("invalid_type", field + " must be an object");
+    }
+    node.fieldNames()
+        .forEachRemaining(
+            k -> {
+              if (!keys.contains(k)) {
+                throw ApiException.badRequest(
+                    "unknown_field",
+                    "unknown field '"
+                        + field
+                        + "."
+                        + k
+                        + "'; the fields are "
+                        + keys.stream().sorted().toList());
+              }
+            });
+  }
+
+  /**
+   * An integer field: 400 when it is not an integral JSON number, 422 when out of range (a number
+   * too large for a long is out of range, not a wrong type). Never expands a huge exponent.
+   */
+  static long integer(JsonNode node, String field, long min, long max) {
+    if (node == null || !node.isNumber()) {
+      throw ApiException.badRequest("invalid_type", field + " must be an integer");
+    }
+    if (node.isFloatingPointNumber() && !Double.isFinite(node.doubleValue()) && node.isDouble()) {
+      throw outOfRange(node, field, min, max);
+    }
+    BigDecimal d = node.decimalValue();
+    if (d.signum() != 0 && d.precision() - d.scale() > 19) {
+      throw outOfRange(node, field, min, max);
+    }
+    if (d.signum() != 0 && d.stripTrailingZeros().scale() > 0) {
+      throw ApiException.badRequest(
+          "invalid_type", field + " must be an integer, got " + node.asText());
+    }
+    BigInteger v = d.toBigInteger();
+    if (v.compareTo(BigInteger.valueOf(min)) < 0 || v.compareTo(BigInteger.valueOf(max)) > 0) {
+      throw outOfRange(node, field, min, max);
+    }
+    return v.longValueExact();
+  }
+
+  private static ApiException outOfRange(JsonNode node, String field, long min, long max) {
+    String shown = node.asText();
+    if (shown.length() > 40) {
+      shown = shown.substring(0, 40) + "...";
+    }
+    return ApiException.invalid(
+        "invalid_value", field + " must be between " + min + " and " + max + ", got " + shown);
+  }
+}

@@ -1,0 +1,121 @@
+package dev.fanout.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/** A small JSON client for the tests: real HTTP to the server under test, on loopback. */
+final class Http {
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  private final HttpClient client =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final String base;
+  private final String token;
+
+  Http(String base, String token) {
+    this.base = base;
+    this.token = token;
+  }
+
+  /** A response: the status, the headers we look at, and the body as text and as JSON. */
+  record Response(int status, HttpResponse<String> raw) {
+    JsonNode json() {
+      try {
+        return JSON.readTree(raw.body());
+      } catch (IOException e) {
+        throw new UncheckedIOException("not JSON: " + raw.body(), e);
+      }
+    }
+
+    String body() {
+      return raw.body();
+    }
+
+    String errorCode() {
+      return json().path("error").path("code").asText();
+    }
+  }
+
+  Response get(String path) {
+    return send(request(path).GET());
+  }
+
+  Response delete(String path) {
+    return send(request(path).DELETE());
+  }
+
+  Response post(String path, String body) {
+    return send(
+        request(path)
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body)));
+  }
+
+  Response patch(String path, String body) {
+    return send(
+        request(path)
+            .header("Content-Type", "application/json")
+            .method("PATCH", HttpRequest.BodyPublishers.ofString(body)));
+  }
+
+  Response send(HttpRequest.Builder request) {
+    try {
+      HttpResponse<String> r = client.send(request.build(), HttpResponse.BodyHandlers.ofString());
+      return new Response(r.statusCode(), r);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  HttpRequest.Builder request(String path) {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30));
+    if (token != null) {
+      b.header("Authorization", "Bearer " + token);
+    }
+    return b;
+  }
+
+  /** Submits a job and returns its id, failing unless the answer is 202. */
+  String submit(String body) {
+    Response r = post("/v1/jobs", body);
+    if (r.status() != 202) {
+      throw new AssertionError("submit answered " + r.status() + ": " + r.body());
+    }
+    return r.json().get("id").asText();
+  }
+
+  /** Every result of a job, paging through the results route until it says done. */
+  List<JsonNode> allResults(String id) {
+    List<JsonNode> all = new ArrayList<>();
+    long after = 0;
+    for (; ; ) {
+      JsonNode page = get("/v1/jobs/" + id + "/results?limit=1000&after=" + after).json();
+      page.get("results").forEach(all::add);
+      after = page.get("next").asLong();
+      if (page.get("done").asBoolean()) {
+        return all;
+      }
+    }
+  }
+
+  HttpClient client() {
+    return client;
+  }
+
+  String base() {
+    return base;
+  }
+}
