@@ -1,0 +1,108 @@
+package dev.fanout.server.internal.call;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * One failed call of an HTTP function, classified so the engine's retry policy and the API's error
+ * object ({@code {"code", "message", "httpStatus"}}) can use it without parsing messages.
+ *
+ * <p>Codes: {@code connect_error}, {@code timeout}, {@code io_error} (the connection broke during
+ * the exchange) and {@code http_error} with a 408, 429 or 5xx status are retryable; {@code
+ * http_error} with another status, {@code response_too_large}, {@code invalid_response} (a batch
+ * answered with something other than an array of the right length) and {@code call_error} (the
+ * request could not be made at all) are not. The message never contains header values, since
+ * configured headers usually carry credentials and messages are stored and served to clients.
+ */
+public final class CallException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+
+  /** Could not connect (refused, unreachable, unresolvable, or a connect timeout). Retryable. */
+  public static final String CONNECT_ERROR = "connect_error";
+
+  /** No complete answer within the call's timeout. Retryable. */
+  public static final String TIMEOUT = "timeout";
+
+  /** The function answered with a status other than 2xx; see {@link #httpStatus()}. */
+  public static final String HTTP_ERROR = "http_error";
+
+  /** The answer's body was larger than the configured limit. Not retryable. */
+  public static final String RESPONSE_TOO_LARGE = "response_too_large";
+
+  /** A batch was answered with something other than an array of one result per item. */
+  public static final String INVALID_RESPONSE = "invalid_response";
+
+  /** The connection broke while the exchange was under way. Retryable. */
+  public static final String IO_ERROR = "io_error";
+
+  /** The request could not be built or sent for a reason a retry will not fix. */
+  public static final String CALL_ERROR = "call_error";
+
+  private final String code;
+  private final Integer httpStatus;
+  private final boolean retryable;
+  private final Duration retryAfter;
+
+  /**
+   * Creates the exception.
+   *
+   * @param code the stable error code, one of the constants of this class
+   * @param httpStatus the status the function answered, or null when there was no answer
+   * @param retryable whether another attempt may succeed
+   * @param retryAfter the delay the function asked for with {@code Retry-After}, or null
+   * @param message what happened, without header values
+   * @param cause the underlying failure, or null
+   */
+  public CallException(
+      String code,
+      Integer httpStatus,
+      boolean retryable,
+      Duration retryAfter,
+      String message,
+      Throwable cause) {
+    super(message, cause);
+    this.code = Objects.requireNonNull(code, "code");
+    this.httpStatus = httpStatus;
+    this.retryable = retryable;
+    this.retryAfter = retryAfter;
+  }
+
+  /**
+   * The stable error code clients may branch on.
+   *
+   * @return the code, such as {@code http_error}
+   */
+  public String code() {
+    return code;
+  }
+
+  /**
+   * The HTTP status the function answered.
+   *
+   * @return the status, or null when no answer arrived (connect error, timeout)
+   */
+  public Integer httpStatus() {
+    return httpStatus;
+  }
+
+  /**
+   * Tells whether another attempt may succeed: connect errors, timeouts, broken connections, 408,
+   * 429 and 5xx are worth retrying; other answers would only be repeated.
+   *
+   * @return true when the call may be retried
+   */
+  public boolean retryable() {
+    return retryable;
+  }
+
+  /**
+   * The delay the function asked for before the next attempt, from its {@code Retry-After} header
+   * (seconds or an HTTP date), never negative.
+   *
+   * @return the delay, or empty when the answer did not ask for one
+   */
+  public Optional<Duration> retryAfter() {
+    return Optional.ofNullable(retryAfter);
+  }
+}
