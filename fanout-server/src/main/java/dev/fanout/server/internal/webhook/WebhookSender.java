@@ -1,0 +1,90 @@
+package dev.fanout.server.internal.webhook;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Sends one webhook delivery: a signed POST of a JSON body, accepted by any 2xx answer.
+ *
+ * <p>It makes one attempt; retrying with {@link Backoff}, and keeping pending deliveries across a
+ * restart, is the caller's job. The {@link HttpClient} is shared by every delivery (connection
+ * reuse) and should be the server's SSRF-guarded one, which re-checks addresses at connect time; it
+ * must not follow redirects, since a redirect could lead past the URL check. Thread-safe.
+ */
+public final class WebhookSender {
+  private final HttpClient client;
+  private final WebhookSigner signer;
+  private final Duration timeout;
+
+  /**
+   * Creates a sender.
+   *
+   * @param client the shared client (redirects not followed)
+   * @param signer signs each delivery at the time it is sent
+   * @param timeout how long one delivery may take, answer included; positive
+   * @throws IllegalArgumentException when {@code timeout} is not positive
+   */
+  public WebhookSender(HttpClient client, WebhookSigner signer, Duration timeout) {
+    this.client = Objects.requireNonNull(client, "client");
+    this.signer = Objects.requireNonNull(signer, "signer");
+    this.timeout = Objects.requireNonNull(timeout, "timeout");
+    if (timeout.isNegative() || timeout.isZero()) {
+      throw new IllegalArgumentException("timeout must be positive, got " + timeout);
+    }
+  }
+
+  /**
+   * POSTs one delivery, signed now, with {@code Content-Type: application/json}, {@value
+   * WebhookPayloads#DELIVERY_HEADER} and {@value WebhookSigner#HEADER}.
+   *
+   * @param webhook where to send it, and the signing secret
+   * @param deliveryId {@link WebhookPayloads#resultDeliveryId} or {@link
+   *     WebhookPayloads#doneDeliveryId}
+   * @param body the exact JSON bytes ({@link WebhookPayloads#toBytes})
+   * @return the status answered, a 2xx
+   * @throws DeliveryFailedException when the answer is not 2xx, or none came in time
+   * @throws InterruptedException when the thread is interrupted while waiting (shutdown)
+   */
+  public int send(WebhookConfig webhook, String deliveryId, byte[] body)
+      throws DeliveryFailedException, InterruptedException {
+    Objects.requireNonNull(webhook, "webhook");
+    Objects.requireNonNull(deliveryId, "deliveryId");
+    Objects.requireNonNull(body, "body");
+    URI url = webhook.url();
+    HttpRequest request =
+        HttpRequest.newBuilder(url)
+            .timeout(timeout)
+            .header("Content-Type", "application/json")
+            .header(WebhookPayloads.DELIVERY_HEADER, deliveryId)
+            .header(WebhookSigner.HEADER, signer.sign(body, webhook.secret()))
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+            .build();
+    String shown = WebhookConfig.redact(url);
+    HttpResponse<Void> response;
+    try {
+      response = client.send(request, HttpResponse.BodyHandlers.discarding());
+    } catch (HttpTimeoutException e) {
+      throw new DeliveryFailedException(
+          "webhook " + shown + " did not answer delivery " + deliveryId + " within " + timeout,
+          -1,
+          e);
+    } catch (IOException e) {
+      throw new DeliveryFailedException(
+          "webhook " + shown + " could not be reached for delivery " + deliveryId + ": " + e,
+          -1,
+          e);
+    }
+    int status = response.statusCode();
+    if (status < 200 || status > 299) {
+      throw new DeliveryFailedException(
+          "webhook " + shown + " answered " + status + " to delivery " + deliveryId, status, null);
+    }
+    return status;
+  }
+}
