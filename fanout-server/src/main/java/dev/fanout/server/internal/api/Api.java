@@ -52,6 +52,7 @@ public final class Api {
 
   static final int MAX_PAGE = 1_000;
   private static final int MAX_PATCH_BYTES = 64 * 1024;
+  private static final long MAX_DRAIN_BYTES = 4L << 20;
 
   private final Engine engine;
   private final JobStore store;
@@ -200,12 +201,36 @@ public final class Api {
   }
 
   private void error(Context ctx, ApiException e) {
+    drainBody(ctx);
     ObjectNode body = json.createObjectNode();
     body.putObject("error").put("code", e.code()).put("message", e.getMessage());
     if (e.status() == 401) {
       ctx.header("WWW-Authenticate", "Bearer");
     }
     ctx.status(e.status()).contentType("application/json").result(body.toString());
+  }
+
+  /**
+   * Reads and drops what is left of a refused request's body, up to a bound. Closing a connection
+   * with unread bytes makes the kernel reset it, and the reset can destroy the error response
+   * before the client reads it; a client that sends a large body should ask {@code Expect:
+   * 100-continue}, and is then refused before it sends anything.
+   */
+  private static void drainBody(Context ctx) {
+    long length = ctx.contentLength();
+    if (length == 0 || length > MAX_DRAIN_BYTES) {
+      return;
+    }
+    try {
+      InputStream in = ctx.req().getInputStream();
+      byte[] buffer = new byte[8192];
+      long drained = 0;
+      for (int n; drained < MAX_DRAIN_BYTES && (n = in.read(buffer)) > 0; ) {
+        drained += n;
+      }
+    } catch (IOException | RuntimeException e) {
+      // The client is gone or the stream is spent: nothing left to drain.
+    }
   }
 
   private static byte[] sha256(String s) {
