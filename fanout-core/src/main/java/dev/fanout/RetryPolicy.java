@@ -97,6 +97,10 @@ public final class RetryPolicy {
    * @return true when the error is worth another attempt
    */
   public boolean isRetryable(Throwable error) {
+    if (error instanceof TaskException task && !task.retryable()) {
+      // The function said so itself: no predicate overrules it.
+      return false;
+    }
     return retryable.test(error);
   }
 
@@ -121,6 +125,28 @@ public final class RetryPolicy {
     int shift = Math.min(retry - 1, 62);
     long bound = base > (cap >> shift) ? cap : Math.min(cap, base << shift);
     return Duration.ofNanos((long) (bound * random));
+  }
+
+  /**
+   * The delay before retry {@code retry} after {@code error}: the backoff of {@link
+   * #delayBefore(int, double)}, or the error's {@link TaskException#retryAfter()} when that is
+   * longer (at most {@link TaskException#MAX_RETRY_AFTER}).
+   *
+   * @param retry 1 for the first retry (the second attempt)
+   * @param random a number in [0, 1)
+   * @param error the failed attempt's error
+   * @return the delay
+   */
+  public Duration delayBefore(int retry, double random, Throwable error) {
+    Duration backoff = delayBefore(retry, random);
+    if (error instanceof TaskException task && task.retryAfter().isPresent()) {
+      Duration asked = task.retryAfter().get();
+      if (asked.compareTo(TaskException.MAX_RETRY_AFTER) > 0) {
+        asked = TaskException.MAX_RETRY_AFTER;
+      }
+      return asked.compareTo(backoff) > 0 ? asked : backoff;
+    }
+    return backoff;
   }
 
   @Override

@@ -333,6 +333,27 @@ class EngineTest {
   }
 
   @Test
+  void a_task_exception_that_is_not_retryable_fails_at_once_whatever_the_policy() {
+    AtomicInteger calls = new AtomicInteger();
+    JobOutcome<Void> outcome =
+        outcomeOf(
+            engine.submit(
+                JobSpec.items(range(1))
+                    .function(
+                        (Integer i, TaskContext ctx) -> {
+                          calls.incrementAndGet();
+                          throw new TaskException("bad_input", "item " + i + " is not valid");
+                        })
+                    .retry(RetryPolicy.builder().maxAttempts(5).retryIf(e -> true).build())
+                    .build()));
+
+    assertThat(calls.get()).isEqualTo(1);
+    assertThat(outcome.failures().get(0).error())
+        .isInstanceOfSatisfying(
+            TaskException.class, e -> assertThat(e.code()).isEqualTo("bad_input"));
+  }
+
+  @Test
   void an_error_the_policy_calls_permanent_fails_at_once() {
     AtomicInteger calls = new AtomicInteger();
     JobHandle<Void> job =

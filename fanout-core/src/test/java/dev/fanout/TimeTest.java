@@ -71,6 +71,36 @@ class TimeTest {
   }
 
   @Test
+  void a_retry_waits_for_the_retry_after_a_task_exception_asks_for() {
+    AtomicInteger calls = new AtomicInteger();
+    JobHandle<Long> job =
+        engine.submit(
+            JobSpec.items(List.of(7))
+                .function(
+                    (Integer i, TaskContext ctx) -> {
+                      if (calls.incrementAndGet() == 1) {
+                        throw new TaskException(
+                            "busy", "come back later", true, Duration.ofSeconds(30), null, null);
+                      }
+                      return i;
+                    })
+                .retry(
+                    RetryPolicy.builder()
+                        .backoff(Duration.ofMillis(1))
+                        .maxBackoff(Duration.ofMillis(1))
+                        .build())
+                .reduce(Reducers.count())
+                .build());
+
+    await().until(() -> calls.get() == 1 && time.pendingTimers() == 1);
+    time.advance(Duration.ofSeconds(29));
+    assertThat(calls.get()).isEqualTo(1);
+    time.advance(Duration.ofSeconds(1));
+    assertThat(outcomeOf(job).aggregate()).isEqualTo(1);
+    assertThat(calls.get()).isEqualTo(2);
+  }
+
+  @Test
   void a_timed_out_attempt_is_retried_after_its_backoff() {
     AtomicInteger calls = new AtomicInteger();
     JobHandle<Long> job =

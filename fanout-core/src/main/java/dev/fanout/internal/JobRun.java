@@ -684,7 +684,7 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     }
     toStop.forEach(Attempt::stop);
     if (retry) {
-      scheduleRetry(task, attempt.number);
+      scheduleRetry(task, attempt.number, failure);
     }
     drain();
     if (wakePump) {
@@ -722,9 +722,9 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     toDeliver.add(item);
   }
 
-  private void scheduleRetry(Task task, int attemptNumber) {
+  private void scheduleRetry(Task task, int attemptNumber, Throwable failure) {
     Duration delay =
-        retryPolicy.delayBefore(attemptNumber, ThreadLocalRandom.current().nextDouble());
+        retryPolicy.delayBefore(attemptNumber, ThreadLocalRandom.current().nextDouble(), failure);
     Runnable due =
         () -> {
           lock.lock();

@@ -1,8 +1,8 @@
 package dev.fanout.server.internal.call;
 
+import dev.fanout.TaskException;
 import java.time.Duration;
-import java.util.Objects;
-import java.util.Optional;
+import java.util.Map;
 
 /**
  * One failed call of an HTTP function, classified so the engine's retry policy and the API's error
@@ -15,7 +15,7 @@ import java.util.Optional;
  * request could not be made at all) are not. The message never contains header values, since
  * configured headers usually carry credentials and messages are stored and served to clients.
  */
-public final class CallException extends RuntimeException {
+public final class CallException extends TaskException {
   private static final long serialVersionUID = 1L;
 
   /** Could not connect (refused, unreachable, unresolvable, or a connect timeout). Retryable. */
@@ -39,10 +39,7 @@ public final class CallException extends RuntimeException {
   /** The request could not be built or sent for a reason a retry will not fix. */
   public static final String CALL_ERROR = "call_error";
 
-  private final String code;
   private final Integer httpStatus;
-  private final boolean retryable;
-  private final Duration retryAfter;
 
   /**
    * Creates the exception.
@@ -61,20 +58,14 @@ public final class CallException extends RuntimeException {
       Duration retryAfter,
       String message,
       Throwable cause) {
-    super(message, cause);
-    this.code = Objects.requireNonNull(code, "code");
+    super(
+        code,
+        message,
+        retryable,
+        retryAfter,
+        httpStatus == null ? null : Map.of("httpStatus", httpStatus),
+        cause);
     this.httpStatus = httpStatus;
-    this.retryable = retryable;
-    this.retryAfter = retryAfter;
-  }
-
-  /**
-   * The stable error code clients may branch on.
-   *
-   * @return the code, such as {@code http_error}
-   */
-  public String code() {
-    return code;
   }
 
   /**
@@ -84,25 +75,5 @@ public final class CallException extends RuntimeException {
    */
   public Integer httpStatus() {
     return httpStatus;
-  }
-
-  /**
-   * Tells whether another attempt may succeed: connect errors, timeouts, broken connections, 408,
-   * 429 and 5xx are worth retrying; other answers would only be repeated.
-   *
-   * @return true when the call may be retried
-   */
-  public boolean retryable() {
-    return retryable;
-  }
-
-  /**
-   * The delay the function asked for before the next attempt, from its {@code Retry-After} header
-   * (seconds or an HTTP date), never negative.
-   *
-   * @return the delay, or empty when the answer did not ask for one
-   */
-  public Optional<Duration> retryAfter() {
-    return Optional.ofNullable(retryAfter);
   }
 }
