@@ -85,13 +85,13 @@ final class ServeCommand implements Callable<Integer> {
         builder.noAuth();
       }
     } catch (IllegalArgumentException e) {
-      throw new ParameterException(spec.commandLine(), e.getMessage(), e, null, null);
+      throw new ParameterException(spec.commandLine(), e.getMessage());
     }
     FanoutServer server;
     try {
       server = builder.build();
     } catch (IllegalArgumentException e) {
-      throw new ParameterException(spec.commandLine(), e.getMessage(), e, null, null);
+      throw new ParameterException(spec.commandLine(), e.getMessage());
     }
     try {
       server.start();
