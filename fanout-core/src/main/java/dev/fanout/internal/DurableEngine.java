@@ -85,6 +85,15 @@ final class DurableEngine {
   private static final Duration MAX_PURGE_INTERVAL = Duration.ofHours(1);
   private static final int PURGE_BATCH = 100;
 
+  /**
+   * How long the writer holds a batch back while the dispatcher claims full batches back to back.
+   * Claims and records take the same job lock, and on H2 the store's work runs one transaction at a
+   * time whatever the lock; a claim starts work while a record only frees room, so during a burst
+   * of claims (a large job just sealed, a large cap) the claims go first and the results wait, in
+   * one larger batch. Bounded, so one job's long burst only slows another job's records.
+   */
+  private static final long MAX_WRITE_DEFERRAL_NANOS = Duration.ofMillis(100).toNanos();
+
   private final JobStore store;
   private final ObjectMapper json;
   private final Registry registry;
@@ -117,7 +126,11 @@ final class DurableEngine {
   private final ReentrantLock wakeLock = new ReentrantLock();
   private final Condition wake = wakeLock.newCondition();
   private final Condition delivered = wakeLock.newCondition();
+  private final Condition claimsPaused = wakeLock.newCondition();
   private boolean wakeRequested;
+
+  /** True while the dispatcher's last round claimed a full batch: see MAX_WRITE_DEFERRAL_NANOS. */
+  private boolean claiming;
 
   private volatile boolean started;
   private volatile boolean closed;
@@ -195,6 +208,7 @@ final class DurableEngine {
       closed = true;
     }
     signal();
+    setClaiming(false);
     for (Active job : active.values()) {
       job.stopAll();
     }
@@ -331,7 +345,13 @@ final class DurableEngine {
                   ? now
                   : now.plus(every.compareTo(MAX_PURGE_INTERVAL) < 0 ? every : MAX_PURGE_INTERVAL);
         }
-        boolean busy = claimRound(now);
+        boolean busy = false;
+        try {
+          busy = claimRound(now);
+        } finally {
+          // Cleared on a failure too, so a failing store never holds the writer back.
+          setClaiming(busy);
+        }
         if (System.nanoTime() - lastSweep >= pollInterval.toNanos()) {
           finishSettledJobs(now);
           observeHandles();
@@ -497,6 +517,40 @@ final class DurableEngine {
     }
   }
 
+  private void setClaiming(boolean now) {
+    wakeLock.lock();
+    try {
+      if (claiming != now) {
+        claiming = now;
+        if (!now) {
+          claimsPaused.signalAll();
+        }
+      }
+    } finally {
+      wakeLock.unlock();
+    }
+  }
+
+  /**
+   * Waits while the dispatcher claims full batches, for at most MAX_WRITE_DEFERRAL_NANOS; the
+   * reports that arrive meanwhile join the batch.
+   */
+  private void deferWhileClaiming() throws InterruptedException {
+    long deadline = System.nanoTime() + MAX_WRITE_DEFERRAL_NANOS;
+    wakeLock.lock();
+    try {
+      while (claiming && !closed) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return;
+        }
+        claimsPaused.awaitNanos(left);
+      }
+    } finally {
+      wakeLock.unlock();
+    }
+  }
+
   private void signal() {
     wakeLock.lock();
     try {
@@ -625,6 +679,7 @@ final class DurableEngine {
             continue;
           }
           batch.add(first);
+          deferWhileClaiming();
           reports.drainTo(batch, WRITE_BATCH - 1);
         }
         record(batch);
@@ -864,7 +919,10 @@ final class DurableEngine {
     }
     List<ItemFailure> failures = new ArrayList<>();
     long after = 0;
-    for (List<StoredResult> page; !(page = store.failures(row.id(), after, 1_000)).isEmpty(); ) {
+    // The row's count says whether there is anything to read: a store without an index of the
+    // failures (H2) walks every result of the job to find none.
+    for (List<StoredResult> page;
+        row.failed() > 0 && !(page = store.failures(row.id(), after, 1_000)).isEmpty(); ) {
       for (StoredResult r : page) {
         failures.add(new ItemFailure(r.index(), failure(r.error()), r.attempts()));
       }

@@ -508,6 +508,20 @@ public abstract class JobStoreContract {
     assertThat(store.reclaimExpired(at(100))).isEqualTo(1);
   }
 
+  @Test
+  void renewing_and_reclaiming_cover_the_running_items_of_a_paused_job() {
+    // A store may look RUNNING items up job by job among the sealed jobs that are not final; a
+    // paused job is one of them, and its running items still hold leases.
+    JobId id = sealedJob(1, 2, 10);
+    store.claim(id, "a", 2, at(10), at(60));
+    assertThat(store.setPaused(id, true)).isTrue();
+
+    assertThat(store.renewLeases("a", at(120))).isEqualTo(2);
+    assertThat(store.reclaimExpired(at(90))).isZero();
+    assertThat(store.reclaimExpired(at(120))).isEqualTo(2);
+    assertThat(Counts.of(row(id))).isEqualTo(new Counts(2, 0, 0, 0, 0));
+  }
+
   // ---------------------------------------------------------------- reclaimExpired
 
   @Test

@@ -57,9 +57,29 @@ interface Dialect {
 
   /**
    * The heartbeat: sets the lease end of the RUNNING items an owner holds; its update count is how
-   * many. Parameters: 1 the owner, 2 the lease end.
+   * many. Parameters: 1 the owner, 2 the lease end, and, when {@link #renewsJobByJob()}, 3 a job
+   * ID: the statement then renews that job's items only, and runs once per job that can have
+   * RUNNING items.
    */
   String renewSql();
+
+  /**
+   * Whether {@link #renewSql()} takes a job ID and runs job by job: for a database without an index
+   * of the RUNNING items by owner, where each job's RUNNING items are a range of the {@code
+   * (job_id, state, idx)} index instead.
+   */
+  default boolean renewsJobByJob() {
+    return false;
+  }
+
+  /**
+   * The IDs of the jobs that have RUNNING items whose lease ended, in ID order, as column {@code
+   * job_id}. Parameter: 1 now. The default reads an index of the RUNNING items by lease end.
+   */
+  default String jobsWithExpiredLeasesSql() {
+    return "SELECT DISTINCT job_id FROM fanout_item"
+        + " WHERE state = 'RUNNING' AND lease_until <= ? ORDER BY job_id";
+  }
 
   /**
    * The row lock a transaction takes on a job row before it changes the job's items. It must
@@ -92,10 +112,11 @@ interface Dialect {
   Optional<String> connectionInitSql();
 
   /**
-   * A query for a job's RUNNING items among an array of indexes (parameters: job ID, index array),
-   * or null where the database has no arrays and a list of row values is used instead.
+   * A query for a job's items among an array of indexes (parameters: job ID, index array), as
+   * columns {@code idx, state, fence, attempts}, or null where the database has no arrays and a
+   * list of row values is used instead.
    */
-  default String runningItemsByIndexArraySql() {
+  default String itemsByIndexArraySql() {
     return null;
   }
 

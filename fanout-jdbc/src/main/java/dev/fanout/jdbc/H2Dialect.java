@@ -1,6 +1,13 @@
 package dev.fanout.jdbc;
 
+import dev.fanout.JobId;
+import dev.fanout.spi.StoredResult;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -55,16 +62,42 @@ final class H2Dialect implements Dialect {
    * items are picked, skipping locked ones, in MERGE's USING source, which H2 reads once. An item
    * skipped is being settled, reclaimed or cancelled right now, and the next beat renews it if it
    * is still running.
+   *
+   * <p>H2 has no index of RUNNING items by owner or lease (see the V2 migration: each cost every
+   * item two index moves in claim and two in settle), so the statement runs job by job, and finds a
+   * job's RUNNING items as a range of the {@code (job_id, state, idx)} index: at most the job's
+   * concurrency cap of rows. (A join with the jobs would do it in one statement, but H2's FOR
+   * UPDATE locks the joined job rows too, and the heartbeat must take no job lock.)
    */
   @Override
   public String renewSql() {
     return """
         MERGE INTO fanout_item i
         USING (SELECT job_id, idx FROM fanout_item
-               WHERE state = 'RUNNING' AND owner = ?1
+               WHERE job_id = ?3 AND state = 'RUNNING' AND owner = ?1
                FOR UPDATE SKIP LOCKED) mine
         ON i.job_id = mine.job_id AND i.idx = mine.idx
         WHEN MATCHED THEN UPDATE SET lease_until = ?2""";
+  }
+
+  @Override
+  public boolean renewsJobByJob() {
+    return true;
+  }
+
+  /**
+   * Job by job, as {@link #renewSql()} finds RUNNING items: only sealed jobs that are not final
+   * have any, and the join lets H2 look each one's RUNNING items up in the {@code (job_id, state,
+   * idx)} index. (With {@code job_id IN (SELECT ...)} instead, H2 seeks by the job alone and reads
+   * every item of it.) It locks nothing.
+   */
+  @Override
+  public String jobsWithExpiredLeasesSql() {
+    return """
+        SELECT DISTINCT j.id AS job_id
+        FROM fanout_job j JOIN fanout_item i ON i.job_id = j.id AND i.state = 'RUNNING'
+        WHERE j.sealed AND j.state IN ('ACCEPTED', 'RUNNING') AND i.lease_until <= ?
+        ORDER BY job_id""";
   }
 
   @Override
@@ -89,6 +122,55 @@ final class H2Dialect implements Dialect {
   @Override
   public Optional<String> refreshItemStatisticsSql() {
     return Optional.empty();
+  }
+
+  /** Rows per settling MERGE: few statement texts for H2 to parse and cache, few executions. */
+  static final int SETTLE_ROWS = 64;
+
+  /**
+   * A MERGE per {@value #SETTLE_ROWS} items, with the items as a VALUES list: one statement's set
+   * up, plan and undo bookkeeping for many items, where the JDBC batch of per-item UPDATEs paid
+   * them per item. The guard is the one PostgreSQL's settle uses: the fence, and no sequence number
+   * yet.
+   */
+  @Override
+  public int settle(Connection connection, JobId id, List<Settle> settles) throws SQLException {
+    int applied = 0;
+    for (int from = 0; from < settles.size(); from += SETTLE_ROWS) {
+      List<Settle> chunk = settles.subList(from, Math.min(settles.size(), from + SETTLE_ROWS));
+      String rows =
+          String.join(
+              ", ",
+              Collections.nCopies(
+                  chunk.size(),
+                  "(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS VARCHAR(16)),"
+                      + " CAST(? AS BIGINT), CAST(? AS VARCHAR), CAST(? AS VARCHAR),"
+                      + " CAST(? AS BIGINT))"));
+      try (PreparedStatement merge =
+          connection.prepareStatement(
+              "MERGE INTO fanout_item i USING (VALUES "
+                  + rows
+                  + ") AS c(idx, fence, state, seq, result, error, millis)"
+                  + " ON i.job_id = ? AND i.idx = c.idx AND i.fence = c.fence AND i.seq IS NULL"
+                  + " WHEN MATCHED THEN UPDATE SET state = c.state, seq = c.seq,"
+                  + " result = c.result, error = c.error, duration_millis = c.millis,"
+                  + " lease_until = NULL")) {
+        int parameter = 1;
+        for (Settle s : chunk) {
+          StoredResult r = s.result();
+          merge.setLong(parameter++, r.index());
+          merge.setLong(parameter++, s.fence());
+          merge.setString(parameter++, r.status().name());
+          merge.setLong(parameter++, r.seq());
+          merge.setString(parameter++, r.value());
+          merge.setString(parameter++, r.error());
+          merge.setLong(parameter++, r.durationMillis());
+        }
+        merge.setString(parameter, id.value());
+        applied += merge.executeUpdate();
+      }
+    }
+    return applied;
   }
 
   @Override

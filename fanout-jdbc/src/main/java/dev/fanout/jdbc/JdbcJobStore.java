@@ -336,22 +336,25 @@ public final class JdbcJobStore implements JobStore {
 
   @Override
   public List<JobId> activeJobs() {
-    return transactions.inTransaction(
-        "list active jobs",
-        connection -> {
-          try (PreparedStatement select =
-                  connection.prepareStatement(
-                      "SELECT id FROM fanout_job WHERE sealed AND "
-                          + JobColumns.NOT_FINAL
-                          + " ORDER BY created_at, id");
-              ResultSet rows = select.executeQuery()) {
-            List<JobId> ids = new ArrayList<>();
-            while (rows.next()) {
-              ids.add(JobId.of(rows.getString("id")));
-            }
-            return ids;
-          }
-        });
+    return transactions.inTransaction("list active jobs", JdbcJobStore::activeJobs);
+  }
+
+  /**
+   * The sealed jobs that are not final, oldest first: the only ones that can have RUNNING items.
+   */
+  private static List<JobId> activeJobs(Connection connection) throws SQLException {
+    try (PreparedStatement select =
+            connection.prepareStatement(
+                "SELECT id FROM fanout_job WHERE sealed AND "
+                    + JobColumns.NOT_FINAL
+                    + " ORDER BY created_at, id");
+        ResultSet rows = select.executeQuery()) {
+      List<JobId> ids = new ArrayList<>();
+      while (rows.next()) {
+        ids.add(JobId.of(rows.getString("id")));
+      }
+      return ids;
+    }
   }
 
   @Override
@@ -470,7 +473,15 @@ public final class JdbcJobStore implements JobStore {
           try (PreparedStatement renew = connection.prepareStatement(dialect.renewSql())) {
             renew.setString(1, owner);
             Timestamps.bind(renew, 2, leaseUntil);
-            return renew.executeUpdate();
+            if (!dialect.renewsJobByJob()) {
+              return renew.executeUpdate();
+            }
+            int renewed = 0;
+            for (JobId job : activeJobs(connection)) {
+              renew.setString(3, job.value());
+              renewed += renew.executeUpdate();
+            }
+            return renewed;
           }
         });
   }
@@ -484,9 +495,7 @@ public final class JdbcJobStore implements JobStore {
             connection -> {
               List<JobId> jobs = new ArrayList<>();
               try (PreparedStatement expired =
-                  connection.prepareStatement(
-                      "SELECT DISTINCT job_id FROM fanout_item"
-                          + " WHERE state = 'RUNNING' AND lease_until <= ? ORDER BY job_id")) {
+                  connection.prepareStatement(dialect.jobsWithExpiredLeasesSql())) {
                 Timestamps.bind(expired, 1, now);
                 try (ResultSet rows = expired.executeQuery()) {
                   while (rows.next()) {
@@ -559,13 +568,16 @@ public final class JdbcJobStore implements JobStore {
           int succeeded = 0;
           int failed = 0;
           List<Dialect.Settle> settles = new ArrayList<>();
+          // Guarded by fence and "not settled" rather than by state, as the dialects' settles are:
+          // a state condition invites PostgreSQL to scan the job's RUNNING items by a partial
+          // index when its statistics are stale.
           try (PreparedStatement retry =
               connection.prepareStatement(
                   """
                       UPDATE fanout_item
                       SET state = 'PENDING', fence = fence + 1, not_before = ?, error = ?,
                           owner = NULL, lease_until = NULL
-                      WHERE job_id = ? AND idx = ? AND state = 'RUNNING' AND fence = ?""")) {
+                      WHERE job_id = ? AND idx = ? AND fence = ? AND seq IS NULL""")) {
             for (Completion completion : completions) {
               ItemHolder holder = holders.get(completion.index());
               if (holder == null || !holder.heldUnder(completion.fence())) {
@@ -663,7 +675,7 @@ public final class JdbcJobStore implements JobStore {
       throws SQLException {
     List<Long> indexes = completions.stream().map(Completion::index).distinct().toList();
     Map<Long, ItemHolder> holders = new HashMap<>();
-    String byArray = dialect.runningItemsByIndexArraySql();
+    String byArray = dialect.itemsByIndexArraySql();
     if (byArray != null) {
       try (PreparedStatement select = connection.prepareStatement(byArray)) {
         select.setString(1, id.value());
@@ -679,10 +691,10 @@ public final class JdbcJobStore implements JobStore {
       String pairs = String.join(", ", Collections.nCopies(chunk.size(), "(?, ?)"));
       try (PreparedStatement select =
           connection.prepareStatement(
-              "SELECT idx, fence, attempts FROM fanout_item"
+              "SELECT idx, state, fence, attempts FROM fanout_item"
                   + " WHERE (job_id, idx) IN ("
                   + pairs
-                  + ") AND state = 'RUNNING'")) {
+                  + ")")) {
         int parameter = 1;
         for (long index : chunk) {
           select.setString(parameter++, id.value());
@@ -698,6 +710,9 @@ public final class JdbcJobStore implements JobStore {
       throws SQLException {
     try (ResultSet rows = select.executeQuery()) {
       while (rows.next()) {
+        if (!"RUNNING".equals(rows.getString("state"))) {
+          continue; // settled, pending or cancelled: no report for it applies
+        }
         holders.put(
             rows.getLong("idx"), new ItemHolder(rows.getLong("fence"), rows.getInt("attempts")));
       }
@@ -808,10 +823,11 @@ public final class JdbcJobStore implements JobStore {
       Connection connection, JobId id, long afterSeq, int limit, boolean onlyFailed)
       throws SQLException {
     // The ORDER BY names the index's leading columns, fixed by the WHERE, so that H2 too reads
-    // the index in order instead of sorting every result of the job.
+    // the index in order instead of sorting every result of the job. Failures are read in the
+    // order of PostgreSQL's partial index of failures and of the sequence index H2 walks instead.
     String where =
         onlyFailed
-            ? " WHERE job_id = ? AND state = 'FAILED' AND seq > ? ORDER BY job_id, state, seq"
+            ? " WHERE job_id = ? AND state = 'FAILED' AND seq > ? ORDER BY job_id, seq"
             : " WHERE job_id = ? AND seq > ? ORDER BY job_id, seq";
     try (PreparedStatement select =
         connection.prepareStatement(
@@ -840,7 +856,11 @@ public final class JdbcJobStore implements JobStore {
     }
   }
 
-  /** Reads only the failed items, through an index of each job's failures by sequence number. */
+  /**
+   * Reads only the failed items: on PostgreSQL through a partial index of each job's failures by
+   * sequence number, on H2 along the sequence index (H2 has no partial indexes, and a full index of
+   * failures cost every item two more index moves).
+   */
   @Override
   public List<StoredResult> failures(JobId id, long afterSeq, int limit) {
     Objects.requireNonNull(id, "id");

@@ -14,6 +14,11 @@ import java.util.NoSuchElementException;
  * A job's succeeded result values in index order, read a page at a time on the finishing
  * transaction's connection. Paging by index keeps memory flat for a million results on either
  * database, where a single open result set would be buffered whole by some drivers.
+ *
+ * <p>The page is ordered by every column of the {@code (job_id, state, idx)} index although the
+ * first two are fixed: H2 then reads that index in order and stops after a page, where with {@code
+ * ORDER BY idx} it read and sorted every remaining result for each page, which made folding a
+ * 100,000-item job take 3.6 s. PostgreSQL drops the fixed columns from the ordering itself.
  */
 final class SucceededValues implements Iterator<String> {
 
@@ -22,7 +27,7 @@ final class SucceededValues implements Iterator<String> {
   private static final String PAGE =
       "SELECT idx, result FROM fanout_item"
           + " WHERE job_id = ? AND state = 'SUCCEEDED' AND idx > ?"
-          + " ORDER BY idx FETCH FIRST "
+          + " ORDER BY job_id, state, idx FETCH FIRST "
           + PAGE_SIZE
           + " ROWS ONLY";
 

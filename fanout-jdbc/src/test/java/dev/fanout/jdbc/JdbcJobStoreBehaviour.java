@@ -145,7 +145,7 @@ abstract class JdbcJobStoreBehaviour {
     assertThatThrownBy(database::open)
         .isInstanceOf(StoreException.class)
         .hasMessageContaining("is at version 999")
-        .hasMessageContaining("newer than version 1,")
+        .hasMessageContaining("newer than version ")
         .hasMessageContaining(JdbcUrls.redact(database.url()));
   }
 
