@@ -70,6 +70,58 @@ public interface Engine extends JobClient, AutoCloseable {
       String name, Class<T> resultType, Consumer<? super ItemResult<T>> consumer);
 
   /**
+   * Registers a function factory for durable jobs: a job names it with {@code function(name,
+   * config)}, and the engine makes the job's function from that configuration (see {@link
+   * ComponentFactory}).
+   *
+   * @param name the name jobs use
+   * @param itemType the class items are decoded into
+   * @param factory makes a job's function from its configuration
+   * @param <I> the item type
+   * @throws IllegalStateException when a function is already registered under {@code name}
+   */
+  <I> void registerFunctionFactory(
+      String name, Class<I> itemType, ComponentFactory<TaskFunction<? super I, ?>> factory);
+
+  /**
+   * Registers a transform factory for durable jobs: a job names it with {@code transform(name,
+   * config)}.
+   *
+   * @param name the name jobs use
+   * @param resultType the class of the function's results it accepts
+   * @param factory makes a job's transform from its configuration
+   * @param <R> the function's result type
+   * @throws IllegalStateException when a transform is already registered under {@code name}
+   */
+  <R> void registerTransformFactory(
+      String name, Class<R> resultType, ComponentFactory<Function<? super R, ?>> factory);
+
+  /**
+   * Registers a reducer factory for durable jobs: a job names it with {@code reduce(name, config)}.
+   *
+   * @param name the name jobs use
+   * @param resultType the class results are decoded into
+   * @param factory makes a job's reducer from its configuration
+   * @param <T> the result type
+   * @throws IllegalStateException when the name is built in or already registered
+   */
+  <T> void registerReducerFactory(
+      String name, Class<T> resultType, ComponentFactory<Reducer<? super T, ?>> factory);
+
+  /**
+   * Registers a consumer factory for durable jobs: a job names it with {@code consumer(name,
+   * config)}.
+   *
+   * @param name the name jobs use
+   * @param resultType the class results are decoded into
+   * @param factory makes a job's consumer from its configuration
+   * @param <T> the result type
+   * @throws IllegalStateException when a consumer is already registered under {@code name}
+   */
+  <T> void registerConsumerFactory(
+      String name, Class<T> resultType, ComponentFactory<Consumer<? super ItemResult<T>>> factory);
+
+  /**
    * Starts the workers that run durable jobs, so the jobs already in the store resume. Call it once
    * everything those jobs name is registered; submitting a durable job starts them too. Calling it
    * again does nothing.

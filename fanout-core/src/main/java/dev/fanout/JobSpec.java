@@ -60,6 +60,10 @@ public final class JobSpec<I, T, A> {
   private final String transformName;
   private final String reducerName;
   private final String consumerName;
+  private final JsonNode functionConfig;
+  private final JsonNode transformConfig;
+  private final JsonNode reducerConfig;
+  private final JsonNode consumerConfig;
 
   private JobSpec(Builder<I, ?, T, A> b) {
     this.source = b.source;
@@ -81,6 +85,10 @@ public final class JobSpec<I, T, A> {
     this.transformName = b.transformName;
     this.reducerName = b.reducerName;
     this.consumerName = b.consumerName;
+    this.functionConfig = b.functionConfig;
+    this.transformConfig = b.transformConfig;
+    this.reducerConfig = b.reducerConfig;
+    this.consumerConfig = b.consumerConfig;
   }
 
   /**
@@ -320,6 +328,43 @@ public final class JobSpec<I, T, A> {
   }
 
   /**
+   * The configuration given with the function's name, for a function registered with {@link
+   * Engine#registerFunctionFactory}.
+   *
+   * @return the configuration, or empty when none was given
+   */
+  public Optional<JsonNode> functionConfig() {
+    return Optional.ofNullable(functionConfig);
+  }
+
+  /**
+   * The configuration given with the transform's name.
+   *
+   * @return the configuration, or empty when none was given
+   */
+  public Optional<JsonNode> transformConfig() {
+    return Optional.ofNullable(transformConfig);
+  }
+
+  /**
+   * The configuration given with the reducer's name.
+   *
+   * @return the configuration, or empty when none was given
+   */
+  public Optional<JsonNode> reducerConfig() {
+    return Optional.ofNullable(reducerConfig);
+  }
+
+  /**
+   * The configuration given with the consumer's name.
+   *
+   * @return the configuration, or empty when none was given
+   */
+  public Optional<JsonNode> consumerConfig() {
+    return Optional.ofNullable(consumerConfig);
+  }
+
+  /**
    * An opened source: the iterator to read, and the stream to close when the job ends.
    *
    * @param iterator the items
@@ -366,6 +411,23 @@ public final class JobSpec<I, T, A> {
     public Builder<I, JsonNode, JsonNode, Void> function(String name) {
       Builder<I, JsonNode, JsonNode, Void> b = new Builder<>(source, knownSize, null, null, 1);
       b.functionName = requireName(name, "function");
+      return b;
+    }
+
+    /**
+     * Runs a function made for this job from its configuration, durably: the name is that of a
+     * factory registered with {@link Engine#registerFunctionFactory}, and the configuration is
+     * stored with the job, so a restarted engine makes the same function again. An HTTP function
+     * takes its URL and headers this way, for instance.
+     *
+     * @param name a name registered with {@link Engine#registerFunctionFactory}
+     * @param config the configuration, as JSON
+     * @return the builder for the rest of the spec, whose results and aggregate are JSON
+     * @throws IllegalArgumentException when {@code name} is blank
+     */
+    public Builder<I, JsonNode, JsonNode, Void> function(String name, JsonNode config) {
+      Builder<I, JsonNode, JsonNode, Void> b = function(name);
+      b.functionConfig = Objects.requireNonNull(config, "config");
       return b;
     }
 
@@ -418,6 +480,10 @@ public final class JobSpec<I, T, A> {
     private String transformName;
     private String reducerName;
     private String consumerName;
+    private JsonNode functionConfig;
+    private JsonNode transformConfig;
+    private JsonNode reducerConfig;
+    private JsonNode consumerConfig;
 
     @SuppressWarnings("unchecked")
     private Builder(
@@ -600,6 +666,23 @@ public final class JobSpec<I, T, A> {
     }
 
     /**
+     * Sets the transform of a durable job by the name of a factory registered with {@link
+     * Engine#registerTransformFactory}, and the configuration it makes this job's transform from,
+     * such as an expression.
+     *
+     * @param name the factory's name
+     * @param config the configuration, as JSON, stored with the job
+     * @return this builder, whose results are JSON
+     * @throws IllegalStateException when a transform was already set
+     */
+    public Builder<I, R, JsonNode, A> transform(String name, JsonNode config) {
+      Objects.requireNonNull(config, "config");
+      Builder<I, R, JsonNode, A> self = transform(name);
+      self.transformConfig = config;
+      return self;
+    }
+
+    /**
      * Sets the reducer of a durable job by its registered name, or a built-in one: {@code count},
      * {@code sum}, {@code min}, {@code max}, {@code avg}, {@code collect}.
      *
@@ -616,6 +699,22 @@ public final class JobSpec<I, T, A> {
     }
 
     /**
+     * Sets the reducer of a durable job by the name of a factory registered with {@link
+     * Engine#registerReducerFactory}, and the configuration it makes this job's reducer from.
+     *
+     * @param name the factory's name
+     * @param config the configuration, as JSON, stored with the job
+     * @return this builder, whose aggregate is JSON
+     * @throws IllegalStateException when a reducer was already set
+     */
+    public Builder<I, R, T, JsonNode> reduce(String name, JsonNode config) {
+      Objects.requireNonNull(config, "config");
+      Builder<I, R, T, JsonNode> self = reduce(name);
+      self.reducerConfig = config;
+      return self;
+    }
+
+    /**
      * Sets the consumer of a durable job by its registered name. It receives every result at least
      * once, in completion order, and resumes after the last one it acknowledged when the engine
      * restarts; {@link ItemResult#deliveryId()} lets it drop repeats.
@@ -627,6 +726,23 @@ public final class JobSpec<I, T, A> {
     public Builder<I, R, T, A> consumer(String name) {
       Options.requireUnset(this.consumer != null ? this.consumer : this.consumerName, "consumer");
       this.consumerName = requireName(name, "consumer");
+      return this;
+    }
+
+    /**
+     * Sets the consumer of a durable job by the name of a factory registered with {@link
+     * Engine#registerConsumerFactory}, and the configuration it makes this job's consumer from,
+     * such as a webhook's URL.
+     *
+     * @param name the factory's name
+     * @param config the configuration, as JSON, stored with the job
+     * @return this builder
+     * @throws IllegalStateException when a consumer was already set
+     */
+    public Builder<I, R, T, A> consumer(String name, JsonNode config) {
+      Objects.requireNonNull(config, "config");
+      consumer(name);
+      this.consumerConfig = config;
       return this;
     }
 

@@ -1,6 +1,7 @@
 package dev.fanout.internal;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fanout.ComponentFactory;
 import dev.fanout.Engine;
 import dev.fanout.ItemResult;
 import dev.fanout.JobHandle;
@@ -147,6 +148,38 @@ public final class CompositeEngine implements Engine {
     Objects.requireNonNull(resultType, "resultType");
     Objects.requireNonNull(consumer, "consumer");
     registry.consumer(name, resultType, consumer);
+  }
+
+  @Override
+  public <I> void registerFunctionFactory(
+      String name, Class<I> itemType, ComponentFactory<TaskFunction<? super I, ?>> factory) {
+    Objects.requireNonNull(itemType, "itemType");
+    Objects.requireNonNull(factory, "factory");
+    registry.functionFactory(name, itemType, factory);
+  }
+
+  @Override
+  public <R> void registerTransformFactory(
+      String name, Class<R> resultType, ComponentFactory<Function<? super R, ?>> factory) {
+    Objects.requireNonNull(resultType, "resultType");
+    Objects.requireNonNull(factory, "factory");
+    registry.transformFactory(name, resultType, factory);
+  }
+
+  @Override
+  public <T> void registerReducerFactory(
+      String name, Class<T> resultType, ComponentFactory<Reducer<? super T, ?>> factory) {
+    Objects.requireNonNull(resultType, "resultType");
+    Objects.requireNonNull(factory, "factory");
+    registry.reducerFactory(name, resultType, factory);
+  }
+
+  @Override
+  public <T> void registerConsumerFactory(
+      String name, Class<T> resultType, ComponentFactory<Consumer<? super ItemResult<T>>> factory) {
+    Objects.requireNonNull(resultType, "resultType");
+    Objects.requireNonNull(factory, "factory");
+    registry.consumerFactory(name, resultType, factory);
   }
 
   @Override

@@ -19,6 +19,7 @@ import dev.fanout.JobStatus;
 import dev.fanout.NoSuchJobException;
 import dev.fanout.RetryPolicy;
 import dev.fanout.Scheduler;
+import dev.fanout.TaskException;
 import dev.fanout.TaskFailedException;
 import dev.fanout.TransformException;
 import dev.fanout.spi.ClaimedTask;
@@ -239,7 +240,7 @@ final class DurableEngine {
       throw new IllegalStateException("the engine is closed; build a new one to submit jobs");
     }
     DurableSpec durable = DurableSpec.of(spec);
-    String missing = registry.missing(durable);
+    String missing = registry.missing(durable, null);
     if (missing != null) {
       throw new IllegalArgumentException("cannot submit: " + missing);
     }
@@ -470,7 +471,7 @@ final class DurableEngine {
       return null;
     }
     DurableSpec spec = decode(row.get().spec(), DurableSpec.class);
-    String missing = registry.missing(spec);
+    String missing = registry.missing(spec, id);
     if (missing != null) {
       if (unrunnable.add(id)) {
         log.warn("job {} cannot run on this engine until it is registered: {}", id, missing);
@@ -608,7 +609,7 @@ final class DurableEngine {
     try {
       if (attempt.begin()) {
         try {
-          Registry.Fn fn = registry.function(job.spec.function());
+          Registry.Fn fn = job.fn();
           Object item = json.readValue(task.item(), fn.itemType());
           result = fn.function().apply(item, attempt);
         } catch (Throwable e) {
@@ -644,7 +645,7 @@ final class DurableEngine {
         Object value = result;
         if (job.spec.transform() != null) {
           try {
-            Registry.Transform t = registry.transform(job.spec.transform());
+            Registry.Transform t = job.transform();
             value = t.transform().apply(json.convertValue(result, t.resultType()));
           } catch (RuntimeException e) {
             throw new TransformException(e);
@@ -657,7 +658,7 @@ final class DurableEngine {
     }
     if (task.attempt() < job.retry.maxAttempts() && job.retry.isRetryable(failure)) {
       Duration delay =
-          job.retry.delayBefore(task.attempt(), ThreadLocalRandom.current().nextDouble());
+          job.retry.delayBefore(task.attempt(), ThreadLocalRandom.current().nextDouble(), failure);
       return new Completion.Retry(
           task.index(), task.fence(), errorJson(failure), clock.instant().plus(delay));
     }
@@ -776,7 +777,7 @@ final class DurableEngine {
       String aggregate = null;
       if (job.spec.reducer() != null) {
         try {
-          aggregate = encode(reduce(job.spec.reducer(), succeeded));
+          aggregate = encode(reduce(job, succeeded));
         } catch (RuntimeException | Error e) {
           return new Verdict(JobState.FAILED, null, "the reducer failed: " + e.getMessage());
         }
@@ -789,7 +790,8 @@ final class DurableEngine {
     };
   }
 
-  private Object reduce(String name, Iterator<String> values) {
+  private Object reduce(Active job, Iterator<String> values) {
+    String name = job.spec.reducer();
     Iterator<JsonNode> nodes =
         new Iterator<>() {
           @Override
@@ -805,7 +807,7 @@ final class DurableEngine {
     if (JsonReducers.isBuiltIn(name)) {
       return JsonReducers.fold(name, nodes);
     }
-    Registry.Fold fold = registry.reducer(name);
+    Registry.Fold fold = registry.makeReducer(name, job.id, job.spec.reducerConfig());
     Object aggregate = fold.reducer().identity();
     while (nodes.hasNext()) {
       aggregate =
@@ -820,7 +822,7 @@ final class DurableEngine {
     for (JobRow row : store.listJobs(10_000, null)) {
       DurableSpec spec = decode(row.spec(), DurableSpec.class);
       if (spec.consumer() != null
-          && registry.consumer(spec.consumer()) != null
+          && registry.hasConsumer(spec.consumer())
           && (!row.state().isFinal()
               || store.acknowledged(row.id(), spec.consumer()) < row.lastSeq())) {
         startDelivery(row.id(), spec.consumer());
@@ -835,7 +837,14 @@ final class DurableEngine {
   }
 
   private void deliver(JobId id, String consumerName) {
-    Registry.Sink sink = registry.consumer(consumerName);
+    Optional<JobRow> stored = store.job(id);
+    if (stored.isEmpty()) {
+      delivering.remove(id);
+      return;
+    }
+    Registry.Sink sink =
+        registry.makeConsumer(
+            consumerName, id, decode(stored.get().spec(), DurableSpec.class).consumerConfig());
     try {
       long acked = store.acknowledged(id, consumerName);
       while (!closed) {
@@ -946,6 +955,15 @@ final class DurableEngine {
     ObjectNode error = json.createObjectNode();
     error.put("type", e.getClass().getName());
     error.put("message", e.getMessage());
+    // A stable code for what programs branch on: the function's own, or the engine's.
+    if (e instanceof TaskException task) {
+      error.put("code", task.code());
+      task.details().forEach((k, v) -> error.set(k, json.valueToTree(v)));
+    } else if (e instanceof TransformException) {
+      error.put("code", "transform_error");
+    } else if (e instanceof AttemptTimeoutException) {
+      error.put("code", "timeout");
+    }
     return error.toString();
   }
 
@@ -975,6 +993,9 @@ final class DurableEngine {
     final FailurePolicy failure;
     final Instant deadlineAt;
     final Set<Attempt> attempts = ConcurrentHashMap.newKeySet();
+    // Made on first use, once per job: a factory's component may hold per-job state.
+    private volatile Registry.Fn fn;
+    private volatile Registry.Transform transform;
 
     Active(JobId id, DurableSpec spec, Instant deadlineAt) {
       this.id = id;
@@ -986,6 +1007,32 @@ final class DurableEngine {
 
     void stopAll() {
       attempts.forEach(Attempt::stop);
+    }
+
+    Registry.Fn fn() {
+      Registry.Fn f = fn;
+      if (f == null) {
+        synchronized (this) {
+          f = fn;
+          if (f == null) {
+            f = fn = registry.makeFunction(spec.function(), id, spec.functionConfig());
+          }
+        }
+      }
+      return f;
+    }
+
+    Registry.Transform transform() {
+      Registry.Transform t = transform;
+      if (t == null) {
+        synchronized (this) {
+          t = transform;
+          if (t == null) {
+            t = transform = registry.makeTransform(spec.transform(), id, spec.transformConfig());
+          }
+        }
+      }
+      return t;
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.fanout.internal;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.fanout.FailureMode;
 import dev.fanout.FailurePolicy;
 import dev.fanout.JobSpec;
@@ -7,8 +8,10 @@ import dev.fanout.RetryPolicy;
 import java.time.Duration;
 
 /**
- * The part of a durable job's spec that is stored with it, as JSON: names instead of lambdas, and
- * the policies as plain numbers, so a restarted engine can run the job again.
+ * The part of a durable job's spec that is stored with it, as JSON: names instead of lambdas, the
+ * configurations their factories make this job's components from, and the policies as plain
+ * numbers, so a restarted engine can run the job again. Specs stored before a field existed read it
+ * as null.
  */
 record DurableSpec(
     String name,
@@ -23,7 +26,23 @@ record DurableSpec(
     Long deadlineMillis,
     FailureMode failureMode,
     long toleratedCount,
-    Double toleratedPercent) {
+    Double toleratedPercent,
+    JsonNode functionConfig,
+    JsonNode transformConfig,
+    JsonNode reducerConfig,
+    JsonNode consumerConfig) {
+
+  DurableSpec {
+    // Jackson reads a stored null into a NullNode; no configuration is null here.
+    functionConfig = orNull(functionConfig);
+    transformConfig = orNull(transformConfig);
+    reducerConfig = orNull(reducerConfig);
+    consumerConfig = orNull(consumerConfig);
+  }
+
+  private static JsonNode orNull(JsonNode node) {
+    return node == null || node.isNull() || node.isMissingNode() ? null : node;
+  }
 
   static DurableSpec of(JobSpec<?, ?, ?> spec) {
     spec.attemptTimeout()
@@ -50,7 +69,11 @@ record DurableSpec(
         spec.deadline().map(Duration::toMillis).orElse(null),
         failure.mode(),
         failure.toleratedCount(),
-        Double.isNaN(failure.toleratedPercent()) ? null : failure.toleratedPercent());
+        Double.isNaN(failure.toleratedPercent()) ? null : failure.toleratedPercent(),
+        spec.functionConfig().orElse(null),
+        spec.transformConfig().orElse(null),
+        spec.reducerConfig().orElse(null),
+        spec.consumerConfig().orElse(null));
   }
 
   RetryPolicy retryPolicy() {
