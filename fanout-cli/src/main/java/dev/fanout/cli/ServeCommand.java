@@ -2,6 +2,7 @@ package dev.fanout.cli;
 
 import dev.fanout.server.FanoutServer;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
@@ -65,6 +66,15 @@ final class ServeCommand implements Callable<Integer> {
   String token;
 
   @Option(
+      names = "--allow-hosts",
+      paramLabel = "HOSTS",
+      split = ",",
+      description =
+          "Let HTTP functions call only these hosts: names, IP literals, or *.example.com."
+              + " Link-local and cloud metadata addresses are refused in any case.")
+  List<String> allowHosts = List.of();
+
+  @Option(
       names = "--no-auth",
       description =
           "Allow a non-loopback --bind without a token: anyone who reaches it may submit.")
@@ -83,6 +93,9 @@ final class ServeCommand implements Callable<Integer> {
       }
       if (noAuth) {
         builder.noAuth();
+      }
+      if (!allowHosts.isEmpty()) {
+        builder.allowHosts(allowHosts);
       }
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());

@@ -7,6 +7,8 @@ import dev.fanout.TaskFunction;
 import dev.fanout.jdbc.JdbcJobStore;
 import dev.fanout.server.internal.api.Api;
 import dev.fanout.server.internal.api.BuiltinFunctions;
+import dev.fanout.server.internal.api.Components;
+import dev.fanout.server.internal.call.UrlGuard;
 import dev.fanout.spi.JobStore;
 import io.javalin.Javalin;
 import java.net.InetAddress;
@@ -43,6 +45,7 @@ public final class FanoutServer implements AutoCloseable {
   private Engine engine;
   private Javalin app;
   private Api api;
+  private Components components;
   private boolean closed;
 
   private FanoutServer(Settings settings) {
@@ -81,6 +84,12 @@ public final class FanoutServer implements AutoCloseable {
               .leaseDuration(settings.leaseDuration)
               .build();
       BuiltinFunctions.register(engine);
+      components =
+          new Components(
+              settings.allowHosts.isEmpty()
+                  ? UrlGuard.defaults()
+                  : UrlGuard.allowingOnly(settings.allowHosts));
+      components.register(engine);
       Set<String> names = new TreeSet<>(BuiltinFunctions.NAMES);
       settings.functions.forEach(
           (name, fn) -> {
@@ -100,7 +109,8 @@ public final class FanoutServer implements AutoCloseable {
               settings.token,
               settings.streamSettings,
               spool,
-              names);
+              names,
+              components);
       app = api.create().start(settings.bind, settings.port);
     } catch (RuntimeException e) {
       closeQuietly();
@@ -190,6 +200,9 @@ public final class FanoutServer implements AutoCloseable {
         log.warn("closing the engine failed", e);
       }
     }
+    if (components != null) {
+      components.close();
+    }
     if (store != null) {
       try {
         store.close();
@@ -262,7 +275,8 @@ public final class FanoutServer implements AutoCloseable {
       StreamSettings streamSettings,
       Duration pollInterval,
       Duration leaseDuration,
-      Map<String, TaskFunction<JsonNode, ?>> functions) {}
+      Map<String, TaskFunction<JsonNode, ?>> functions,
+      List<String> allowHosts) {}
 
   /** Configures a {@link FanoutServer}; every option is checked when set and names itself. */
   public static final class Builder {
@@ -277,6 +291,7 @@ public final class FanoutServer implements AutoCloseable {
     private Duration pollInterval = Duration.ofMillis(200);
     private Duration leaseDuration = Duration.ofSeconds(30);
     private final Map<String, TaskFunction<JsonNode, ?>> functions = new LinkedHashMap<>();
+    private List<String> allowHosts = List.of();
 
     private Builder() {}
 
@@ -392,6 +407,21 @@ public final class FanoutServer implements AutoCloseable {
     }
 
     /**
+     * Narrows the hosts HTTP functions may call ({@code --allow-hosts}): an entry is a host name or
+     * IP literal, or {@code *.example.com} for its subdomains. Link-local and cloud metadata
+     * addresses are refused whatever the list.
+     *
+     * @param hosts the allowed hosts; empty (the default) allows any other host
+     * @return this builder
+     * @throws IllegalArgumentException when an entry is blank
+     */
+    public Builder allowHosts(List<String> hosts) {
+      UrlGuard.allowingOnly(hosts);
+      this.allowHosts = List.copyOf(hosts);
+      return this;
+    }
+
+    /**
      * Sets the request limits.
      *
      * @param limits the limits (default {@link Limits#DEFAULTS})
@@ -463,7 +493,8 @@ public final class FanoutServer implements AutoCloseable {
               streamSettings,
               pollInterval,
               leaseDuration,
-              Map.copyOf(functions)));
+              Map.copyOf(functions),
+              allowHosts));
     }
 
     private static boolean isLoopback(String host) {

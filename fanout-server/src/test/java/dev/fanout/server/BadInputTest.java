@@ -354,6 +354,31 @@ class BadInputTest {
             "invalid_value",
             "{\"function\": {\"name\": \"identity\", \"url\": \"http://127.0.0.1/\"}, \"items\": [1]}"));
     c.add(
+        submit(
+            "a cloud metadata URL",
+            422,
+            "url_not_allowed",
+            "{\"function\": {\"url\": \"http://169.254.169.254/latest/meta-data\"}, \"items\": [1]}"));
+    c.add(
+        submit(
+            "a link-local IPv6 URL",
+            422,
+            "url_not_allowed",
+            "{\"function\": {\"url\": \"http://[fe80::1]/f\"}, \"items\": [1]}"));
+    c.add(
+        submit(
+            "a file: URL",
+            422,
+            "invalid_url",
+            "{\"function\": {\"url\": \"file:///etc/passwd\"}, \"items\": [1]}"));
+    c.add(
+        submit(
+            "a jq transform that does not parse",
+            422,
+            "invalid_jq",
+            job("\"transform\": \".n | [\"")));
+    c.add(submit("a transform that is a number", 400, "invalid_type", job("\"transform\": 5")));
+    c.add(
         new Case(
             "a status filter that is no status",
             422,

@@ -61,6 +61,7 @@ public final class Api {
   private final StreamSettings streams;
   private final Path spoolDir;
   private final Set<String> functions;
+  private final Components components;
   private final ObjectMapper json;
   private final SubmitParser parser;
   private final AtomicBoolean shuttingDown = new AtomicBoolean();
@@ -75,6 +76,7 @@ public final class Api {
    * @param streams how event streams pace themselves
    * @param spoolDir where submissions' items wait while the body is read
    * @param functions the names a job's function may take
+   * @param components the server's HTTP functions and jq transforms
    */
   public Api(
       Engine engine,
@@ -83,7 +85,8 @@ public final class Api {
       String token,
       StreamSettings streams,
       Path spoolDir,
-      Set<String> functions) {
+      Set<String> functions,
+      Components components) {
     this.engine = engine;
     this.store = store;
     this.limits = limits;
@@ -91,6 +94,7 @@ public final class Api {
     this.streams = streams;
     this.spoolDir = spoolDir;
     this.functions = Set.copyOf(functions);
+    this.components = components;
     this.json =
         new ObjectMapper()
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
@@ -281,7 +285,7 @@ public final class Api {
     Files.createDirectories(spoolDir);
     SubmitParser.Parsed parsed = parser.parse(ctx.bodyInputStream(), spoolDir);
     try {
-      JobRequest request = new JobRequest(parsed.fields(), functions);
+      JobRequest request = new JobRequest(parsed.fields(), functions, components, traceparent(ctx));
       JobHandle<?> job;
       try (MappingIterator<JsonNode> items =
           json.readerFor(JsonNode.class).readValues(parsed.spool().toFile())) {
@@ -303,6 +307,12 @@ public final class Api {
     } finally {
       Files.deleteIfExists(parsed.spool());
     }
+  }
+
+  /** A W3C trace context to pass on to the job's calls, when well formed. */
+  private static String traceparent(Context ctx) {
+    String t = ctx.header("traceparent");
+    return t != null && t.matches("[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}") ? t : null;
   }
 
   // ------------------------------------------------------------------ jobs

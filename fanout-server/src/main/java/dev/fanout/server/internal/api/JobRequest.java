@@ -26,6 +26,8 @@ final class JobRequest {
 
   private final Map<String, JsonNode> fields;
   private final String function;
+  private final JsonNode functionConfig;
+  private final JsonNode transformConfig;
   private final String reduce;
   private final Integer maxConcurrency;
   private final RetryPolicy retry;
@@ -33,14 +35,32 @@ final class JobRequest {
   private final Long deadlineMs;
   private final FailurePolicy failurePolicy;
 
-  JobRequest(Map<String, JsonNode> fields, Set<String> functions) {
+  JobRequest(
+      Map<String, JsonNode> fields,
+      Set<String> functions,
+      Components components,
+      String traceparent) {
     this.fields = fields;
-    this.function = function(fields.get("function"), functions);
     this.reduce = reduce(fields.get("reduce"));
     this.maxConcurrency =
         fields.containsKey("maxConcurrency")
             ? (int) integer(fields.get("maxConcurrency"), "maxConcurrency", 1, MAX_CONCURRENCY)
             : null;
+    JsonNode fn = fields.get("function");
+    if (fn.isObject() && fn.has("url") && !fn.has("name")) {
+      this.function = Components.HTTP;
+      this.functionConfig =
+          components.httpConfig(
+              fn,
+              maxConcurrency != null ? maxConcurrency : JobSpec.DEFAULT_MAX_CONCURRENCY,
+              traceparent);
+    } else {
+      this.function = function(fn, functions);
+      this.functionConfig = null;
+    }
+    JsonNode transform = fields.get("transform");
+    this.transformConfig =
+        transform == null || transform.isNull() ? null : Components.jqConfig(transform);
     this.retry = retry(fields.get("retry"));
     Long topTimeout =
         fields.containsKey("timeoutMs")
@@ -58,7 +78,6 @@ final class JobRequest {
     this.failurePolicy = failurePolicy(fields.get("failurePolicy"));
     order(fields.get("order"));
     batchSize(fields.get("batchSize"));
-    unsupported("transform", "jq transforms");
     unsupported("webhook", "webhooks");
     if (fields.containsKey("metadata") && !fields.get("metadata").isObject()) {
       throw ApiException.badRequest("invalid_type", "metadata must be an object");
@@ -69,7 +88,13 @@ final class JobRequest {
 
   /** The spec over these items, durable: every part is named. */
   JobSpec<JsonNode, JsonNode, ?> toSpec(Iterator<JsonNode> items) {
-    JobSpec.Builder<JsonNode, JsonNode, JsonNode, Void> b = JobSpec.items(items).function(function);
+    JobSpec.Builder<JsonNode, JsonNode, JsonNode, Void> b =
+        functionConfig != null
+            ? JobSpec.items(items).function(function, functionConfig)
+            : JobSpec.items(items).function(function);
+    if (transformConfig != null) {
+      b = b.transform(Components.JQ, transformConfig);
+    }
     return reduce != null ? options(b.reduce(reduce)) : options(b);
   }
 
@@ -109,10 +134,6 @@ final class JobRequest {
     boolean hasUrl = node.has("url");
     if (hasName == hasUrl) {
       throw ApiException.invalid("invalid_value", "function needs exactly one of 'name' and 'url'");
-    }
-    if (hasUrl) {
-      throw ApiException.invalid(
-          "unsupported", "function.url: HTTP functions are not available on this server yet");
     }
     JsonNode name = node.get("name");
     if (!name.isTextual()) {

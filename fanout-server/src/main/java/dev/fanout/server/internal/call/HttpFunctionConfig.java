@@ -113,7 +113,7 @@ public record HttpFunctionConfig(
    * @return the config
    * @throws ApiException 400 {@code invalid_type} for a wrong JSON type or a missing {@code url};
    *     422 {@code invalid_url} or {@code url_not_allowed} for a refused URL; 422 {@code
-   *     invalid_value} for an out-of-range number or a refused header; 422 {@code unknown_field}
+   *     invalid_value} for an out-of-range number or a refused header; 400 {@code unknown_field}
    *     for a field this object does not have. Every message names the field.
    */
   public static HttpFunctionConfig parse(JsonNode node, UrlGuard guard) {
@@ -123,7 +123,7 @@ public record HttpFunctionConfig(
     for (Map.Entry<String, JsonNode> property : node.properties()) {
       String name = property.getKey();
       if (!FIELDS.contains(name)) {
-        throw ApiException.invalid(
+        throw ApiException.badRequest(
             "unknown_field",
             "function has no field '" + name + "'; an HTTP function has " + new TreeSet<>(FIELDS));
       }

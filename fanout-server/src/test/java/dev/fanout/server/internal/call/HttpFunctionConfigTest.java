@@ -114,7 +114,7 @@ class HttpFunctionConfigTest {
             + " | function.headers.Bad Name is not a valid header name",
         "{'url': 'http://127.0.0.1/', 'headers': {'X-A': 'a', 'x-a': 'b'}} | 422 | invalid_value"
             + " | function.headers.x-a is given twice",
-        "{'url': 'http://127.0.0.1/', 'name': 'square'} | 422 | unknown_field"
+        "{'url': 'http://127.0.0.1/', 'name': 'square'} | 400 | unknown_field"
             + " | function has no field 'name'",
         "{'url': 'file:///etc/passwd'} | 422 | invalid_url | function.url must be an http or https",
         "{'url': 'http://169.254.169.254/'} | 422 | url_not_allowed | function.url host",

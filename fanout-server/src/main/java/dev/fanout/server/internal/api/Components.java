@@ -1,0 +1,115 @@
+package dev.fanout.server.internal.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fanout.Engine;
+import dev.fanout.server.internal.ApiException;
+import dev.fanout.server.internal.call.CallLimiter;
+import dev.fanout.server.internal.call.HttpFunction;
+import dev.fanout.server.internal.call.HttpFunctionConfig;
+import dev.fanout.server.internal.call.UrlGuard;
+import dev.fanout.server.internal.json.JqTransform;
+import java.net.http.HttpClient;
+import java.time.Duration;
+import java.util.function.Function;
+
+/**
+ * The server's own durable components, registered as factories on the engine: an HTTP function made
+ * from each job's {@code function} object, and a jq transform made from its {@code transform}
+ * expression. The configuration each job stores is what the factories read back after a restart,
+ * and the URL is checked by the guard again then.
+ */
+public final class Components implements AutoCloseable {
+  /** The function factory behind {@code {"function": {"url": ...}}}. */
+  static final String HTTP = "fanout.http";
+
+  /** The transform factory behind {@code "transform": "<jq>"}. */
+  static final String JQ = "fanout.jq";
+
+  private final UrlGuard guard;
+  private final HttpClient client;
+
+  /**
+   * Creates the components around one shared client.
+   *
+   * @param guard the URL guard for function URLs
+   */
+  public Components(UrlGuard guard) {
+    this.guard = guard;
+    this.client = HttpFunction.newClient(Duration.ofSeconds(10));
+  }
+
+  /**
+   * Registers the factories on an engine.
+   *
+   * @param engine the engine
+   */
+  public void register(Engine engine) {
+    engine.registerFunctionFactory(
+        HTTP,
+        JsonNode.class,
+        (job, config) -> {
+          if (config == null || !config.has("function")) {
+            throw new IllegalArgumentException(HTTP + " needs the job's function object");
+          }
+          HttpFunctionConfig call;
+          try {
+            call = HttpFunctionConfig.parse(config.get("function"), guard);
+          } catch (ApiException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+          }
+          int max = config.path("maxConcurrency").asInt(1000);
+          HttpFunction.Builder b =
+              HttpFunction.builder(call, client)
+                  .limiter(new CallLimiter(Math.max(1, max), call.rateLimitPerSecond()));
+          if (config.hasNonNull("traceparent")) {
+            b.traceparent(config.get("traceparent").asText());
+          }
+          return b.build();
+        });
+    engine.registerTransformFactory(
+        JQ,
+        JsonNode.class,
+        (job, config) -> {
+          if (config == null || !config.path("expression").isTextual()) {
+            throw new IllegalArgumentException(JQ + " needs an expression");
+          }
+          JqTransform jq;
+          try {
+            jq = JqTransform.compile(config.get("expression").asText(), "transform");
+          } catch (ApiException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+          }
+          Function<JsonNode, JsonNode> transform = jq::apply;
+          return transform;
+        });
+  }
+
+  /** Checks a request's function object and returns what the job stores for the factory. */
+  ObjectNode httpConfig(JsonNode function, int maxConcurrency, String traceparent) {
+    HttpFunctionConfig call = HttpFunctionConfig.parse(function, guard);
+    ObjectNode config = JsonNodeFactory.instance.objectNode();
+    config.set("function", call.toJson());
+    config.put("maxConcurrency", maxConcurrency);
+    if (traceparent != null) {
+      config.put("traceparent", traceparent);
+    }
+    return config;
+  }
+
+  /** Checks a request's transform and returns what the job stores for the factory. */
+  static ObjectNode jqConfig(JsonNode transform) {
+    if (!transform.isTextual()) {
+      throw ApiException.badRequest("invalid_type", "transform must be a jq expression string");
+    }
+    JqTransform.compile(transform.asText(), "transform");
+    return JsonNodeFactory.instance.objectNode().put("expression", transform.asText());
+  }
+
+  /** Closes the shared client. */
+  @Override
+  public void close() {
+    client.close();
+  }
+}

@@ -1,0 +1,164 @@
+package dev.fanout.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Jobs whose function is a URL, end to end: the server calls a real HTTP function on loopback for
+ * every item, retries what is worth retrying, applies the jq transform, and reports failures with
+ * their code and HTTP status.
+ */
+class UrlFunctionTest {
+  @TempDir Path data;
+
+  private HttpServer function;
+  private FanoutServer server;
+  private Http http;
+  private final Map<String, Integer> attemptsByKey = new ConcurrentHashMap<>();
+  private final Set<String> apiKeysSeen = ConcurrentHashMap.newKeySet();
+  private final Set<String> jobHeaders = ConcurrentHashMap.newKeySet();
+
+  @BeforeEach
+  void start() throws IOException {
+    function = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    function.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+    function.createContext("/double", this::serveDouble);
+    function.start();
+    server =
+        FanoutServer.builder()
+            .port(0)
+            .dataDir(data)
+            .pollInterval(Duration.ofMillis(20))
+            .build()
+            .start();
+    http = new Http(server.url(), null);
+  }
+
+  @AfterEach
+  void stop() {
+    server.close();
+    function.stop(0);
+  }
+
+  /** Doubles its number; item 3 is refused for good, item 5 is unavailable on its first try. */
+  private void serveDouble(HttpExchange exchange) throws IOException {
+    String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+    String key = exchange.getRequestHeaders().getFirst("Idempotency-Key");
+    int attempt = attemptsByKey.merge(key, 1, Integer::sum);
+    apiKeysSeen.add(String.valueOf(exchange.getRequestHeaders().getFirst("X-Api-Key")));
+    jobHeaders.add(String.valueOf(exchange.getRequestHeaders().getFirst("X-Fanout-Job")));
+    int n = Integer.parseInt(body.strip());
+    if (n == 3) {
+      respond(exchange, 400, "{\"error\": \"three is not allowed\"}");
+    } else if (n == 5 && attempt == 1) {
+      exchange.getResponseHeaders().add("Retry-After", "0");
+      respond(exchange, 503, "busy");
+    } else {
+      respond(exchange, 200, "{\"n\": " + (2 * n) + "}");
+    }
+  }
+
+  private static void respond(HttpExchange exchange, int status, String body) throws IOException {
+    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    exchange.getResponseHeaders().add("Content-Type", "application/json");
+    exchange.sendResponseHeaders(status, bytes.length);
+    try (OutputStream out = exchange.getResponseBody()) {
+      out.write(bytes);
+    }
+  }
+
+  private String url() {
+    return "http://127.0.0.1:" + function.getAddress().getPort() + "/double";
+  }
+
+  private JsonNode awaitFinal(String id) {
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                Set.of("SUCCEEDED", "FAILED", "CANCELLED")
+                    .contains(http.get("/v1/jobs/" + id).json().get("status").asText()));
+    return http.get("/v1/jobs/" + id).json();
+  }
+
+  @Test
+  void every_item_is_posted_to_the_url_and_shaped_by_the_transform() {
+    String items =
+        IntStream.range(0, 10).mapToObj(Integer::toString).collect(Collectors.joining(","));
+    String id =
+        http.submit(
+            "{\"function\": {\"url\": \""
+                + url()
+                + "\", \"headers\": {\"X-Api-Key\": \"s3cret-key\"}},"
+                + " \"items\": ["
+                + items
+                + "], \"transform\": \".n\", \"reduce\": \"sum\","
+                + " \"retry\": {\"maxAttempts\": 3, \"backoffMs\": 1, \"maxBackoffMs\": 5}}");
+
+    JsonNode job = awaitFinal(id);
+    assertThat(job.get("status").asText()).isEqualTo("FAILED");
+    assertThat(job.get("succeeded").asInt()).isEqualTo(9);
+    assertThat(job.get("failed").asInt()).isEqualTo(1);
+    assertThat(job.get("aggregate").asInt()).isEqualTo(2 * (45 - 3));
+    assertThat(http.get("/v1/jobs/" + id).body()).doesNotContain("s3cret-key");
+
+    List<JsonNode> results = http.allResults(id);
+    assertThat(results).hasSize(10);
+    JsonNode refused = results.stream().filter(r -> r.get("index").asInt() == 3).findFirst().get();
+    assertThat(refused.get("status").asText()).isEqualTo("FAILED");
+    assertThat(refused.get("attempts").asInt()).isEqualTo(1);
+    assertThat(refused.get("error").get("code").asText()).isEqualTo("http_error");
+    assertThat(refused.get("error").get("httpStatus").asInt()).isEqualTo(400);
+    JsonNode retried = results.stream().filter(r -> r.get("index").asInt() == 5).findFirst().get();
+    assertThat(retried.get("status").asText()).isEqualTo("SUCCEEDED");
+    assertThat(retried.get("attempts").asInt()).isEqualTo(2);
+    assertThat(retried.get("value").asInt()).isEqualTo(10);
+
+    assertThat(apiKeysSeen).containsExactly("s3cret-key");
+    assertThat(jobHeaders).containsExactly(id);
+    assertThat(attemptsByKey.keySet())
+        .containsExactlyInAnyOrderElementsOf(
+            IntStream.range(0, 10).mapToObj(i -> id + ":" + i).toList());
+  }
+
+  @Test
+  void a_transform_that_does_not_yield_one_value_fails_its_item_with_transform_error() {
+    String id =
+        http.submit(
+            "{\"function\": {\"url\": \""
+                + url()
+                + "\"}, \"items\": [1, 2], \"transform\": \".n, .n\","
+                + " \"failurePolicy\": {\"toleratedFailurePercent\": 100}}");
+
+    JsonNode job = awaitFinal(id);
+    assertThat(job.get("status").asText()).isEqualTo("SUCCEEDED");
+    assertThat(job.get("failed").asInt()).isEqualTo(2);
+    assertThat(http.allResults(id))
+        .allSatisfy(
+            r -> {
+              assertThat(r.get("error").get("code").asText()).isEqualTo("transform_error");
+              assertThat(r.get("attempts").asInt()).isEqualTo(1);
+            });
+  }
+}
