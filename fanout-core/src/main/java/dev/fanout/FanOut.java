@@ -49,6 +49,7 @@ public final class FanOut {
     private Duration pollInterval;
     private Integer claimBatchSize;
     private Duration storeRetention;
+    private Duration shutdownGrace;
 
     private Builder() {}
 
@@ -176,6 +177,26 @@ public final class FanOut {
     }
 
     /**
+     * Sets how long {@link Engine#close()} lets running durable attempts finish: the engine stops
+     * claiming at once, records what finishes within the grace, then interrupts the rest, whose
+     * items other engines (or the next start) run again once their leases run out.
+     *
+     * @param grace zero or more (default: zero, stop at once)
+     * @return this builder
+     * @throws IllegalArgumentException when negative
+     * @throws IllegalStateException when already set
+     */
+    public Builder shutdownGrace(Duration grace) {
+      Options.requireUnset(this.shutdownGrace, "shutdownGrace");
+      Objects.requireNonNull(grace, "shutdownGrace");
+      if (grace.isNegative()) {
+        throw new IllegalArgumentException("shutdownGrace must not be negative, got " + grace);
+      }
+      this.shutdownGrace = grace;
+      return this;
+    }
+
+    /**
      * Sets how long a claimed durable item stays leased without a heartbeat. The engine renews its
      * leases every third of it, so a slow call is never run twice merely for being slow; an engine
      * that dies loses its items to others once its leases run out.
@@ -255,7 +276,8 @@ public final class FanOut {
               pollInterval != null ? pollInterval : Duration.ofSeconds(1),
               claimBatchSize != null ? claimBatchSize : 256,
               DEFAULT_NODE_CONCURRENCY,
-              storeRetention != null ? storeRetention : Duration.ofDays(7)));
+              storeRetention != null ? storeRetention : Duration.ofDays(7),
+              shutdownGrace != null ? shutdownGrace : Duration.ZERO));
     }
 
     /** Durable attempts running at once on one engine when no engine-wide cap is set. */

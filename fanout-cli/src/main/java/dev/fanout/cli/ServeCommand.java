@@ -75,6 +75,15 @@ final class ServeCommand implements Callable<Integer> {
   List<String> allowHosts = List.of();
 
   @Option(
+      names = "--grace-seconds",
+      paramLabel = "SECONDS",
+      defaultValue = "30",
+      description =
+          "On SIGTERM, how long running calls may finish before they are stopped (their items run"
+              + " again at the next start). Default: ${DEFAULT-VALUE}.")
+  long graceSeconds;
+
+  @Option(
       names = "--no-auth",
       description =
           "Allow a non-loopback --bind without a token: anyone who reaches it may submit.")
@@ -84,7 +93,11 @@ final class ServeCommand implements Callable<Integer> {
   public Integer call() throws InterruptedException {
     FanoutServer.Builder builder = FanoutServer.builder();
     try {
-      builder.port(port).bind(bind).dataDir(data);
+      builder
+          .port(port)
+          .bind(bind)
+          .dataDir(data)
+          .shutdownGrace(java.time.Duration.ofSeconds(graceSeconds));
       if (db != null) {
         builder.jdbcUrl(db);
       }

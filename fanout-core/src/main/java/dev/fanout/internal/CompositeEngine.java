@@ -65,7 +65,8 @@ public final class CompositeEngine implements Engine {
             config.pollInterval(),
             config.claimBatchSize(),
             Math.min(config.maxConcurrency(), config.nodeConcurrencyCeiling()),
-            config.storeRetention());
+            config.storeRetention(),
+            config.shutdownGrace());
   }
 
   /**
@@ -84,6 +85,7 @@ public final class CompositeEngine implements Engine {
    * @param claimBatchSize the most items one claim takes
    * @param nodeConcurrencyCeiling the cap on durable attempts when no engine-wide cap is set
    * @param storeRetention how long finished durable jobs stay in the store
+   * @param shutdownGrace how long closing lets running durable attempts finish
    */
   public record Config(
       Executor executor,
@@ -98,7 +100,8 @@ public final class CompositeEngine implements Engine {
       Duration pollInterval,
       int claimBatchSize,
       int nodeConcurrencyCeiling,
-      Duration storeRetention) {}
+      Duration storeRetention,
+      Duration shutdownGrace) {}
 
   @Override
   public <A> JobHandle<A> submit(JobSpec<?, ?, A> spec) {

@@ -135,6 +135,11 @@ final class DurableEngine {
 
   private volatile boolean started;
   private volatile boolean closed;
+
+  /** Set when closing begins: no more claims, while running attempts get the grace period. */
+  private volatile boolean draining;
+
+  private final Duration shutdownGrace;
   private Thread dispatcher;
   private Thread writer;
   private Thread heartbeat;
@@ -151,7 +156,8 @@ final class DurableEngine {
       Duration pollInterval,
       int claimBatch,
       int nodeConcurrency,
-      Duration retention) {
+      Duration retention,
+      Duration shutdownGrace) {
     this.store = store;
     this.json = json;
     this.registry = registry;
@@ -165,6 +171,7 @@ final class DurableEngine {
     this.claimBatch = claimBatch;
     this.nodeConcurrency = nodeConcurrency;
     this.retention = retention;
+    this.shutdownGrace = shutdownGrace;
   }
 
   private String newOwnerToken() {
@@ -203,9 +210,13 @@ final class DurableEngine {
 
   void close() {
     synchronized (this) {
-      if (closed) {
+      if (closed || draining) {
         return;
       }
+      draining = true;
+    }
+    awaitRunningAttempts();
+    synchronized (this) {
       closed = true;
     }
     signal();
@@ -220,6 +231,30 @@ final class DurableEngine {
     join(writer);
     join(heartbeat);
     handles.values().forEach(h -> h.future.cancel(false));
+  }
+
+  /**
+   * Lets the running attempts finish within the grace period; the writer keeps recording their
+   * results meanwhile, and records what is left of them after {@code closed} is set.
+   */
+  private void awaitRunningAttempts() {
+    if (shutdownGrace.isZero() || !started) {
+      return;
+    }
+    signal();
+    long deadline = System.nanoTime() + shutdownGrace.toNanos();
+    while (localRunning.get() > 0
+        && System.nanoTime() < deadline
+        && !Thread.currentThread().isInterrupted()) {
+      sleep(Duration.ofMillis(10));
+    }
+    if (localRunning.get() > 0) {
+      log.info(
+          "{} attempts still running after the {} grace; they are stopped, and their items run"
+              + " again once their leases expire",
+          localRunning.get(),
+          shutdownGrace);
+    }
   }
 
   private static void join(Thread t) {
@@ -407,6 +442,9 @@ final class DurableEngine {
 
   /** Claims for each active job in turn; true when it claimed a full batch somewhere. */
   private boolean claimRound(Instant now) {
+    if (draining) {
+      return false;
+    }
     List<JobId> ids = store.activeJobs();
     active.keySet().retainAll(Set.copyOf(ids));
     boolean full = false;

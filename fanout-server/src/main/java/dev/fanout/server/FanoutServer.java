@@ -82,6 +82,7 @@ public final class FanoutServer implements AutoCloseable {
               .store(store)
               .pollInterval(settings.pollInterval)
               .leaseDuration(settings.leaseDuration)
+              .shutdownGrace(settings.shutdownGrace)
               .build();
       BuiltinFunctions.register(engine);
       components =
@@ -276,7 +277,8 @@ public final class FanoutServer implements AutoCloseable {
       Duration pollInterval,
       Duration leaseDuration,
       Map<String, TaskFunction<JsonNode, ?>> functions,
-      List<String> allowHosts) {}
+      List<String> allowHosts,
+      Duration shutdownGrace) {}
 
   /** Configures a {@link FanoutServer}; every option is checked when set and names itself. */
   public static final class Builder {
@@ -292,6 +294,7 @@ public final class FanoutServer implements AutoCloseable {
     private Duration leaseDuration = Duration.ofSeconds(30);
     private final Map<String, TaskFunction<JsonNode, ?>> functions = new LinkedHashMap<>();
     private List<String> allowHosts = List.of();
+    private Duration shutdownGrace = Duration.ofSeconds(30);
 
     private Builder() {}
 
@@ -422,6 +425,24 @@ public final class FanoutServer implements AutoCloseable {
     }
 
     /**
+     * Sets how long {@link #close()} (and so SIGTERM) lets running attempts finish before it stops
+     * them; their items run again at the next start.
+     *
+     * @param shutdownGrace zero or more (default 30 s)
+     * @return this builder
+     * @throws IllegalArgumentException when negative
+     */
+    public Builder shutdownGrace(Duration shutdownGrace) {
+      Objects.requireNonNull(shutdownGrace, "shutdownGrace");
+      if (shutdownGrace.isNegative()) {
+        throw new IllegalArgumentException(
+            "shutdownGrace must not be negative, got " + shutdownGrace);
+      }
+      this.shutdownGrace = shutdownGrace;
+      return this;
+    }
+
+    /**
      * Sets the request limits.
      *
      * @param limits the limits (default {@link Limits#DEFAULTS})
@@ -494,7 +515,8 @@ public final class FanoutServer implements AutoCloseable {
               pollInterval,
               leaseDuration,
               Map.copyOf(functions),
-              allowHosts));
+              allowHosts,
+              shutdownGrace));
     }
 
     private static boolean isLoopback(String host) {
