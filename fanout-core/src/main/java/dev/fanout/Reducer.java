@@ -33,6 +33,20 @@ public interface Reducer<T, A> {
   A accumulate(A aggregate, T value);
 
   /**
+   * Adds one result to the aggregate, knowing its item's index. Engines fold through this form; the
+   * default ignores the index. Override it when the aggregate depends on where a result came from,
+   * or to name the item in an error.
+   *
+   * @param aggregate the aggregate so far
+   * @param index the item's 0-based position in the job's input
+   * @param value the next succeeded result
+   * @return the new aggregate (may be the same, mutated, object)
+   */
+  default A accumulate(A aggregate, long index, T value) {
+    return accumulate(aggregate, value);
+  }
+
+  /**
    * Tells whether the fold gives the same aggregate in any order, exactly. Only then may the engine
    * fold results in completion order, which avoids holding early results back.
    *

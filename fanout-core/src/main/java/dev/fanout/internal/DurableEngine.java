@@ -29,6 +29,7 @@ import dev.fanout.spi.JobStore;
 import dev.fanout.spi.NewJob;
 import dev.fanout.spi.StoreException;
 import dev.fanout.spi.StoredResult;
+import dev.fanout.spi.SucceededValue;
 import dev.fanout.spi.TaskState;
 import dev.fanout.spi.Verdict;
 import java.time.Clock;
@@ -828,28 +829,29 @@ final class DurableEngine {
     };
   }
 
-  private Object reduce(Active job, Iterator<String> values) {
+  private Object reduce(Active job, Iterator<SucceededValue> values) {
     String name = job.spec.reducer();
-    Iterator<JsonNode> nodes =
-        new Iterator<>() {
-          @Override
-          public boolean hasNext() {
-            return values.hasNext();
-          }
-
-          @Override
-          public JsonNode next() {
-            return decode(values.next(), JsonNode.class);
-          }
-        };
     if (JsonReducers.isBuiltIn(name)) {
+      Iterator<JsonNode> nodes =
+          new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+              return values.hasNext();
+            }
+
+            @Override
+            public JsonNode next() {
+              return decode(values.next().value(), JsonNode.class);
+            }
+          };
       return JsonReducers.fold(name, nodes);
     }
     Registry.Fold fold = registry.makeReducer(name, job.id, job.spec.reducerConfig());
     Object aggregate = fold.reducer().identity();
-    while (nodes.hasNext()) {
-      aggregate =
-          fold.reducer().accumulate(aggregate, json.convertValue(nodes.next(), fold.resultType()));
+    while (values.hasNext()) {
+      SucceededValue next = values.next();
+      Object value = json.convertValue(decode(next.value(), JsonNode.class), fold.resultType());
+      aggregate = fold.reducer().accumulate(aggregate, next.index(), value);
     }
     return aggregate;
   }

@@ -912,7 +912,7 @@ final class JobRun<I, T, A> implements JobHandle<A> {
         aggregate = reducer.identity();
         aggregateStarted = true;
       }
-      aggregate = reducer.accumulate(aggregate, result.value());
+      aggregate = reducer.accumulate(aggregate, result.index(), result.value());
     } catch (RuntimeException | Error e) {
       reducerFailed = true;
       aggregate = null;

@@ -541,7 +541,7 @@ public final class InMemoryJobStore implements JobStore {
       };
     }
 
-    Iterator<String> succeededValues() {
+    Iterator<SucceededValue> succeededValues() {
       return new Iterator<>() {
         int next = advance(0);
 
@@ -559,11 +559,11 @@ public final class InMemoryJobStore implements JobStore {
         }
 
         @Override
-        public String next() {
+        public SucceededValue next() {
           if (!hasNext()) {
             throw new NoSuchElementException();
           }
-          String value = tasks.get(next).value;
+          SucceededValue value = new SucceededValue(next, tasks.get(next).value);
           next = advance(next + 1);
           return value;
         }

@@ -248,9 +248,9 @@ public interface JobStore extends AutoCloseable {
      * Folds the results and decides the verdict.
      *
      * @param job the job with its final counts (its items all settled)
-     * @param succeeded the succeeded results' values as JSON, in index order, read lazily
+     * @param succeeded the succeeded results with their items' indexes, in index order, read lazily
      * @return the verdict
      */
-    Verdict fold(JobRow job, Iterator<String> succeeded);
+    Verdict fold(JobRow job, Iterator<SucceededValue> succeeded);
   }
 }

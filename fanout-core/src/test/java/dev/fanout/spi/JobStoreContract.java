@@ -944,6 +944,7 @@ public abstract class JobStoreContract {
     assertThat(folder.calls()).isEqualTo(1);
     // The squares of the succeeded indexes, in index order.
     assertThat(folder.values()).containsExactly("0", "1", "4", "16", "25", "36", "64", "81", "100");
+    assertThat(folder.indexes()).containsExactly(0L, 1L, 2L, 4L, 5L, 6L, 8L, 9L, 10L);
     JobRow seen = folder.job();
     assertThat(seen.id()).isEqualTo(id);
     assertThat(seen.total()).isEqualTo(itemCount);
@@ -1812,19 +1813,30 @@ public abstract class JobStoreContract {
     private final AtomicInteger calls = new AtomicInteger();
     private volatile JobRow job;
     private volatile List<String> values;
+    private volatile List<Long> indexes;
 
     RecordingFolder(Verdict verdict) {
       this.verdict = verdict;
     }
 
     @Override
-    public Verdict fold(JobRow job, Iterator<String> succeeded) {
+    public Verdict fold(JobRow job, Iterator<SucceededValue> succeeded) {
       calls.incrementAndGet();
       List<String> read = new ArrayList<>();
-      succeeded.forEachRemaining(read::add);
+      List<Long> readIndexes = new ArrayList<>();
+      succeeded.forEachRemaining(
+          v -> {
+            read.add(v.value());
+            readIndexes.add(v.index());
+          });
       this.job = job;
       this.values = read;
+      this.indexes = readIndexes;
       return verdict;
+    }
+
+    List<Long> indexes() {
+      return indexes;
     }
 
     int calls() {

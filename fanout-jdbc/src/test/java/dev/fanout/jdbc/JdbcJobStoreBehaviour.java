@@ -218,7 +218,7 @@ abstract class JdbcJobStoreBehaviour {
                 null,
                 null,
                 (job, succeeded) -> {
-                  succeeded.forEachRemaining(folded::add);
+                  succeeded.forEachRemaining(v -> folded.add(v.value()));
                   return new Verdict(JobState.SUCCEEDED, "\"sum\"", null);
                 })
             .orElseThrow();
