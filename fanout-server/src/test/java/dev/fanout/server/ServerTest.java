@@ -126,6 +126,36 @@ class ServerTest {
   }
 
   @Test
+  void concat_merge_and_jq_reducers_fold_in_input_order_with_the_items_indexes() {
+    String concat =
+        http.submit(
+            "{\"function\": {\"name\": \"identity\"}, \"items\": [[1], [2, 3], [], [4]],"
+                + " \"reduce\": \"concat\"}");
+    String merge =
+        http.submit(
+            "{\"function\": {\"name\": \"identity\"}, \"items\": [{\"a\": 1}, {\"b\": 2},"
+                + " {\"a\": 3}], \"reduce\": \"merge\"}");
+    String jq =
+        http.submit(
+            "{\"function\": {\"name\": \"identity\"}, \"items\": [1, 2, 3],"
+                + " \"reduce\": {\"jq\": \". + ($item * $index)\", \"init\": 0}}");
+    String broken =
+        http.submit(
+            "{\"function\": {\"name\": \"identity\"}, \"items\": [[1], 2],"
+                + " \"reduce\": \"concat\"}");
+
+    JsonNode concatJob = awaitFinal(concat);
+    assertThat(concatJob.get("aggregate").toString())
+        .as(concatJob.toString())
+        .isEqualTo("[1,2,3,4]");
+    assertThat(awaitFinal(merge).get("aggregate").toString()).isEqualTo("{\"a\":3,\"b\":2}");
+    assertThat(awaitFinal(jq).get("aggregate").asInt()).isEqualTo(1 * 0 + 2 * 1 + 3 * 2);
+    JsonNode failed = awaitFinal(broken);
+    assertThat(failed.get("status").asText()).isEqualTo("FAILED");
+    assertThat(failed.get("error").asText()).contains("item 1");
+  }
+
+  @Test
   void results_page_by_seq_and_filter_by_status() {
     String id =
         http.submit("{\"function\": {\"name\": \"identity\"}, \"items\": " + numbers(30) + "}");

@@ -2,7 +2,6 @@ package dev.fanout.server.internal.api;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -287,8 +286,7 @@ public final class Api {
     try {
       JobRequest request = new JobRequest(parsed.fields(), functions, components, traceparent(ctx));
       JobHandle<?> job;
-      try (MappingIterator<JsonNode> items =
-          json.readerFor(JsonNode.class).readValues(parsed.spool().toFile())) {
+      try (SubmitParser.SpoolReader items = parser.read(parsed.spool())) {
         job = engine.submit(request.toSpec(items));
       } catch (IllegalArgumentException e) {
         throw ApiException.invalid("invalid_value", e.getMessage());

@@ -1,15 +1,19 @@
 package dev.fanout.server.internal.api;
 
+import com.fasterxml.jackson.annotation.JsonValue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fanout.Engine;
+import dev.fanout.Reducer;
 import dev.fanout.server.internal.ApiException;
 import dev.fanout.server.internal.call.CallLimiter;
 import dev.fanout.server.internal.call.HttpFunction;
 import dev.fanout.server.internal.call.HttpFunctionConfig;
 import dev.fanout.server.internal.call.UrlGuard;
 import dev.fanout.server.internal.json.JqTransform;
+import dev.fanout.server.internal.json.JsonReducer;
 import java.net.http.HttpClient;
 import java.time.Duration;
 import java.util.function.Function;
@@ -26,6 +30,9 @@ public final class Components implements AutoCloseable {
 
   /** The transform factory behind {@code "transform": "<jq>"}. */
   static final String JQ = "fanout.jq";
+
+  /** The reducer factory behind {@code "reduce": "concat"}, {@code "merge"} and jq folds. */
+  static final String REDUCE = "fanout.reduce";
 
   private final UrlGuard guard;
   private final HttpClient client;
@@ -84,6 +91,68 @@ public final class Components implements AutoCloseable {
           Function<JsonNode, JsonNode> transform = jq::apply;
           return transform;
         });
+    engine.registerReducerFactory(
+        REDUCE,
+        JsonNode.class,
+        (job, config) -> {
+          JsonReducer reducer;
+          try {
+            reducer = JsonReducer.parse(config);
+          } catch (ApiException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+          }
+          Reducer<JsonNode, Folding> fold =
+              new Reducer<>() {
+                @Override
+                public Folding identity() {
+                  return new Folding(reducer);
+                }
+
+                @Override
+                public Folding accumulate(Folding folding, JsonNode value) {
+                  // Engines fold through the indexed form; -1 marks an index nobody gave.
+                  return accumulate(folding, -1, value);
+                }
+
+                @Override
+                public Folding accumulate(Folding folding, long index, JsonNode value) {
+                  folding.aggregate =
+                      reducer.accumulate(
+                          folding.aggregate, index, value == null ? NullNode.instance : value);
+                  return folding;
+                }
+              };
+          return fold;
+        });
+  }
+
+  /** Checks a request's reduce field for the server's own reducers; throws ApiException. */
+  static void reducerConfig(JsonNode reduce) {
+    JsonReducer.parse(reduce);
+  }
+
+  /**
+   * A fold in progress: the reducer and its aggregate so far. The engine stores the aggregate by
+   * encoding it as JSON, which is the finished form.
+   */
+  public static final class Folding {
+    private final JsonReducer reducer;
+    private JsonNode aggregate;
+
+    Folding(JsonReducer reducer) {
+      this.reducer = reducer;
+      this.aggregate = reducer.identity();
+    }
+
+    /**
+     * The finished aggregate, which is what the engine stores.
+     *
+     * @return the aggregate as JSON
+     */
+    @JsonValue
+    public JsonNode finished() {
+      return reducer.finish(aggregate);
+    }
   }
 
   /** Checks a request's function object and returns what the job stores for the factory. */

@@ -29,6 +29,7 @@ final class JobRequest {
   private final JsonNode functionConfig;
   private final JsonNode transformConfig;
   private final String reduce;
+  private final JsonNode reduceConfig;
   private final Integer maxConcurrency;
   private final RetryPolicy retry;
   private final Long timeoutMs;
@@ -41,7 +42,18 @@ final class JobRequest {
       Components components,
       String traceparent) {
     this.fields = fields;
-    this.reduce = reduce(fields.get("reduce"));
+    JsonNode reduceField = fields.get("reduce");
+    if (reduceField != null
+        && !reduceField.isNull()
+        && !(reduceField.isTextual() && REDUCERS.contains(reduceField.asText()))) {
+      // concat, merge and jq folds are the server's own, checked here and stored with the job.
+      Components.reducerConfig(reduceField);
+      this.reduce = Components.REDUCE;
+      this.reduceConfig = reduceField;
+    } else {
+      this.reduce = reduce(reduceField);
+      this.reduceConfig = null;
+    }
     this.maxConcurrency =
         fields.containsKey("maxConcurrency")
             ? (int) integer(fields.get("maxConcurrency"), "maxConcurrency", 1, MAX_CONCURRENCY)
@@ -94,6 +106,9 @@ final class JobRequest {
             : JobSpec.items(items).function(function);
     if (transformConfig != null) {
       b = b.transform(Components.JQ, transformConfig);
+    }
+    if (reduceConfig != null) {
+      return options(b.reduce(reduce, reduceConfig));
     }
     return reduce != null ? options(b.reduce(reduce)) : options(b);
   }
@@ -153,10 +168,6 @@ final class JobRequest {
   private static String reduce(JsonNode node) {
     if (node == null || node.isNull()) {
       return null;
-    }
-    if (node.isObject()) {
-      throw ApiException.invalid(
-          "unsupported", "reduce: jq reducers are not available on this server yet");
     }
     if (!node.isTextual()) {
       throw ApiException.badRequest(

@@ -8,16 +8,20 @@ import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.NullNode;
 import dev.fanout.server.FanoutServer.Limits;
 import dev.fanout.server.internal.ApiException;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.NoSuchElementException;
 import java.util.Set;
 
 /**
@@ -166,6 +170,58 @@ final class SubmitParser {
       }
     }
     return count;
+  }
+
+  /**
+   * Reads a spool file back, one root-level JSON value per item. Not Jackson's {@code readValues},
+   * which unwraps a first value that is an array and so would read {@code [[1], [2]]} as items 1
+   * and 2.
+   */
+  SpoolReader read(Path spool) throws IOException {
+    return new SpoolReader(factory.createParser(spool.toFile()));
+  }
+
+  /** An iterator over a spool file's items; closing it closes the file. */
+  static final class SpoolReader implements Iterator<JsonNode>, AutoCloseable {
+    private final JsonParser parser;
+    private JsonNode next;
+    private boolean done;
+
+    private SpoolReader(JsonParser parser) {
+      this.parser = parser;
+    }
+
+    @Override
+    public boolean hasNext() {
+      if (next == null && !done) {
+        try {
+          if (parser.nextToken() == null) {
+            done = true;
+          } else {
+            JsonNode value = parser.readValueAsTree();
+            next = value == null ? NullNode.instance : value;
+          }
+        } catch (IOException e) {
+          throw new UncheckedIOException("cannot read the spooled items", e);
+        }
+      }
+      return next != null;
+    }
+
+    @Override
+    public JsonNode next() {
+      if (!hasNext()) {
+        throw new NoSuchElementException();
+      }
+      JsonNode value = next;
+      next = null;
+      return value;
+    }
+
+    @Override
+    public void close() throws IOException {
+      parser.close();
+    }
   }
 
   private static String sorted() {
