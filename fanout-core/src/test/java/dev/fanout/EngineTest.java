@@ -905,36 +905,102 @@ class EngineTest {
 
   @Test
   void an_attempt_the_executor_refuses_fails_its_item_without_hanging_the_job() {
+    for (int items : new int[] {100, 500}) {
+      java.util.concurrent.ExecutorService pool =
+          java.util.concurrent.Executors.newFixedThreadPool(2);
+      AtomicInteger launched = new AtomicInteger();
+      java.util.concurrent.Executor refusing =
+          task -> {
+            // The pump and the first attempt's thread run; every later execution is refused. The
+            // first thread runs its chain on; the pump's launches for the other slot fail.
+            if (launched.incrementAndGet() > 2) {
+              throw new java.util.concurrent.RejectedExecutionException("pool is full");
+            }
+            pool.execute(task);
+          };
+      try (Engine small = FanOut.builder().executor(refusing).build()) {
+        JobOutcome<Long> outcome =
+            outcomeOf(
+                small.submit(
+                    JobSpec.items(range(items))
+                        .function((Integer i, TaskContext ctx) -> i)
+                        .reduce(Reducers.count())
+                        .maxConcurrency(2)
+                        .build()));
+        assertThat(outcome.state()).isEqualTo(JobState.FAILED);
+        assertThat(outcome.status().settled()).isEqualTo(items);
+        assertThat(outcome.status().succeeded()).isPositive();
+        assertThat(outcome.status().failed()).isPositive();
+        assertThat(outcome.aggregate()).isEqualTo(outcome.status().succeeded());
+        assertThat(outcome.failures())
+            .hasSize((int) outcome.status().failed())
+            .allSatisfy(f -> assertThat(f.error()).hasMessage("pool is full"));
+      } finally {
+        pool.shutdown();
+      }
+    }
+  }
+
+  @Test
+  void a_busy_pool_at_the_end_of_a_chain_fails_nothing() {
     java.util.concurrent.ExecutorService pool =
         java.util.concurrent.Executors.newFixedThreadPool(2);
     AtomicInteger launched = new AtomicInteger();
-    java.util.concurrent.Executor refusing =
+    java.util.concurrent.Executor busyAfterTwo =
         task -> {
-          // The pump and the first attempt's thread run; every later execution is refused. That
-          // thread runs a chain of attempts, then hands the rest of the chain to a new execution.
           if (launched.incrementAndGet() > 2) {
             throw new java.util.concurrent.RejectedExecutionException("pool is full");
           }
           pool.execute(task);
         };
-    try (Engine small = FanOut.builder().executor(refusing).build()) {
+    try (Engine small = FanOut.builder().executor(busyAfterTwo).build()) {
       JobOutcome<Long> outcome =
           outcomeOf(
               small.submit(
-                  JobSpec.items(range(500))
+                  JobSpec.items(range(300))
                       .function((Integer i, TaskContext ctx) -> i)
                       .reduce(Reducers.count())
                       .maxConcurrency(1)
                       .build()));
-      assertThat(outcome.state()).isEqualTo(JobState.FAILED);
-      assertThat(outcome.status().settled()).isEqualTo(500);
-      assertThat(outcome.status().succeeded()).isPositive().isLessThan(500);
-      assertThat(outcome.aggregate()).isEqualTo(outcome.status().succeeded());
-      assertThat(outcome.failures())
-          .hasSize((int) outcome.status().failed())
-          .allSatisfy(f -> assertThat(f.error()).hasMessage("pool is full"));
+      // One thread ran every item, past several chain ends the pool refused to take over.
+      assertThat(outcome.state()).isEqualTo(JobState.SUCCEEDED);
+      assertThat(outcome.aggregate()).isEqualTo(300);
     } finally {
       pool.shutdown();
+    }
+  }
+
+  @Test
+  void a_job_that_gave_its_slots_to_a_waiting_job_still_finishes() {
+    try (Engine capped = FanOut.builder().maxConcurrency(2).build()) {
+      JobHandle<Long> first =
+          capped.submit(
+              JobSpec.items(range(20))
+                  .function(
+                      (Integer i, TaskContext ctx) -> {
+                        Thread.sleep(20);
+                        return i;
+                      })
+                  .reduce(Reducers.count())
+                  .maxConcurrency(2)
+                  .build());
+      await().until(() -> first.status().running() == 2);
+      // A hungrier job: it wants more slots than the engine has, so it keeps waiting for them and
+      // the first job gives both of its slots away while its source is already read to the end.
+      JobHandle<Long> second =
+          capped.submit(
+              JobSpec.items(range(200))
+                  .function(
+                      (Integer i, TaskContext ctx) -> {
+                        Thread.sleep(2);
+                        return i;
+                      })
+                  .reduce(Reducers.count())
+                  .maxConcurrency(10)
+                  .build());
+
+      assertThat(outcomeOf(second).aggregate()).isEqualTo(200);
+      assertThat(outcomeOf(first).aggregate()).isEqualTo(20);
     }
   }
 

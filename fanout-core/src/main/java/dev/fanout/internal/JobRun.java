@@ -337,7 +337,10 @@ final class JobRun<I, T, A> implements JobHandle<A> {
           // Read enough to fill the free slots and keep the stage full, no more: when the engine's
           // cap refused slots, the free ones are not really free.
           int slots = granted < want ? 0 : Math.max(0, maxConcurrency - runningTasks - queued);
-          int deficit = slots + STAGE_TARGET - staged.size();
+          // Free slots first, and only as many items as they take: a slow source must not hold
+          // the first attempt back until a whole stage is read. The stage fills once slots are
+          // full.
+          int deficit = slots > 0 ? slots : STAGE_TARGET - staged.size();
           if (deficit > 0) {
             long room = window() - readAhead();
             if (room <= 0 && toLaunch.isEmpty()) {
@@ -520,8 +523,13 @@ final class JobRun<I, T, A> implements JobHandle<A> {
       }
       Attempt next = runOnce(attempt);
       if (next != null && n >= CHAIN_LIMIT) {
-        launch(next);
-        return;
+        try {
+          engine.executor.execute(() -> run(next));
+          return;
+        } catch (RejectedExecutionException busy) {
+          // A busy pool is no reason to fail the item: this thread runs it after all.
+          n = 0;
+        }
       }
       attempt = next;
     }
@@ -548,6 +556,9 @@ final class JobRun<I, T, A> implements JobHandle<A> {
         failure = e;
       } finally {
         attempt.end();
+        // The attempt is done, so no stop targets this thread any more: a flag still set was left
+        // by the function, and must reach neither the pump, the consumer nor the next attempt.
+        Thread.interrupted();
       }
     } else {
       failure = new IllegalStateException("stopped before it began");
@@ -669,26 +680,36 @@ final class JobRun<I, T, A> implements JobHandle<A> {
       if (next == null) {
         runningTasks--;
       }
-      if (!sourceDone
-          && finalState == null
+      // Wake the pump when a slot was given back while work waits (whatever the source says: the
+      // stage and the retries may still hold tasks), or when the stage runs low.
+      boolean queued = !ready.isEmpty() || !staged.isEmpty();
+      if (finalState == null
           && !pumpRequested
-          && (next == null || staged.size() <= STAGE_LOW)) {
+          && (next == null ? !sourceDone || queued : !sourceDone && staged.size() <= STAGE_LOW)) {
         pumpRequested = true;
         wakePump = true;
       }
     } finally {
       lock.unlock();
     }
-    if (next == null) {
-      engine.release(1);
-    }
-    toStop.forEach(Attempt::stop);
-    if (retry) {
-      scheduleRetry(task, attempt.number, failure);
-    }
-    drain();
-    if (wakePump) {
-      pump();
+    try {
+      if (next == null) {
+        engine.release(1);
+      }
+      toStop.forEach(Attempt::stop);
+      if (retry) {
+        scheduleRetry(task, attempt.number, failure);
+      }
+      drain();
+    } finally {
+      if (wakePump) {
+        if (next == null) {
+          pump();
+        } else {
+          // Not inline: the pump may block in the source, and this thread holds a started task.
+          pumpAsync();
+        }
+      }
     }
     return next;
   }
@@ -740,8 +761,14 @@ final class JobRun<I, T, A> implements JobHandle<A> {
         };
     if (delay.isZero()) {
       due.run();
-    } else {
+      return;
+    }
+    try {
       engine.scheduler.schedule(delay, () -> engine.execute(due));
+    } catch (RuntimeException e) {
+      // Retrying at once beats losing the item, which would leave the job unfinished for good.
+      log.warn("{}: could not schedule a retry of item {}; retrying now", this, task.index, e);
+      due.run();
     }
   }
 
