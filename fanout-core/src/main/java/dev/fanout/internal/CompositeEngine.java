@@ -65,7 +65,9 @@ public final class CompositeEngine implements Engine {
             config.pollInterval(),
             config.claimBatchSize(),
             Math.min(config.maxConcurrency(), config.nodeConcurrencyCeiling()),
-            config.storeRetention());
+            config.storeRetention(),
+            config.consumerBackoff(),
+            config.consumerMaxBackoff());
   }
 
   /**
@@ -84,6 +86,9 @@ public final class CompositeEngine implements Engine {
    * @param claimBatchSize the most items one claim takes
    * @param nodeConcurrencyCeiling the cap on durable attempts when no engine-wide cap is set
    * @param storeRetention how long finished durable jobs stay in the store
+   * @param consumerBackoff the first wait before a durable consumer that threw gets its result
+   *     again
+   * @param consumerMaxBackoff the longest such wait
    */
   public record Config(
       Executor executor,
@@ -98,7 +103,9 @@ public final class CompositeEngine implements Engine {
       Duration pollInterval,
       int claimBatchSize,
       int nodeConcurrencyCeiling,
-      Duration storeRetention) {}
+      Duration storeRetention,
+      Duration consumerBackoff,
+      Duration consumerMaxBackoff) {}
 
   @Override
   public <A> JobHandle<A> submit(JobSpec<?, ?, A> spec) {
