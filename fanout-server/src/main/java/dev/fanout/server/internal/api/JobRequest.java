@@ -34,6 +34,7 @@ final class JobRequest {
   private final Long timeoutMs;
   private final Long deadlineMs;
   private final FailurePolicy failurePolicy;
+  private final JsonNode webhookConfig;
 
   JobRequest(
       Map<String, JsonNode> fields,
@@ -78,7 +79,9 @@ final class JobRequest {
     this.failurePolicy = failurePolicy(fields.get("failurePolicy"));
     order(fields.get("order"));
     batchSize(fields.get("batchSize"));
-    unsupported("webhook", "webhooks");
+    JsonNode webhook = fields.get("webhook");
+    this.webhookConfig =
+        webhook == null || webhook.isNull() ? null : components.webhookConfig(webhook);
     if (fields.containsKey("metadata") && !fields.get("metadata").isObject()) {
       throw ApiException.badRequest("invalid_type", "metadata must be an object");
     }
@@ -94,6 +97,9 @@ final class JobRequest {
             : JobSpec.items(items).function(function);
     if (transformConfig != null) {
       b = b.transform(Components.JQ, transformConfig);
+    }
+    if (webhookConfig != null) {
+      b = b.consumer(Components.WEBHOOK, webhookConfig);
     }
     return reduce != null ? options(b.reduce(reduce)) : options(b);
   }
