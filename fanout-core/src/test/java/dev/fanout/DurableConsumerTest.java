@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.stream.IntStream;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -104,7 +105,8 @@ class DurableConsumerTest {
 
     await().atMost(Duration.ofSeconds(20)).until(() -> recorder.finished().size() == 1);
     assertThat(recorder.delivered()).hasSize(50).doesNotHaveDuplicates();
-    assertThat(recorder.delivered()).containsExactlyInAnyOrderElementsOf(LongList.range(50));
+    assertThat(recorder.delivered())
+        .containsExactlyInAnyOrderElementsOf(LongStream.range(0, 50).boxed().toList());
     // The item that threw five times was handed over six times; every other item once.
     assertThat(recorder.calls.values().stream().mapToInt(AtomicInteger::get).sum()).isEqualTo(55);
     assertThat(recorder.events.get(recorder.events.size() - 1)).isInstanceOf(JobStatus.class);
@@ -199,12 +201,5 @@ class DurableConsumerTest {
     assertThatThrownBy(() -> b.consumerRetry(Duration.ofSeconds(1), Duration.ofSeconds(1)))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("consumerRetry");
-  }
-
-  /** The longs 0 to n-1, for comparing with item indexes. */
-  private static final class LongList {
-    static List<Long> range(int n) {
-      return IntStream.range(0, n).mapToObj(i -> (long) i).toList();
-    }
   }
 }
