@@ -50,6 +50,8 @@ public final class FanOut {
     private Integer claimBatchSize;
     private Duration storeRetention;
     private Duration shutdownGrace;
+    private Duration consumerBackoff;
+    private Duration consumerMaxBackoff;
 
     private Builder() {}
 
@@ -256,6 +258,41 @@ public final class FanOut {
     }
 
     /**
+     * Sets how a durable job's named consumer is retried when it throws: the same result is handed
+     * to it again after a random wait between zero and {@code backoff} doubled per failure in a
+     * row, capped at {@code maxBackoff}, for as long as it keeps throwing. A result is never
+     * skipped, so a consumer that always throws holds back its job's later deliveries (not the job
+     * itself); the wait keeps it from spinning.
+     *
+     * @param backoff the ceiling before the first retry; positive (default: 1 second)
+     * @param maxBackoff the largest ceiling; at least {@code backoff}, at most a day (default: 5
+     *     minutes)
+     * @return this builder
+     * @throws IllegalArgumentException when either is not positive, or {@code maxBackoff} is below
+     *     {@code backoff} or above a day
+     * @throws IllegalStateException when already set
+     */
+    public Builder consumerRetry(Duration backoff, Duration maxBackoff) {
+      Options.requireUnset(this.consumerBackoff, "consumerRetry");
+      Options.requirePositive(backoff, "consumerRetry backoff");
+      Options.requirePositive(maxBackoff, "consumerRetry maxBackoff");
+      if (maxBackoff.compareTo(backoff) < 0) {
+        throw new IllegalArgumentException(
+            "consumerRetry maxBackoff must be at least backoff ("
+                + backoff
+                + "), got "
+                + maxBackoff);
+      }
+      if (maxBackoff.compareTo(Duration.ofDays(1)) > 0) {
+        throw new IllegalArgumentException(
+            "consumerRetry maxBackoff must be at most a day, got " + maxBackoff);
+      }
+      this.consumerBackoff = backoff;
+      this.consumerMaxBackoff = maxBackoff;
+      return this;
+    }
+
+    /**
      * Builds the engine. In-memory jobs run as soon as they are submitted; durable workers start
      * with {@link Engine#start()} or the first durable submission.
      *
@@ -277,7 +314,9 @@ public final class FanOut {
               claimBatchSize != null ? claimBatchSize : 256,
               DEFAULT_NODE_CONCURRENCY,
               storeRetention != null ? storeRetention : Duration.ofDays(7),
-              shutdownGrace != null ? shutdownGrace : Duration.ZERO));
+              shutdownGrace != null ? shutdownGrace : Duration.ZERO,
+              consumerBackoff != null ? consumerBackoff : Duration.ofSeconds(1),
+              consumerMaxBackoff != null ? consumerMaxBackoff : Duration.ofMinutes(5)));
     }
 
     /** Durable attempts running at once on one engine when no engine-wide cap is set. */

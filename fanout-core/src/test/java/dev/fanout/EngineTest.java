@@ -953,16 +953,38 @@ class EngineTest {
           }
           pool.execute(task);
         };
+    AtomicInteger read = new AtomicInteger();
+    java.util.Iterator<Integer> source =
+        new java.util.Iterator<>() {
+          @Override
+          public boolean hasNext() {
+            return read.get() < 300;
+          }
+
+          @Override
+          public Integer next() {
+            return read.getAndIncrement();
+          }
+        };
     try (Engine small = FanOut.builder().executor(busyAfterTwo).build()) {
       JobOutcome<Long> outcome =
           outcomeOf(
               small.submit(
-                  JobSpec.items(range(300))
-                      .function((Integer i, TaskContext ctx) -> i)
+                  JobSpec.items(source)
+                      .function(
+                          (Integer i, TaskContext ctx) -> {
+                            if (i == 0) {
+                              // Let the pump stage a full chain's worth first, so the chain
+                              // never finds the stage empty and gives its slot back.
+                              await().until(() -> read.get() >= 100);
+                            }
+                            return i;
+                          })
                       .reduce(Reducers.count())
                       .maxConcurrency(1)
                       .build()));
-      // One thread ran every item, past several chain ends the pool refused to take over.
+      // One thread ran every item, past chain ends the pool refused to take over.
+      assertThat(outcome.failures()).isEmpty();
       assertThat(outcome.state()).isEqualTo(JobState.SUCCEEDED);
       assertThat(outcome.aggregate()).isEqualTo(300);
     } finally {

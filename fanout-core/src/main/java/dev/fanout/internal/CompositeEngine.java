@@ -66,7 +66,9 @@ public final class CompositeEngine implements Engine {
             config.claimBatchSize(),
             Math.min(config.maxConcurrency(), config.nodeConcurrencyCeiling()),
             config.storeRetention(),
-            config.shutdownGrace());
+            config.shutdownGrace(),
+            config.consumerBackoff(),
+            config.consumerMaxBackoff());
   }
 
   /**
@@ -86,6 +88,9 @@ public final class CompositeEngine implements Engine {
    * @param nodeConcurrencyCeiling the cap on durable attempts when no engine-wide cap is set
    * @param storeRetention how long finished durable jobs stay in the store
    * @param shutdownGrace how long closing lets running durable attempts finish
+   * @param consumerBackoff the first wait before a durable consumer that threw gets its result
+   *     again
+   * @param consumerMaxBackoff the longest such wait
    */
   public record Config(
       Executor executor,
@@ -101,7 +106,9 @@ public final class CompositeEngine implements Engine {
       int claimBatchSize,
       int nodeConcurrencyCeiling,
       Duration storeRetention,
-      Duration shutdownGrace) {}
+      Duration shutdownGrace,
+      Duration consumerBackoff,
+      Duration consumerMaxBackoff) {}
 
   @Override
   public <A> JobHandle<A> submit(JobSpec<?, ?, A> spec) {

@@ -10,6 +10,7 @@ import dev.fanout.FailurePolicy;
 import dev.fanout.ItemFailure;
 import dev.fanout.ItemResult;
 import dev.fanout.ItemStatus;
+import dev.fanout.JobFinishedListener;
 import dev.fanout.JobHandle;
 import dev.fanout.JobId;
 import dev.fanout.JobOutcome;
@@ -118,17 +119,23 @@ final class DurableEngine {
   private final int claimBatch;
   private final int nodeConcurrency;
   private final Duration retention;
+  private final Duration consumerBackoff;
+  private final Duration consumerMaxBackoff;
 
   private final AtomicInteger localRunning = new AtomicInteger();
   private final Map<JobId, Active> active = new ConcurrentHashMap<>();
   private final Map<JobId, Handle> handles = new ConcurrentHashMap<>();
-  private final Set<JobId> delivering = ConcurrentHashMap.newKeySet();
+  private final Map<JobId, Thread> delivering = new ConcurrentHashMap<>();
   private final Set<JobId> unrunnable = ConcurrentHashMap.newKeySet();
   private final LinkedBlockingQueue<Report> reports = new LinkedBlockingQueue<>();
   private final ReentrantLock wakeLock = new ReentrantLock();
   private final Condition wake = wakeLock.newCondition();
   private final Condition delivered = wakeLock.newCondition();
   private final Condition claimsPaused = wakeLock.newCondition();
+
+  /** Signalled only by close: a consumer's backoff must not be cut short by new results. */
+  private final Condition closing = wakeLock.newCondition();
+
   private boolean wakeRequested;
 
   /** True while the dispatcher's last round claimed a full batch: see MAX_WRITE_DEFERRAL_NANOS. */
@@ -158,7 +165,9 @@ final class DurableEngine {
       int claimBatch,
       int nodeConcurrency,
       Duration retention,
-      Duration shutdownGrace) {
+      Duration shutdownGrace,
+      Duration consumerBackoff,
+      Duration consumerMaxBackoff) {
     this.store = store;
     this.json = json;
     this.registry = registry;
@@ -173,6 +182,8 @@ final class DurableEngine {
     this.nodeConcurrency = nodeConcurrency;
     this.retention = retention;
     this.shutdownGrace = shutdownGrace;
+    this.consumerBackoff = consumerBackoff;
+    this.consumerMaxBackoff = consumerMaxBackoff;
   }
 
   private String newOwnerToken() {
@@ -231,6 +242,10 @@ final class DurableEngine {
     join(dispatcher);
     join(writer);
     join(heartbeat);
+    // Not interrupted: a delivery may be inside the store, and some stores' files do not survive
+    // an interrupt. A loop in backoff wakes on the closing signal; one inside its consumer ends
+    // when the consumer returns.
+    delivering.values().forEach(DurableEngine::join);
     handles.values().forEach(h -> h.future.cancel(false));
   }
 
@@ -597,6 +612,9 @@ final class DurableEngine {
       wakeRequested = true;
       wake.signalAll();
       delivered.signalAll();
+      if (closed) {
+        closing.signalAll();
+      }
     } finally {
       wakeLock.unlock();
     }
@@ -858,61 +876,149 @@ final class DurableEngine {
 
   // ------------------------------------------------------------------ consumers
 
+  /** The acknowledgement key under which a consumer's {@link JobFinishedListener} call is kept. */
+  private static String finishedKey(String consumerName) {
+    return consumerName + "#finished";
+  }
+
   private void resumeDeliveries() {
     for (JobRow row : store.listJobs(10_000, null)) {
       DurableSpec spec = decode(row.spec(), DurableSpec.class);
       if (spec.consumer() != null
           && registry.hasConsumer(spec.consumer())
           && (!row.state().isFinal()
-              || store.acknowledged(row.id(), spec.consumer()) < row.lastSeq())) {
+              || store.acknowledged(row.id(), spec.consumer()) < row.lastSeq()
+              || store.acknowledged(row.id(), finishedKey(spec.consumer())) <= row.lastSeq())) {
         startDelivery(row.id(), spec.consumer());
       }
     }
   }
 
   private void startDelivery(JobId id, String consumerName) {
-    if (delivering.add(id)) {
-      Thread.ofVirtual().name("fanout-delivery-" + id).start(() -> deliver(id, consumerName));
+    Thread loop =
+        Thread.ofVirtual().name("fanout-delivery-" + id).unstarted(() -> deliver(id, consumerName));
+    if (delivering.putIfAbsent(id, loop) == null) {
+      loop.start();
     }
   }
 
+  /**
+   * Hands a job's stored results to its consumer in seq order, from after the last one it
+   * acknowledged, acknowledging as it goes. A consumer that throws gets the same result again after
+   * a backoff (never skipped, never spinning); what it handled before is acknowledged first, so a
+   * restart does not repeat it. Once the job is final and everything is acknowledged, a consumer
+   * that is a {@link JobFinishedListener} is told, and that too is acknowledged, under {@link
+   * #finishedKey} with the value {@code lastSeq + 1}: a job that gets new results later is reported
+   * again.
+   */
   private void deliver(JobId id, String consumerName) {
-    Optional<JobRow> stored = store.job(id);
-    if (stored.isEmpty()) {
-      delivering.remove(id);
-      return;
-    }
-    Registry.Sink sink =
-        registry.makeConsumer(
-            consumerName, id, decode(stored.get().spec(), DurableSpec.class).consumerConfig());
     try {
+      Optional<JobRow> stored = store.job(id);
+      if (stored.isEmpty()) {
+        return;
+      }
+      Registry.Sink sink =
+          registry.makeConsumer(
+              consumerName, id, decode(stored.get().spec(), DurableSpec.class).consumerConfig());
+      @SuppressWarnings("unchecked")
+      Class<Object> type = (Class<Object>) sink.resultType();
       long acked = store.acknowledged(id, consumerName);
+      int failures = 0;
       while (!closed) {
         List<StoredResult> page = store.results(id, acked, 500);
         if (page.isEmpty()) {
           Optional<JobRow> row = store.job(id);
-          if (row.isEmpty() || row.get().state().isFinal() && row.get().lastSeq() <= acked) {
+          if (row.isEmpty()) {
             return;
           }
-          awaitDelivery();
-          continue;
-        }
-        for (StoredResult r : page) {
+          if (!row.get().state().isFinal() || row.get().lastSeq() > acked) {
+            awaitDelivery();
+            continue;
+          }
           try {
-            @SuppressWarnings("unchecked")
-            Class<Object> type = (Class<Object>) sink.resultType();
-            sink.consumer().accept(itemResult(r, type));
+            reportFinished(id, consumerName, sink, row.get());
+            return;
           } catch (RuntimeException | Error e) {
-            log.warn("job {}: consumer '{}' threw on item {}", id, consumerName, r.index(), e);
+            failures++;
+            backOff(id, consumerName, "the end of the job", failures, e);
+            continue;
           }
         }
-        acked = page.get(page.size() - 1).seq();
-        store.acknowledge(id, consumerName, acked);
+        long handled = acked;
+        Throwable failure = null;
+        long failedIndex = -1;
+        for (StoredResult r : page) {
+          try {
+            sink.consumer().accept(itemResult(r, type));
+          } catch (RuntimeException | Error e) {
+            failure = e;
+            failedIndex = r.index();
+            break;
+          }
+          handled = r.seq();
+        }
+        if (handled > acked) {
+          store.acknowledge(id, consumerName, handled);
+          acked = handled;
+          failures = 0;
+        }
+        if (failure != null) {
+          failures++;
+          backOff(id, consumerName, "item " + failedIndex, failures, failure);
+        }
       }
     } catch (RuntimeException e) {
       log.warn("job {}: delivery to '{}' stopped; it resumes on restart", id, consumerName, e);
     } finally {
-      delivering.remove(id);
+      delivering.remove(id, Thread.currentThread());
+    }
+  }
+
+  private void reportFinished(JobId id, String consumerName, Registry.Sink sink, JobRow row) {
+    String key = finishedKey(consumerName);
+    if (store.acknowledged(id, key) > row.lastSeq()) {
+      return;
+    }
+    if (sink.finished() != null) {
+      sink.finished().onJobFinished(status(row));
+    }
+    store.acknowledge(id, key, row.lastSeq() + 1);
+  }
+
+  /**
+   * Waits before a consumer gets its result again: full jitter under {@code consumerBackoff}
+   * doubled per failure in a row, capped at {@code consumerMaxBackoff}. Only close cuts it short.
+   */
+  private void backOff(JobId id, String consumerName, String what, int failures, Throwable e) {
+    long base = consumerBackoff.toNanos();
+    long max = consumerMaxBackoff.toNanos(); // at most a day: FanOut.Builder checks it
+    int doublings = Math.min(failures - 1, 62);
+    long ceiling =
+        doublings >= Long.numberOfLeadingZeros(base) - 1 ? max : Math.min(max, base << doublings);
+    long wait = ThreadLocalRandom.current().nextLong(ceiling + 1);
+    if (failures == 1) {
+      log.warn(
+          "job {}: consumer '{}' threw on {}; retrying it with backoff", id, consumerName, what, e);
+    } else {
+      log.warn(
+          "job {}: consumer '{}' threw on {} ({} failures in a row; next try in {} ms): {}",
+          id,
+          consumerName,
+          what,
+          failures,
+          TimeUnit.NANOSECONDS.toMillis(wait),
+          e.toString());
+    }
+    wakeLock.lock();
+    try {
+      long left = wait;
+      while (left > 0 && !closed) {
+        left = closing.awaitNanos(left);
+      }
+    } catch (InterruptedException ie) {
+      Thread.currentThread().interrupt();
+    } finally {
+      wakeLock.unlock();
     }
   }
 

@@ -3,6 +3,7 @@ package dev.fanout.internal;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.fanout.ComponentFactory;
 import dev.fanout.ItemResult;
+import dev.fanout.JobFinishedListener;
 import dev.fanout.JobId;
 import dev.fanout.Reducer;
 import dev.fanout.TaskFunction;
@@ -25,7 +26,20 @@ final class Registry {
 
   record Fold(Class<?> resultType, Reducer<Object, Object> reducer) {}
 
-  record Sink(Class<?> resultType, Consumer<ItemResult<Object>> consumer) {}
+  record Sink(
+      Class<?> resultType, Consumer<ItemResult<Object>> consumer, JobFinishedListener finished) {}
+
+  /**
+   * A consumer seen as taking results of any type. It keeps the object that was registered or made,
+   * so the delivery loop can find out whether it is also a {@link JobFinishedListener}.
+   */
+  private record Untyped(Object made) implements Consumer<ItemResult<Object>> {
+    @Override
+    @SuppressWarnings("unchecked")
+    public void accept(ItemResult<Object> result) {
+      ((Consumer<Object>) made).accept(result);
+    }
+  }
 
   /** A registration: the type JSON is decoded into, and how to make the component for a job. */
   private record Entry<C>(Class<?> type, ComponentFactory<C> factory, boolean takesConfig) {
@@ -100,19 +114,17 @@ final class Registry {
         "reducer");
   }
 
-  @SuppressWarnings("unchecked")
   <T> void consumer(String name, Class<T> resultType, Consumer<? super ItemResult<T>> consumer) {
-    Consumer<ItemResult<Object>> sink = r -> ((Consumer<Object>) (Consumer<?>) consumer).accept(r);
+    Consumer<ItemResult<Object>> sink = new Untyped(consumer);
     put(consumers, name, new Entry<>(resultType, (job, config) -> sink, false), "consumer");
   }
 
-  @SuppressWarnings({"unchecked", "rawtypes"})
   <T> void consumerFactory(
       String name, Class<T> resultType, ComponentFactory<Consumer<? super ItemResult<T>>> factory) {
     ComponentFactory<Consumer<ItemResult<Object>>> f =
         (job, config) -> {
           Consumer<? super ItemResult<T>> c = factory.create(job, config);
-          return r -> ((Consumer<Object>) (Consumer) c).accept(r);
+          return c == null ? null : new Untyped(c);
         };
     put(consumers, name, new Entry<>(resultType, f, true), "consumer");
   }
@@ -141,7 +153,12 @@ final class Registry {
 
   Sink makeConsumer(String name, JobId job, JsonNode config) {
     Entry<Consumer<ItemResult<Object>>> e = consumers.get(name);
-    return e == null ? null : new Sink(e.type(), e.make("consumer", name, job, config));
+    if (e == null) {
+      return null;
+    }
+    Consumer<ItemResult<Object>> consumer = e.make("consumer", name, job, config);
+    Object made = consumer instanceof Untyped u ? u.made() : consumer;
+    return new Sink(e.type(), consumer, made instanceof JobFinishedListener l ? l : null);
   }
 
   boolean hasConsumer(String name) {

@@ -83,6 +83,7 @@ public final class FanoutServer implements AutoCloseable {
               .pollInterval(settings.pollInterval)
               .leaseDuration(settings.leaseDuration)
               .shutdownGrace(settings.shutdownGrace)
+              .consumerRetry(settings.webhookBackoff, settings.webhookMaxBackoff)
               .build();
       BuiltinFunctions.register(engine);
       components =
@@ -97,7 +98,6 @@ public final class FanoutServer implements AutoCloseable {
             engine.register(name, JsonNode.class, fn);
             names.add(name);
           });
-      engine.start();
       Path spool =
           settings.jdbcUrl != null
               ? Path.of(System.getProperty("java.io.tmpdir"), "fanout-spool")
@@ -112,6 +112,8 @@ public final class FanoutServer implements AutoCloseable {
               spool,
               names,
               components);
+      // After the API exists, so resumed webhook deliveries find the views their bodies need.
+      engine.start();
       app = api.create().start(settings.bind, settings.port);
     } catch (RuntimeException e) {
       closeQuietly();
@@ -276,6 +278,8 @@ public final class FanoutServer implements AutoCloseable {
       StreamSettings streamSettings,
       Duration pollInterval,
       Duration leaseDuration,
+      Duration webhookBackoff,
+      Duration webhookMaxBackoff,
       Map<String, TaskFunction<JsonNode, ?>> functions,
       List<String> allowHosts,
       Duration shutdownGrace) {}
@@ -292,6 +296,8 @@ public final class FanoutServer implements AutoCloseable {
     private StreamSettings streamSettings = StreamSettings.DEFAULTS;
     private Duration pollInterval = Duration.ofMillis(200);
     private Duration leaseDuration = Duration.ofSeconds(30);
+    private Duration webhookBackoff = Duration.ofSeconds(1);
+    private Duration webhookMaxBackoff = Duration.ofMinutes(5);
     private final Map<String, TaskFunction<JsonNode, ?>> functions = new LinkedHashMap<>();
     private List<String> allowHosts = List.of();
     private Duration shutdownGrace = Duration.ofSeconds(30);
@@ -489,6 +495,27 @@ public final class FanoutServer implements AutoCloseable {
     }
 
     /**
+     * Sets the backoff of failed webhook deliveries: the same delivery is tried again after a
+     * random wait between zero and {@code backoff} doubled per failure in a row, capped at {@code
+     * maxBackoff}, until the receiver accepts it (see {@code FanOut.Builder.consumerRetry}).
+     *
+     * @param backoff the ceiling before the first retry; positive (default 1 s)
+     * @param maxBackoff the largest ceiling; at least {@code backoff}, at most a day (default 5
+     *     min)
+     * @return this builder
+     * @throws IllegalArgumentException when a duration is out of range, naming it
+     */
+    public Builder webhookRetry(Duration backoff, Duration maxBackoff) {
+      Objects.requireNonNull(backoff, "webhookRetry backoff");
+      Objects.requireNonNull(maxBackoff, "webhookRetry maxBackoff");
+      // Checked now rather than at start: the engine's builder applies the same rules.
+      FanOut.builder().consumerRetry(backoff, maxBackoff);
+      this.webhookBackoff = backoff;
+      this.webhookMaxBackoff = maxBackoff;
+      return this;
+    }
+
+    /**
      * Builds the server, not yet started.
      *
      * @return the server
@@ -514,6 +541,8 @@ public final class FanoutServer implements AutoCloseable {
               streamSettings,
               pollInterval,
               leaseDuration,
+              webhookBackoff,
+              webhookMaxBackoff,
               Map.copyOf(functions),
               allowHosts,
               shutdownGrace));

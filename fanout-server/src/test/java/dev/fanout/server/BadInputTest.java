@@ -371,6 +371,59 @@ class BadInputTest {
             422,
             "invalid_url",
             "{\"function\": {\"url\": \"file:///etc/passwd\"}, \"items\": [1]}"));
+    c.add(submit("a webhook that is a string", 400, "invalid_type", job("\"webhook\": \"x\"")));
+    c.add(
+        submit(
+            "a webhook url that is a number",
+            400,
+            "invalid_type",
+            job("\"webhook\": {\"url\": 8080, \"secret\": \"s\"}")));
+    c.add(
+        submit(
+            "a webhook with a misspelt field",
+            400,
+            "unknown_field",
+            job("\"webhook\": {\"url\": \"http://127.0.0.1/h\", \"secrett\": \"s\"}")));
+    c.add(
+        submit(
+            "a file: webhook URL",
+            422,
+            "invalid_url",
+            job("\"webhook\": {\"url\": \"file:///etc/passwd\", \"secret\": \"s\"}")));
+    c.add(
+        submit(
+            "a webhook URL with credentials",
+            422,
+            "invalid_url",
+            job("\"webhook\": {\"url\": \"http://u:p@127.0.0.1/h\", \"secret\": \"s\"}")));
+    c.add(
+        submit(
+            "a cloud metadata webhook URL",
+            422,
+            "url_not_allowed",
+            job(
+                "\"webhook\": {\"url\": \"http://169.254.169.254/latest/meta-data\","
+                    + " \"secret\": \"s\"}")));
+    c.add(
+        submit(
+            "a metadata host name as webhook URL",
+            422,
+            "url_not_allowed",
+            job(
+                "\"webhook\": {\"url\": \"http://metadata.google.internal/\","
+                    + " \"secret\": \"s\"}")));
+    c.add(
+        submit(
+            "an empty webhook secret",
+            422,
+            "invalid_value",
+            job("\"webhook\": {\"url\": \"http://127.0.0.1/h\", \"secret\": \"\"}")));
+    c.add(
+        submit(
+            "a webhook without a secret",
+            422,
+            "invalid_value",
+            job("\"webhook\": {\"url\": \"http://127.0.0.1/h\"}")));
     c.add(
         submit(
             "a jq transform that does not parse",

@@ -14,6 +14,7 @@ import dev.fanout.JobStatus;
 import dev.fanout.server.FanoutServer.Limits;
 import dev.fanout.server.FanoutServer.StreamSettings;
 import dev.fanout.server.internal.ApiException;
+import dev.fanout.server.internal.webhook.WebhookConsumer;
 import dev.fanout.spi.JobRow;
 import dev.fanout.spi.JobStore;
 import dev.fanout.spi.StoredResult;
@@ -94,6 +95,19 @@ public final class Api {
     this.spoolDir = spoolDir;
     this.functions = Set.copyOf(functions);
     this.components = components;
+    components.useViews(
+        new WebhookConsumer.Views() {
+          @Override
+          public ObjectNode result(JobId job, long seq) {
+            List<StoredResult> one = store.results(job, seq - 1, 1);
+            return one.isEmpty() || one.get(0).seq() != seq ? null : resultView(one.get(0));
+          }
+
+          @Override
+          public JsonNode job(JobId job) {
+            return engine.job(job).map(h -> jobView(h, true)).orElse(null);
+          }
+        });
     this.json =
         new ObjectMapper()
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)

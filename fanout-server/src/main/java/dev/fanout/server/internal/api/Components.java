@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fanout.Engine;
+import dev.fanout.ItemResult;
+import dev.fanout.JobId;
 import dev.fanout.Reducer;
 import dev.fanout.server.internal.ApiException;
 import dev.fanout.server.internal.call.CallLimiter;
@@ -14,15 +16,22 @@ import dev.fanout.server.internal.call.HttpFunctionConfig;
 import dev.fanout.server.internal.call.UrlGuard;
 import dev.fanout.server.internal.json.JqTransform;
 import dev.fanout.server.internal.json.JsonReducer;
+import dev.fanout.server.internal.webhook.WebhookConfig;
+import dev.fanout.server.internal.webhook.WebhookConsumer;
+import dev.fanout.server.internal.webhook.WebhookSender;
+import dev.fanout.server.internal.webhook.WebhookSigner;
 import java.net.http.HttpClient;
+import java.time.Clock;
 import java.time.Duration;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
  * The server's own durable components, registered as factories on the engine: an HTTP function made
- * from each job's {@code function} object, and a jq transform made from its {@code transform}
- * expression. The configuration each job stores is what the factories read back after a restart,
- * and the URL is checked by the guard again then.
+ * from each job's {@code function} object, a jq transform made from its {@code transform}
+ * expression, and a webhook consumer made from its {@code webhook} object. The configuration each
+ * job stores is what the factories read back after a restart, and the URL is checked by the guard
+ * again then.
  */
 public final class Components implements AutoCloseable {
   /** The function factory behind {@code {"function": {"url": ...}}}. */
@@ -34,8 +43,15 @@ public final class Components implements AutoCloseable {
   /** The reducer factory behind {@code "reduce": "concat"}, {@code "merge"} and jq folds. */
   static final String REDUCE = "fanout.reduce";
 
+  /** The consumer factory behind {@code "webhook": {"url": ..., "secret": ...}}. */
+  static final String WEBHOOK = "fanout.webhook";
+
   private final UrlGuard guard;
   private final HttpClient client;
+  private final WebhookSender webhooks;
+
+  /** Set by the API once it exists; deliveries due before then fail and are retried. */
+  private volatile WebhookConsumer.Views views;
 
   /**
    * Creates the components around one shared client.
@@ -45,6 +61,14 @@ public final class Components implements AutoCloseable {
   public Components(UrlGuard guard) {
     this.guard = guard;
     this.client = HttpFunction.newClient(Duration.ofSeconds(10));
+    // The same client as functions: it never follows a redirect, which could lead past the guard.
+    this.webhooks =
+        new WebhookSender(client, new WebhookSigner(Clock.systemUTC()), Duration.ofSeconds(10));
+  }
+
+  /** Lets webhook deliveries build their bodies from the API's own views. */
+  void useViews(WebhookConsumer.Views views) {
+    this.views = views;
   }
 
   /**
@@ -124,6 +148,24 @@ public final class Components implements AutoCloseable {
               };
           return fold;
         });
+    engine.registerConsumerFactory(
+        WEBHOOK,
+        JsonNode.class,
+        (job, config) -> {
+          WebhookConfig webhook;
+          try {
+            // Checked again when made, after a restart too: the guard or DNS may have changed.
+            webhook = parseWebhook(config);
+          } catch (ApiException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+          }
+          if (job == null) {
+            // Only a check of the configuration: nothing will be delivered through this one.
+            Consumer<ItemResult<JsonNode>> checked = r -> {};
+            return checked;
+          }
+          return new WebhookConsumer(job, webhook, webhooks, lateViews());
+        });
   }
 
   /** Checks a request's reduce field for the server's own reducers; throws ApiException. */
@@ -153,6 +195,60 @@ public final class Components implements AutoCloseable {
     public JsonNode finished() {
       return reducer.finish(aggregate);
     }
+  }
+
+  private WebhookConsumer.Views lateViews() {
+    return new WebhookConsumer.Views() {
+      @Override
+      public ObjectNode result(JobId job, long seq) {
+        return current().result(job, seq);
+      }
+
+      @Override
+      public JsonNode job(JobId job) {
+        return current().job(job);
+      }
+
+      private WebhookConsumer.Views current() {
+        WebhookConsumer.Views v = views;
+        if (v == null) {
+          throw new IllegalStateException("the API is not serving yet; the delivery waits for it");
+        }
+        return v;
+      }
+    };
+  }
+
+  private WebhookConfig parseWebhook(JsonNode field) {
+    if (field == null || field.isNull()) {
+      throw ApiException.invalid("invalid_value", WEBHOOK + " needs the job's webhook object");
+    }
+    return WebhookConfig.parse(field, url -> guard.check("webhook.url", url.toString()) != null);
+  }
+
+  /**
+   * Checks a request's webhook object and returns what the job stores for the factory: the URL and
+   * the secret, which the job's spec keeps (the API never shows a spec).
+   */
+  ObjectNode webhookConfig(JsonNode webhook) {
+    if (webhook.isObject()) {
+      // Like every other object of the API: a typo is a 400 unknown_field, not ignored.
+      webhook
+          .fieldNames()
+          .forEachRemaining(
+              name -> {
+                if (!name.equals("url") && !name.equals("secret")) {
+                  throw ApiException.badRequest(
+                      "unknown_field",
+                      "unknown field 'webhook." + name + "'; the fields are [secret, url]");
+                }
+              });
+    }
+    WebhookConfig parsed = parseWebhook(webhook);
+    ObjectNode config = JsonNodeFactory.instance.objectNode();
+    config.put("url", parsed.url().toString());
+    config.put("secret", parsed.secret());
+    return config;
   }
 
   /** Checks a request's function object and returns what the job stores for the factory. */

@@ -35,6 +35,7 @@ final class JobRequest {
   private final Long timeoutMs;
   private final Long deadlineMs;
   private final FailurePolicy failurePolicy;
+  private final JsonNode webhookConfig;
 
   JobRequest(
       Map<String, JsonNode> fields,
@@ -90,7 +91,9 @@ final class JobRequest {
     this.failurePolicy = failurePolicy(fields.get("failurePolicy"));
     order(fields.get("order"));
     batchSize(fields.get("batchSize"));
-    unsupported("webhook", "webhooks");
+    JsonNode webhook = fields.get("webhook");
+    this.webhookConfig =
+        webhook == null || webhook.isNull() ? null : components.webhookConfig(webhook);
     if (fields.containsKey("metadata") && !fields.get("metadata").isObject()) {
       throw ApiException.badRequest("invalid_type", "metadata must be an object");
     }
@@ -106,6 +109,9 @@ final class JobRequest {
             : JobSpec.items(items).function(function);
     if (transformConfig != null) {
       b = b.transform(Components.JQ, transformConfig);
+    }
+    if (webhookConfig != null) {
+      b = b.consumer(Components.WEBHOOK, webhookConfig);
     }
     if (reduceConfig != null) {
       return options(b.reduce(reduce, reduceConfig));
