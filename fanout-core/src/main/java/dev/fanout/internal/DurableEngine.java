@@ -1,8 +1,10 @@
 package dev.fanout.internal;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fanout.AttemptTimeoutException;
 import dev.fanout.FailureMode;
@@ -1163,7 +1165,19 @@ final class DurableEngine {
 
     @Override
     public Optional<JsonNode> metadata() {
-      return Optional.ofNullable(decode(row().spec(), DurableSpec.class).metadata());
+      // Read as stored, not through DurableSpec: the caller's decimals keep every digit (1.50
+      // stays 1.50), where the engine's mapper would make them doubles.
+      try {
+        JsonNode metadata =
+            json.reader()
+                .with(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+                .without(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
+                .readTree(row().spec())
+                .get("metadata");
+        return metadata == null || metadata.isNull() ? Optional.empty() : Optional.of(metadata);
+      } catch (JsonProcessingException e) {
+        throw new IllegalStateException("job " + id + " has a stored spec that is not JSON", e);
+      }
     }
 
     @Override
