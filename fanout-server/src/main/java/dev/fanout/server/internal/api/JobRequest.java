@@ -112,7 +112,6 @@ final class JobRequest {
    */
   JobSpec<JsonNode, JsonNode, ?> toSpec(
       Iterator<JsonNode> items, String idempotencyKey, String bodyHash) {
-
     JobSpec.Builder<JsonNode, JsonNode, JsonNode, Void> b =
         functionConfig != null
             ? JobSpec.items(items).function(function, functionConfig)
