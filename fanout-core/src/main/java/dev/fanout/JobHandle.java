@@ -1,5 +1,7 @@
 package dev.fanout;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -67,4 +69,32 @@ public interface JobHandle<A> {
    * @throws IllegalStateException when the job is final
    */
   void setMaxConcurrency(int maxConcurrency);
+
+  /**
+   * The caller's own data the job was submitted with ({@link JobSpec.Builder#metadata}).
+   *
+   * @return the metadata (do not modify it), or empty when none was given
+   */
+  default Optional<JsonNode> metadata() {
+    return Optional.empty();
+  }
+
+  /**
+   * Runs the failed items of a finished job again, for jobs whose items are stored (durable jobs).
+   * The job goes back to RUNNING; each failed item runs again with fresh attempts, and its new
+   * result replaces the failed one under a new sequence number; the aggregate and the final state
+   * are decided again when every item has settled. Cancelled items stay cancelled, and a deadline
+   * still counts from the original submission.
+   *
+   * <p>A future that {@link #outcome()} returned before the retry keeps the earlier outcome; call
+   * {@code outcome()} again for one that completes when the retried job ends.
+   *
+   * @return true when failed items were put back to run; false when the job had none
+   * @throws IllegalStateException when the job is not final, or was cancelled
+   * @throws UnsupportedOperationException for an in-memory job, whose items are not kept
+   */
+  default boolean retryFailed() {
+    throw new UnsupportedOperationException(
+        "job " + id() + " runs in memory; only durable jobs keep their items to run again");
+  }
 }

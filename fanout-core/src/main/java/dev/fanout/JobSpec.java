@@ -64,6 +64,9 @@ public final class JobSpec<I, T, A> {
   private final JsonNode transformConfig;
   private final JsonNode reducerConfig;
   private final JsonNode consumerConfig;
+  private final JsonNode metadata;
+  private final String idempotencyKey;
+  private final String idempotencyFingerprint;
 
   private JobSpec(Builder<I, ?, T, A> b) {
     this.source = b.source;
@@ -89,6 +92,9 @@ public final class JobSpec<I, T, A> {
     this.transformConfig = b.transformConfig;
     this.reducerConfig = b.reducerConfig;
     this.consumerConfig = b.consumerConfig;
+    this.metadata = b.metadata;
+    this.idempotencyKey = b.idempotencyKey;
+    this.idempotencyFingerprint = b.idempotencyFingerprint;
   }
 
   /**
@@ -365,6 +371,34 @@ public final class JobSpec<I, T, A> {
   }
 
   /**
+   * The caller's own data stored with the job, which Fanout keeps and returns but never reads.
+   *
+   * @return the metadata (do not modify it), or empty when none was given
+   */
+  public Optional<JsonNode> metadata() {
+    return Optional.ofNullable(metadata);
+  }
+
+  /**
+   * The key under which a repeated submission finds this job instead of creating another.
+   *
+   * @return the key, or empty when none was given
+   */
+  public Optional<String> idempotencyKey() {
+    return Optional.ofNullable(idempotencyKey);
+  }
+
+  /**
+   * What a repeated submission under the same {@link #idempotencyKey()} must match, such as a hash
+   * of the request that made this spec; a repeat with another fingerprint is a conflict.
+   *
+   * @return the fingerprint, or empty when no key was given
+   */
+  public Optional<String> idempotencyFingerprint() {
+    return Optional.ofNullable(idempotencyFingerprint);
+  }
+
+  /**
    * An opened source: the iterator to read, and the stream to close when the job ends.
    *
    * @param iterator the items
@@ -484,6 +518,9 @@ public final class JobSpec<I, T, A> {
     private JsonNode transformConfig;
     private JsonNode reducerConfig;
     private JsonNode consumerConfig;
+    private JsonNode metadata;
+    private String idempotencyKey;
+    private String idempotencyFingerprint;
 
     @SuppressWarnings("unchecked")
     private Builder(
@@ -765,6 +802,52 @@ public final class JobSpec<I, T, A> {
     }
 
     /**
+     * Attaches the caller's own data to the job, such as who asked for it and why. It is stored
+     * with the job and returned by {@link JobHandle#metadata()}; Fanout never reads it. A JSON null
+     * counts as none.
+     *
+     * @param metadata any JSON value; a copy is kept
+     * @return this builder
+     * @throws IllegalStateException when already set
+     */
+    public Builder<I, R, T, A> metadata(JsonNode metadata) {
+      Objects.requireNonNull(metadata, "metadata");
+      Options.requireUnset(this.metadata, "metadata");
+      this.metadata = metadata.isNull() || metadata.isMissingNode() ? null : metadata.deepCopy();
+      return this;
+    }
+
+    /**
+     * Makes the submission idempotent: while a job submitted under {@code key} exists in the store,
+     * submitting again under that key returns that job's handle instead of creating another, if the
+     * fingerprints are equal, and fails with {@link IdempotencyConflictException} if not. Keys are
+     * unique per store. Only durable jobs (a function given by name) take a key.
+     *
+     * @param key the caller's key, 1 to 255 characters
+     * @param fingerprint what a repeat must match, such as a hash of the request, 1 to 128
+     *     characters
+     * @return this builder
+     * @throws IllegalArgumentException when the key or fingerprint is empty or too long
+     * @throws IllegalStateException when already set
+     */
+    public Builder<I, R, T, A> idempotencyKey(String key, String fingerprint) {
+      Objects.requireNonNull(key, "idempotencyKey");
+      Objects.requireNonNull(fingerprint, "fingerprint");
+      Options.requireUnset(this.idempotencyKey, "idempotencyKey");
+      if (key.isEmpty() || key.length() > 255) {
+        throw new IllegalArgumentException(
+            "idempotencyKey must have 1 to 255 characters, got " + key.length());
+      }
+      if (fingerprint.isEmpty() || fingerprint.length() > 128) {
+        throw new IllegalArgumentException(
+            "fingerprint must have 1 to 128 characters, got " + fingerprint.length());
+      }
+      this.idempotencyKey = key;
+      this.idempotencyFingerprint = fingerprint;
+      return this;
+    }
+
+    /**
      * Builds the spec.
      *
      * @return the spec
@@ -784,6 +867,10 @@ public final class JobSpec<I, T, A> {
           throw new IllegalArgumentException(
               "a durable job retries every Exception: a retryIf predicate cannot be stored");
         }
+      } else if (idempotencyKey != null) {
+        throw new IllegalArgumentException(
+            "an idempotency key needs a durable job, whose function is given by name: an"
+                + " in-memory job is not stored, so a repeat could never find it");
       } else if (transformName != null || reducerName != null || consumerName != null) {
         throw new IllegalArgumentException(
             "a transform, reducer or consumer given by name needs a function given by name too"

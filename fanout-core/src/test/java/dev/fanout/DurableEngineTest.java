@@ -441,4 +441,97 @@ class DurableEngineTest {
     assertThat(outcome.status().settled()).isEqualTo(100);
     assertThatThrownBy(job::pause).hasMessageContaining("CANCELLED");
   }
+
+  @Test
+  void retrying_failed_items_reruns_only_them_and_a_new_outcome_follows_the_new_run() {
+    Engine engine = engine();
+    Map<Integer, AtomicInteger> calls = new ConcurrentHashMap<>();
+    engine.register(
+        "oddFailsOnce",
+        Integer.class,
+        (Integer n, TaskContext ctx) -> {
+          int call = calls.computeIfAbsent(n, k -> new AtomicInteger()).incrementAndGet();
+          if (n % 2 == 1 && call == 1) {
+            throw new IllegalStateException("first call of " + n);
+          }
+          return n;
+        });
+    JobHandle<JsonNode> job =
+        engine.submit(
+            JobSpec.items(range(10))
+                .function("oddFailsOnce")
+                .reduce("sum")
+                .retry(RetryPolicy.builder().maxAttempts(1).build())
+                .build());
+    JobOutcome<JsonNode> first = outcomeOf(job);
+    assertThat(first.state()).isEqualTo(JobState.FAILED);
+    assertThat(first.aggregate().intValue()).isEqualTo(20);
+    assertThat(first.failures()).extracting(ItemFailure::index).containsExactly(1L, 3L, 5L, 7L, 9L);
+
+    assertThat(job.retryFailed()).isTrue();
+
+    JobOutcome<JsonNode> second = outcomeOf(job);
+    assertThat(second.state()).as(second.toString()).isEqualTo(JobState.SUCCEEDED);
+    assertThat(second.aggregate().intValue()).isEqualTo(45);
+    assertThat(second.failures()).isEmpty();
+    assertThat(job.status().succeeded()).isEqualTo(10);
+    assertThat(calls.values()).extracting(AtomicInteger::get).containsOnly(1, 2);
+    assertThat(job.retryFailed()).isFalse();
+  }
+
+  @Test
+  void a_running_job_does_not_retry_and_an_in_memory_job_cannot() {
+    Engine engine = engine();
+    CountDownLatch gate = new CountDownLatch(1);
+    engine.register(
+        "gated",
+        Integer.class,
+        (Integer n, TaskContext ctx) -> {
+          gate.await();
+          return n;
+        });
+    JobHandle<?> running = engine.submit(JobSpec.items(range(2)).function("gated").build());
+    try {
+      assertThatThrownBy(running::retryFailed).isInstanceOf(IllegalStateException.class);
+    } finally {
+      gate.countDown();
+    }
+    JobHandle<Void> local = engine.submit(JobSpec.of(range(1), (Integer n, TaskContext c) -> n));
+    assertThatThrownBy(local::retryFailed).isInstanceOf(UnsupportedOperationException.class);
+  }
+
+  @Test
+  void a_keyed_submission_is_created_once_and_another_fingerprint_conflicts() {
+    Engine engine = engine();
+    engine.register("id", Integer.class, (Integer n, TaskContext ctx) -> n);
+    JsonNode metadata =
+        new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode().put("k", 1);
+
+    JobHandle<?> first =
+        engine.submit(
+            JobSpec.items(range(3))
+                .function("id")
+                .metadata(metadata)
+                .idempotencyKey("key", "fp")
+                .build());
+    JobHandle<?> again =
+        engine.submit(JobSpec.items(range(3)).function("id").idempotencyKey("key", "fp").build());
+
+    assertThat(again.id()).isEqualTo(first.id());
+    assertThat(again.metadata()).hasValue(metadata);
+    assertThatThrownBy(
+            () ->
+                engine.submit(
+                    JobSpec.items(range(3)).function("id").idempotencyKey("key", "other").build()))
+        .isInstanceOfSatisfying(
+            IdempotencyConflictException.class, e -> assertThat(e.holder()).isEqualTo(first.id()));
+    assertThat(engine.list()).hasSize(1);
+    assertThatThrownBy(
+            () ->
+                JobSpec.items(range(1))
+                    .function((Integer n, TaskContext c) -> n)
+                    .idempotencyKey("k", "f")
+                    .build())
+        .isInstanceOf(IllegalArgumentException.class);
+  }
 }

@@ -1,12 +1,15 @@
 package dev.fanout.internal;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fanout.AttemptTimeoutException;
 import dev.fanout.FailureMode;
 import dev.fanout.FailurePolicy;
+import dev.fanout.IdempotencyConflictException;
 import dev.fanout.ItemFailure;
 import dev.fanout.ItemResult;
 import dev.fanout.ItemStatus;
@@ -25,6 +28,7 @@ import dev.fanout.TaskFailedException;
 import dev.fanout.TransformException;
 import dev.fanout.spi.ClaimedTask;
 import dev.fanout.spi.Completion;
+import dev.fanout.spi.IdempotencyKeyTakenException;
 import dev.fanout.spi.JobRow;
 import dev.fanout.spi.JobStore;
 import dev.fanout.spi.NewJob;
@@ -41,6 +45,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
@@ -87,6 +92,15 @@ final class DurableEngine {
   private static final int WRITE_BATCH = 1_000;
   private static final Duration MAX_PURGE_INTERVAL = Duration.ofHours(1);
   private static final int PURGE_BATCH = 100;
+
+  /**
+   * How long a repeated submission waits for the first one under its idempotency key to finish
+   * storing its items; a million items take seconds, a submitter that died holds the key until its
+   * unsealed job is purged.
+   */
+  private static final Duration MAX_REPEAT_WAIT = Duration.ofSeconds(60);
+
+  private static final Duration REPEAT_POLL = Duration.ofMillis(20);
 
   /**
    * How long the writer holds a batch back while the dispatcher claims full batches back to back.
@@ -299,7 +313,22 @@ final class DurableEngine {
     Instant now = clock.instant();
     JobId id = JobIds.next(clock);
     Instant deadlineAt = spec.deadline().map(now::plus).orElse(null);
-    store.createJob(new NewJob(id, encode(durable), spec.maxConcurrency(), now, deadlineAt));
+    NewJob job =
+        new NewJob(
+            id,
+            encode(durable),
+            spec.maxConcurrency(),
+            now,
+            deadlineAt,
+            spec.idempotencyKey().orElse(null),
+            spec.idempotencyFingerprint().orElse(null));
+    // Before any item is written: a repeat must never store items, nor read its source.
+    Optional<JobId> earlier = createOrFindRepeat(job);
+    if (earlier.isPresent()) {
+      @SuppressWarnings("unchecked")
+      JobHandle<A> handle = (JobHandle<A>) handle(earlier.get());
+      return handle;
+    }
     long total = 0;
     try {
       JobSpec.Source<?> source = spec.openSource();
@@ -336,6 +365,58 @@ final class DurableEngine {
     @SuppressWarnings("unchecked")
     JobHandle<A> handle = (JobHandle<A>) handle(id);
     return handle;
+  }
+
+  /**
+   * Creates the job, unless another holds its idempotency key: then returns that job when the
+   * fingerprints match and it is (or becomes) sealed. A job holding the key while its items are
+   * still being written may yet fail and be deleted, which frees the key; so a repeat waits for it
+   * to be sealed, or gone (and then creates its own), rather than answer with a job that may never
+   * exist.
+   */
+  private Optional<JobId> createOrFindRepeat(NewJob job) {
+    long giveUp = System.nanoTime() + MAX_REPEAT_WAIT.toNanos();
+    while (true) {
+      IdempotencyKeyTakenException taken;
+      try {
+        store.createJob(job);
+        return Optional.empty();
+      } catch (IdempotencyKeyTakenException e) {
+        taken = e;
+      }
+      if (!taken.fingerprint().equals(job.fingerprint())) {
+        throw new IdempotencyConflictException(
+            taken.holder(),
+            "the idempotency key '"
+                + job.idempotencyKey()
+                + "' was used for job "
+                + taken.holder()
+                + ", submitted with another request");
+      }
+      while (true) {
+        Optional<JobRow> holder = store.job(taken.holder());
+        if (holder.isEmpty()) {
+          break; // the first submission failed and was deleted: the key is free again
+        }
+        if (holder.get().sealed()) {
+          return Optional.of(taken.holder());
+        }
+        if (System.nanoTime() - giveUp > 0) {
+          throw new IdempotencyConflictException(
+              taken.holder(),
+              "the idempotency key '"
+                  + job.idempotencyKey()
+                  + "' is held by job "
+                  + taken.holder()
+                  + ", whose items are still being stored; try again later");
+        }
+        sleep(REPEAT_POLL);
+        if (Thread.currentThread().isInterrupted()) {
+          throw new IllegalStateException(
+              "interrupted while waiting for job " + taken.holder() + " to store its items");
+        }
+      }
+    }
   }
 
   private static void closeQuietly(AutoCloseable closeable) {
@@ -1085,9 +1166,11 @@ final class DurableEngine {
     }
     failures.sort(java.util.Comparator.comparingLong(ItemFailure::index));
     JsonNode aggregate = row.aggregate() == null ? null : decode(row.aggregate(), JsonNode.class);
-    h.future.complete(new JobOutcome<>(status(row), aggregate, failures));
     // Callers keep their handle; the engine need not, and job(id) makes a new one on demand.
+    // Removed before the future completes: a caller woken by it may retry the job and ask for
+    // the new run's outcome at once, which must not find this finished handle.
     handles.remove(row.id(), h);
+    h.future.complete(new JobOutcome<>(status(row), aggregate, failures));
   }
 
   private TaskFailedException failure(String errorJson) {
@@ -1214,8 +1297,59 @@ final class DurableEngine {
       start();
       if (!future.isDone()) {
         store.job(id).filter(r -> r.state().isFinal()).ifPresent(r -> completeOutcome(r));
+      } else if (!future.isCancelled()) {
+        // Completed once; if the job was retried since, follow its new run instead.
+        Instant finishedAt = future.join().status().finishedAt();
+        Optional<JobRow> now = store.job(id);
+        if (now.isPresent() && !Objects.equals(now.get().finishedAt(), finishedAt)) {
+          Handle current = handle(id);
+          if (current != this) {
+            return current.outcome();
+          }
+        }
       }
       return future.copy();
+    }
+
+    @Override
+    public Optional<JsonNode> metadata() {
+      // Read as stored, not through DurableSpec: the caller's decimals keep every digit (1.50
+      // stays 1.50), where the engine's mapper would make them doubles.
+      try {
+        JsonNode metadata =
+            json.reader()
+                .with(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+                .without(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
+                .readTree(row().spec())
+                .get("metadata");
+        return metadata == null || metadata.isNull() ? Optional.empty() : Optional.of(metadata);
+      } catch (JsonProcessingException e) {
+        throw new IllegalStateException("job " + id + " has a stored spec that is not JSON", e);
+      }
+    }
+
+    @Override
+    public boolean retryFailed() {
+      JobRow row = row();
+      if (!row.state().isFinal() || row.state() == JobState.CANCELLED) {
+        throw new IllegalStateException(
+            "cannot retry the failed items of job "
+                + id
+                + ": it is "
+                + row.state()
+                + "; only a SUCCEEDED or FAILED job retries");
+      }
+      Optional<JobRow> retried = store.retryFailed(id);
+      if (retried.isEmpty()) {
+        JobState now = row().state();
+        if (!now.isFinal() || now == JobState.CANCELLED) {
+          throw new IllegalStateException(
+              "cannot retry the failed items of job " + id + ": it is " + now);
+        }
+        return false;
+      }
+      signal();
+      return true;
     }
 
     @Override

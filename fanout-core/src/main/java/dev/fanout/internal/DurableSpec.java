@@ -30,7 +30,8 @@ record DurableSpec(
     JsonNode functionConfig,
     JsonNode transformConfig,
     JsonNode reducerConfig,
-    JsonNode consumerConfig) {
+    JsonNode consumerConfig,
+    JsonNode metadata) {
 
   DurableSpec {
     // Jackson reads a stored null into a NullNode; no configuration is null here.
@@ -38,6 +39,7 @@ record DurableSpec(
     transformConfig = orNull(transformConfig);
     reducerConfig = orNull(reducerConfig);
     consumerConfig = orNull(consumerConfig);
+    metadata = orNull(metadata);
   }
 
   private static JsonNode orNull(JsonNode node) {
@@ -73,7 +75,8 @@ record DurableSpec(
         spec.functionConfig().orElse(null),
         spec.transformConfig().orElse(null),
         spec.reducerConfig().orElse(null),
-        spec.consumerConfig().orElse(null));
+        spec.consumerConfig().orElse(null),
+        spec.metadata().orElse(null));
   }
 
   RetryPolicy retryPolicy() {

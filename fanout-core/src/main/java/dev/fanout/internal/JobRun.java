@@ -195,6 +195,11 @@ final class JobRun<I, T, A> implements JobHandle<A> {
   }
 
   @Override
+  public java.util.Optional<com.fasterxml.jackson.databind.JsonNode> metadata() {
+    return spec.metadata();
+  }
+
+  @Override
   public JobStatus status() {
     lock.lock();
     try {

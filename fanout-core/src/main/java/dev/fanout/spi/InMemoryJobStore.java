@@ -29,6 +29,9 @@ public final class InMemoryJobStore implements JobStore {
   private final ReentrantLock lock = new ReentrantLock();
   private final Map<JobId, Job> jobs = new HashMap<>();
 
+  /** Idempotency keys and the jobs holding them: the unique constraint of a database. */
+  private final Map<String, JobId> keys = new HashMap<>();
+
   /** Creates an empty store. */
   public InMemoryJobStore() {}
 
@@ -39,6 +42,14 @@ public final class InMemoryJobStore implements JobStore {
     try {
       if (jobs.containsKey(job.id())) {
         throw new IllegalStateException("job " + job.id() + " already exists");
+      }
+      if (job.idempotencyKey() != null) {
+        JobId holder = keys.get(job.idempotencyKey());
+        if (holder != null) {
+          throw new IdempotencyKeyTakenException(
+              job.idempotencyKey(), holder, jobs.get(holder).def.fingerprint());
+        }
+        keys.put(job.idempotencyKey(), job.id());
       }
       jobs.put(job.id(), new Job(job));
     } finally {
@@ -419,7 +430,7 @@ public final class InMemoryJobStore implements JobStore {
   public boolean deleteJob(JobId id) {
     lock.lock();
     try {
-      return jobs.remove(id) != null;
+      return remove(id);
     } finally {
       lock.unlock();
     }
@@ -438,8 +449,54 @@ public final class InMemoryJobStore implements JobStore {
               .limit(limit)
               .map(j -> j.def.id())
               .toList();
-      doomed.forEach(jobs::remove);
+      doomed.forEach(this::remove);
       return doomed.size();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Removes a job and frees its idempotency key; the caller holds the lock. */
+  private boolean remove(JobId id) {
+    Job job = jobs.remove(id);
+    if (job == null) {
+      return false;
+    }
+    if (job.def.idempotencyKey() != null) {
+      keys.remove(job.def.idempotencyKey(), id);
+    }
+    return true;
+  }
+
+  @Override
+  public Optional<JobRow> retryFailed(JobId id) {
+    lock.lock();
+    try {
+      Job job = jobs.get(id);
+      if (job == null
+          || (job.state != JobState.SUCCEEDED && job.state != JobState.FAILED)
+          || job.failed == 0) {
+        return Optional.empty();
+      }
+      for (Task task : job.tasks) {
+        if (task.state == TaskState.FAILED) {
+          task.attempts = 0;
+          task.notBefore = null;
+          task.value = null;
+          task.error = null;
+          task.durationMillis = 0;
+          job.toPendingAfterRunning(task);
+        }
+      }
+      // The failed results no longer count: each item's next result takes a new seq.
+      job.results.removeIf(r -> r.status() == TaskState.FAILED);
+      job.failed = 0;
+      job.state = JobState.RUNNING;
+      job.paused = false;
+      job.finishedAt = null;
+      job.aggregate = null;
+      job.error = null;
+      return Optional.of(job.row());
     } finally {
       lock.unlock();
     }

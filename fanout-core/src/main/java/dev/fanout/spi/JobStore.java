@@ -23,9 +23,13 @@ import java.util.Optional;
 public interface JobStore extends AutoCloseable {
 
   /**
-   * Stores a new job, unsealed: no claim sees it until {@link #seal}.
+   * Stores a new job, unsealed: no claim sees it until {@link #seal}. A job with an idempotency key
+   * is stored only if no other job holds that key, checked atomically with the insert (a unique
+   * constraint), so of two concurrent creations under one key exactly one succeeds. The key is
+   * freed when its job is deleted or purged.
    *
    * @param job the job
+   * @throws IdempotencyKeyTakenException when another job, sealed or not, holds the job's key
    * @throws IllegalStateException when a job with that ID exists
    */
   void createJob(NewJob job);
@@ -162,6 +166,25 @@ public interface JobStore extends AutoCloseable {
    * @return true when the job exists and is not final
    */
   boolean setMaxConcurrency(JobId id, int maxConcurrency);
+
+  /**
+   * Puts the FAILED items of a SUCCEEDED or FAILED job back to run, in one transaction that holds
+   * the job: each becomes PENDING with no result, no sequence number, no attempts and a new fence;
+   * the job becomes RUNNING (not paused) with its counts moved from failed to pending, and its
+   * aggregate, error and {@code finishedAt} cleared, so it is active again and is finished anew
+   * when its items have settled. Results of the retried items get new sequence numbers after {@code
+   * lastSeq}; their old results are no longer read by {@link #results}.
+   *
+   * <p>The default throws, for stores written before this operation existed.
+   *
+   * @param id the job
+   * @return the job as it is now, when this call put failed items back; empty when the job is
+   *     unknown, not final, CANCELLED, or has no failed items
+   * @throws UnsupportedOperationException when the store cannot retry
+   */
+  default Optional<JobRow> retryFailed(JobId id) {
+    throw new UnsupportedOperationException(getClass().getName() + " cannot retry failed items");
+  }
 
   /**
    * Reads a job's settled items in sequence order.

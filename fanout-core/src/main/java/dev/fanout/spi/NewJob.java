@@ -12,9 +12,18 @@ import java.util.Objects;
  * @param maxConcurrency the most items of this job RUNNING at once, across every worker
  * @param createdAt when the job was accepted
  * @param deadlineAt when the job must end, or null
+ * @param idempotencyKey a key no other job in the store may hold, or null for none
+ * @param fingerprint what a repeat under the key must match (the store keeps it and hands it back
+ *     in {@link IdempotencyKeyTakenException}); set exactly when the key is
  */
 public record NewJob(
-    JobId id, String spec, int maxConcurrency, Instant createdAt, Instant deadlineAt) {
+    JobId id,
+    String spec,
+    int maxConcurrency,
+    Instant createdAt,
+    Instant deadlineAt,
+    String idempotencyKey,
+    String fingerprint) {
 
   /** Checks the fields. */
   public NewJob {
@@ -24,5 +33,27 @@ public record NewJob(
     if (maxConcurrency < 1) {
       throw new IllegalArgumentException("maxConcurrency must be >= 1, got " + maxConcurrency);
     }
+    if ((idempotencyKey == null) != (fingerprint == null)) {
+      throw new IllegalArgumentException("an idempotency key needs a fingerprint, and only then");
+    }
+    if (idempotencyKey != null && (idempotencyKey.isEmpty() || idempotencyKey.length() > 255)) {
+      throw new IllegalArgumentException("idempotencyKey must have 1 to 255 characters");
+    }
+    if (fingerprint != null && (fingerprint.isEmpty() || fingerprint.length() > 128)) {
+      throw new IllegalArgumentException("fingerprint must have 1 to 128 characters");
+    }
+  }
+
+  /**
+   * A job without an idempotency key.
+   *
+   * @param id the job's ID
+   * @param spec the job's definition as JSON, opaque to the store
+   * @param maxConcurrency the most items of this job RUNNING at once, across every worker
+   * @param createdAt when the job was accepted
+   * @param deadlineAt when the job must end, or null
+   */
+  public NewJob(JobId id, String spec, int maxConcurrency, Instant createdAt, Instant deadlineAt) {
+    this(id, spec, maxConcurrency, createdAt, deadlineAt, null, null);
   }
 }

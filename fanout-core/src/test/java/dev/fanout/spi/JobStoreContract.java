@@ -1703,6 +1703,179 @@ public abstract class JobStoreContract {
     }
   }
 
+  // ---------------------------------------------------------------- idempotency keys
+
+  private static NewJob keyed(JobId id, String key, String fingerprint) {
+    return new NewJob(id, "\"spec\"", 5, at(0), null, key, fingerprint);
+  }
+
+  @Test
+  void
+      a_second_job_under_a_taken_idempotency_key_is_refused_naming_the_holder_and_its_fingerprint() {
+    store.createJob(keyed(jobId(1), "key-1", "fp-a"));
+
+    assertThatThrownBy(() -> store.createJob(keyed(jobId(2), "key-1", "fp-b")))
+        .isInstanceOfSatisfying(
+            IdempotencyKeyTakenException.class,
+            e -> {
+              assertThat(e.holder()).isEqualTo(jobId(1));
+              assertThat(e.fingerprint()).isEqualTo("fp-a");
+            });
+    assertThat(store.job(jobId(2))).isEmpty();
+    assertThat(row(jobId(1)).sealed()).isFalse();
+  }
+
+  @Test
+  void jobs_without_a_key_or_under_distinct_keys_never_collide() {
+    store.createJob(new NewJob(jobId(1), "\"spec\"", 5, at(0), null));
+    store.createJob(new NewJob(jobId(2), "\"spec\"", 5, at(0), null));
+    store.createJob(keyed(jobId(3), "key-a", "fp"));
+    store.createJob(keyed(jobId(4), "key-b", "fp"));
+
+    assertThat(store.listJobs(10, null)).hasSize(4);
+  }
+
+  @Test
+  void deleting_or_purging_the_holder_frees_its_idempotency_key() {
+    JobId first = sealedJob(1, 2, 5);
+    store.deleteJob(first);
+    store.createJob(keyed(jobId(2), "key", "fp"));
+    assertThat(store.deleteJob(jobId(2))).isTrue();
+
+    store.createJob(keyed(jobId(3), "key", "fp"));
+    // An unsealed job, a submission that died half-written, is purged and frees its key too.
+    assertThat(store.purge(at(1), 10)).isEqualTo(1);
+
+    store.createJob(keyed(jobId(4), "key", "fp2"));
+    assertThat(row(jobId(4)).id()).isEqualTo(jobId(4));
+  }
+
+  @Test
+  void concurrent_creations_under_one_key_store_exactly_one_job() throws Exception {
+    int threads = 8;
+    for (int round = 0; round < 10; round++) {
+      String key = "race-" + round;
+      int base = 1 + round * threads;
+      List<Optional<JobId>> outcomes =
+          runConcurrently(
+              threads,
+              t -> {
+                try {
+                  store.createJob(keyed(jobId(base + t), key, "fp"));
+                  return Optional.<JobId>empty();
+                } catch (IdempotencyKeyTakenException e) {
+                  return Optional.of(e.holder());
+                }
+              });
+
+      List<JobId> created = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        if (outcomes.get(t).isEmpty()) {
+          created.add(jobId(base + t));
+        }
+      }
+      assertThat(created).as("round %d", round).hasSize(1);
+      assertThat(outcomes.stream().flatMap(Optional::stream))
+          .as("round %d", round)
+          .hasSize(threads - 1)
+          .containsOnly(created.get(0));
+    }
+  }
+
+  // ---------------------------------------------------------------- retryFailed
+
+  /** Items 0..3; the odd ones failed, the even ones succeeded; finished FAILED. */
+  private JobId jobWithFailures(int n) {
+    JobId id = sealedJob(n, 4, 10);
+    List<ClaimedTask> tasks = store.claim(id, "w", 4, at(1), FAR_LEASE);
+    store.complete(
+        id,
+        List.of(
+            succeeded(tasks.get(0)),
+            failed(tasks.get(1)),
+            succeeded(tasks.get(2)),
+            failed(tasks.get(3))),
+        at(2));
+    store
+        .finish(id, at(3), null, null, folder(new Verdict(JobState.FAILED, "\"agg\"", "too many")))
+        .orElseThrow();
+    return id;
+  }
+
+  @Test
+  void retrying_failed_items_puts_them_back_pending_and_reopens_the_job() {
+    JobId id = jobWithFailures(1);
+
+    JobRow reopened = store.retryFailed(id).orElseThrow();
+
+    assertThat(reopened.state()).isEqualTo(JobState.RUNNING);
+    assertThat(Counts.of(reopened)).isEqualTo(new Counts(2, 0, 2, 0, 0));
+    assertThat(reopened.finishedAt()).isNull();
+    assertThat(reopened.aggregate()).isNull();
+    assertThat(reopened.error()).isNull();
+    assertThat(reopened.startedAt()).isEqualTo(at(1));
+    assertThat(reopened.lastSeq()).isEqualTo(4);
+    assertThat(store.activeJobs()).containsExactly(id);
+    assertThat(store.results(id, 0, 10)).extracting(StoredResult::index).containsExactly(0L, 2L);
+    assertThat(store.failures(id, 0, 10)).isEmpty();
+  }
+
+  @Test
+  void retried_items_run_with_fresh_attempts_settle_under_new_seqs_and_the_job_finishes_again() {
+    JobId id = jobWithFailures(1);
+    store.retryFailed(id).orElseThrow();
+
+    List<ClaimedTask> again = store.claim(id, "w2", 10, at(4), FAR_LEASE);
+    assertThat(indexes(again)).containsExactly(1L, 3L);
+    assertThat(again).extracting(ClaimedTask::attempt).containsOnly(1);
+    List<StoredResult> settled =
+        store.complete(id, List.of(succeeded(again.get(0)), failed(again.get(1))), at(5));
+    assertThat(settled).extracting(StoredResult::seq).containsExactly(5L, 6L);
+    assertThat(store.results(id, 0, 10))
+        .extracting(StoredResult::index)
+        .containsExactly(0L, 2L, 1L, 3L);
+
+    RecordingFolder folder = folder(new Verdict(JobState.FAILED, "\"agg2\"", null));
+    JobRow ended = store.finish(id, at(6), null, null, folder).orElseThrow();
+    assertThat(folder.values()).containsExactly("0", "1", "4");
+    assertThat(ended.state()).isEqualTo(JobState.FAILED);
+    assertThat(ended.aggregate()).isEqualTo("\"agg2\"");
+    assertThat(ended.finishedAt()).isEqualTo(at(6));
+    assertThat(Counts.of(ended)).isEqualTo(new Counts(0, 0, 3, 1, 0));
+    // Retried again: only the one that failed twice.
+    store.retryFailed(id).orElseThrow();
+    assertThat(indexes(store.claim(id, "w3", 10, at(7), FAR_LEASE))).containsExactly(3L);
+  }
+
+  @Test
+  void a_report_from_before_the_retry_is_dropped() {
+    JobId id = sealedJob(1, 1, 10);
+    ClaimedTask first = store.claim(id, "w", 1, at(1), FAR_LEASE).get(0);
+    store.complete(id, List.of(failed(first)), at(2));
+    store.finish(id, at(3), null, null, folder(succeeded())).orElseThrow();
+    store.retryFailed(id).orElseThrow();
+
+    assertThat(store.complete(id, List.of(succeeded(first)), at(4))).isEmpty();
+    assertThat(Counts.of(row(id))).isEqualTo(new Counts(1, 0, 0, 0, 0));
+  }
+
+  @Test
+  void retry_failed_changes_nothing_for_unknown_unfinished_cancelled_or_failure_free_jobs() {
+    assertThat(store.retryFailed(jobId(99))).isEmpty();
+
+    JobId running = sealedJob(1, 2, 10);
+    ClaimedTask task = store.claim(running, "w", 1, at(1), FAR_LEASE).get(0);
+    store.complete(running, List.of(failed(task)), at(2));
+    assertThat(store.retryFailed(running)).isEmpty();
+    store.finish(running, at(3), JobState.CANCELLED, null, folder(succeeded())).orElseThrow();
+    assertThat(store.retryFailed(running)).isEmpty();
+    assertThat(row(running).state()).isEqualTo(JobState.CANCELLED);
+
+    JobId clean = finishedJob(2, at(0), at(1));
+    assertThat(store.retryFailed(clean)).isEmpty();
+    assertThat(row(clean).state()).isEqualTo(JobState.SUCCEEDED);
+  }
+
   // ---------------------------------------------------------------- helpers
 
   /**

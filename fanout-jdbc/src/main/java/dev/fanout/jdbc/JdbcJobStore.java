@@ -7,6 +7,7 @@ import dev.fanout.JobId;
 import dev.fanout.JobState;
 import dev.fanout.spi.ClaimedTask;
 import dev.fanout.spi.Completion;
+import dev.fanout.spi.IdempotencyKeyTakenException;
 import dev.fanout.spi.JobRow;
 import dev.fanout.spi.JobStore;
 import dev.fanout.spi.NewJob;
@@ -156,6 +157,43 @@ public final class JdbcJobStore implements JobStore {
   @Override
   public void createJob(NewJob job) {
     Objects.requireNonNull(job, "job");
+    // A key's holder may be deleted (a submission that failed midway) between our failed insert
+    // and the look-up that names it; then the key is free and the insert is tried again.
+    for (int tries = 1; ; tries++) {
+      try {
+        insertJob(job);
+        return;
+      } catch (Collision collision) {
+        if (job.idempotencyKey() == null) {
+          throw new IllegalStateException(
+              "a job with ID " + job.id() + " exists already", collision.getCause());
+        }
+        Optional<IdempotencyKeyTakenException> taken = keyHolder(job);
+        if (taken.isPresent()) {
+          throw taken.get();
+        }
+        if (tries == 3) {
+          throw new StoreException(
+              "cannot create job "
+                  + job.id()
+                  + ": its idempotency key is taken and freed again"
+                  + " over and over",
+              collision.getCause());
+        }
+      }
+    }
+  }
+
+  /** A unique violation on insert: the ID, or the idempotency key, is taken. */
+  private static final class Collision extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    Collision(SQLException cause) {
+      super(cause);
+    }
+  }
+
+  private void insertJob(NewJob job) {
     transactions.inTransaction(
         "create job " + job.id(),
         connection -> {
@@ -164,21 +202,47 @@ public final class JdbcJobStore implements JobStore {
                   """
                   INSERT INTO fanout_job (id, sealed, state, paused, spec, total, max_concurrency,
                     pending, running, succeeded, failed, cancelled, retries, last_seq,
-                    created_at, deadline_at)
-                  VALUES (?, FALSE, 'ACCEPTED', FALSE, ?, 0, ?, 0, 0, 0, 0, 0, 0, 0, ?, ?)""")) {
+                    created_at, deadline_at, idempotency_key, fingerprint)
+                  VALUES (?, FALSE, 'ACCEPTED', FALSE, ?, 0, ?, 0, 0, 0, 0, 0, 0, 0, ?, ?, ?, ?)""")) {
             insert.setString(1, job.id().value());
             insert.setString(2, job.spec());
             insert.setInt(3, job.maxConcurrency());
             Timestamps.bind(insert, 4, job.createdAt());
             Timestamps.bind(insert, 5, job.deadlineAt());
+            insert.setString(6, job.idempotencyKey());
+            insert.setString(7, job.fingerprint());
             insert.executeUpdate();
           } catch (SQLException e) {
             if (isUniqueViolation(e)) {
-              throw new IllegalStateException("a job with ID " + job.id() + " exists already", e);
+              // Thrown, not returned, so the transaction rolls back: PostgreSQL has aborted it.
+              throw new Collision(e);
             }
             throw e;
           }
           return null;
+        });
+  }
+
+  /** The job holding another job's idempotency key, if any job still does. */
+  private Optional<IdempotencyKeyTakenException> keyHolder(NewJob job) {
+    return transactions.inTransaction(
+        "find the holder of an idempotency key",
+        connection -> {
+          try (PreparedStatement select =
+              connection.prepareStatement(
+                  "SELECT id, fingerprint FROM fanout_job WHERE idempotency_key = ?")) {
+            select.setString(1, job.idempotencyKey());
+            try (ResultSet row = select.executeQuery()) {
+              if (!row.next() || row.getString("id").equals(job.id().value())) {
+                return Optional.empty();
+              }
+              return Optional.of(
+                  new IdempotencyKeyTakenException(
+                      job.idempotencyKey(),
+                      JobId.of(row.getString("id")),
+                      row.getString("fingerprint")));
+            }
+          }
         });
   }
 
@@ -778,6 +842,52 @@ public final class JdbcJobStore implements JobStore {
             Timestamps.bind(end, 4, now);
             end.setString(5, id.value());
             end.executeUpdate();
+          }
+          return readJob(connection, id);
+        });
+  }
+
+  @Override
+  public Optional<JobRow> retryFailed(JobId id) {
+    Objects.requireNonNull(id, "id");
+    return transactions.inTransaction(
+        "retry the failed items of job " + id,
+        connection -> {
+          // Under the job lock no finish, claim or completion of this job runs in between.
+          Optional<LockedJob> locked = lockJob(connection, id);
+          if (locked.isEmpty()
+              || (locked.get().state() != JobState.SUCCEEDED
+                  && locked.get().state() != JobState.FAILED)) {
+            return Optional.empty();
+          }
+          // A settle is guarded by "seq IS NULL" and the fence, so clearing the seq and bumping
+          // the fence makes each item settle once more, and only by a claim made from now on.
+          int reset;
+          try (PreparedStatement items =
+              connection.prepareStatement(
+                  """
+                  UPDATE fanout_item
+                  SET state = 'PENDING', attempts = 0, fence = fence + 1, owner = NULL,
+                      lease_until = NULL, not_before = NULL, seq = NULL, result = NULL,
+                      error = NULL, duration_millis = NULL
+                  WHERE job_id = ? AND state = 'FAILED'""")) {
+            items.setString(1, id.value());
+            reset = items.executeUpdate();
+          }
+          if (reset == 0) {
+            return Optional.empty();
+          }
+          try (PreparedStatement job =
+              connection.prepareStatement(
+                  """
+                  UPDATE fanout_job
+                  SET state = 'RUNNING', paused = FALSE, pending = pending + ?, failed = failed - ?,
+                      finished_at = NULL, aggregate = NULL, error = NULL
+                  WHERE id = ?""")) {
+            job.setLong(1, reset);
+            job.setLong(2, reset);
+            job.setString(3, id.value());
+            job.executeUpdate();
           }
           return readJob(connection, id);
         });

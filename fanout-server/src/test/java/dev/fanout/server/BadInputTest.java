@@ -113,6 +113,14 @@ class BadInputTest {
             .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(body))));
   }
 
+  private Http.Response keyed(String key, String body) {
+    return http.send(
+        http.request("/v1/jobs")
+            .header("Content-Type", "application/json")
+            .header("Idempotency-Key", key)
+            .POST(HttpRequest.BodyPublishers.ofString(body)));
+  }
+
   private Http.Response withAuth(String header) {
     HttpRequest.Builder r = anonymous.request("/v1/jobs");
     if (header != null) {
@@ -181,6 +189,19 @@ class BadInputTest {
             400,
             "invalid_type",
             t -> t.http.get("/v1/jobs/" + t.finishedJob + "/results?limit=ten")));
+    c.add(submit("metadata is an array", 400, "invalid_type", job("\"metadata\": [1]")));
+    c.add(
+        new Case(
+            "an Idempotency-Key of 256 characters",
+            400,
+            "invalid_value",
+            t -> t.keyed("k".repeat(256), job("\"reduce\": \"sum\""))));
+    c.add(
+        new Case(
+            "an Idempotency-Key with a space",
+            400,
+            "invalid_value",
+            t -> t.keyed("two words", job("\"reduce\": \"sum\""))));
     c.add(
         new Case(
             "PATCH with broken JSON",
@@ -255,6 +276,34 @@ class BadInputTest {
             409,
             "job_not_final",
             t -> t.http.get("/v1/jobs/" + t.runningJob + "/aggregate")));
+    c.add(
+        new Case(
+            "an Idempotency-Key reused with another body",
+            409,
+            "idempotency_conflict",
+            t -> {
+              Http.Response first = t.keyed("reused-key", job("\"reduce\": \"sum\""));
+              assertThat(first.status()).as(first.body()).isEqualTo(202);
+              return t.keyed("reused-key", job("\"reduce\": \"count\""));
+            }));
+    c.add(
+        new Case(
+            "retry the failed items of a running job",
+            409,
+            "job_not_final",
+            t -> t.http.post("/v1/jobs/" + t.runningJob + "/retry-failed", "")));
+    c.add(
+        new Case(
+            "retry a job without failed items",
+            409,
+            "nothing_to_retry",
+            t -> t.http.post("/v1/jobs/" + t.finishedJob + "/retry-failed", "")));
+    c.add(
+        new Case(
+            "retry the failed items of an unknown job",
+            404,
+            "job_not_found",
+            t -> t.http.post("/v1/jobs/0190c0de-0000-7000-8000-000000000000/retry-failed", "")));
     // 413: too large, by Content-Length or while streaming
     c.add(submit("a body over the limit, by its length", 413, "body_too_large", bigBody));
     c.add(

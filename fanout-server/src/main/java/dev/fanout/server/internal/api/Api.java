@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fanout.Engine;
+import dev.fanout.IdempotencyConflictException;
 import dev.fanout.JobHandle;
 import dev.fanout.JobId;
 import dev.fanout.JobState;
@@ -31,10 +32,12 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -176,6 +179,7 @@ public final class Api {
         new Route(HandlerType.POST, "/v1/jobs/{id}/cancel", this::cancel),
         new Route(HandlerType.POST, "/v1/jobs/{id}/pause", ctx -> change(ctx, true)),
         new Route(HandlerType.POST, "/v1/jobs/{id}/resume", ctx -> change(ctx, false)),
+        new Route(HandlerType.POST, "/v1/jobs/{id}/retry-failed", this::retryFailed),
         new Route(
             HandlerType.GET,
             "/health",
@@ -251,11 +255,7 @@ public final class Api {
   }
 
   private static byte[] sha256(String s) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("the JDK has no SHA-256", e);
-    }
+    return newSha256().digest(s.getBytes(StandardCharsets.UTF_8));
   }
 
   private static void requireJson(Context ctx) {
@@ -295,15 +295,26 @@ public final class Api {
   private void submit(Context ctx) throws IOException {
     requireJson(ctx);
     requireLength(ctx, limits.maxBodyBytes());
+    String idempotencyKey = idempotencyKey(ctx);
     Files.createDirectories(spoolDir);
-    SubmitParser.Parsed parsed = parser.parse(ctx.bodyInputStream(), spoolDir);
+    // The hash is taken as the parser streams the body, so the body is never held whole; the
+    // parser reads to its end, since content after the object is refused.
+    MessageDigest bodyDigest = idempotencyKey == null ? null : newSha256();
+    InputStream in =
+        bodyDigest == null
+            ? ctx.bodyInputStream()
+            : new DigestInputStream(ctx.bodyInputStream(), bodyDigest);
+    SubmitParser.Parsed parsed = parser.parse(in, spoolDir);
     try {
       JobRequest request = new JobRequest(parsed.fields(), functions, components, traceparent(ctx));
+      String bodyHash = bodyDigest == null ? null : HexFormat.of().formatHex(bodyDigest.digest());
       JobHandle<?> job;
       try (SubmitParser.SpoolReader items = parser.read(parsed.spool())) {
-        job = engine.submit(request.toSpec(items));
+        job = engine.submit(request.toSpec(items, idempotencyKey, bodyHash));
       } catch (IllegalArgumentException e) {
         throw ApiException.invalid("invalid_value", e.getMessage());
+      } catch (IdempotencyConflictException e) {
+        throw new ApiException(409, "idempotency_conflict", e.getMessage());
       }
       String self = "/v1/jobs/" + job.id();
       ObjectNode body = json.createObjectNode();
@@ -318,6 +329,33 @@ public final class Api {
       ctx.status(202).header("Location", self).json(body);
     } finally {
       Files.deleteIfExists(parsed.spool());
+    }
+  }
+
+  /**
+   * The request's Idempotency-Key, checked: 1 to 255 visible ASCII characters, since it is stored
+   * and compared byte for byte; null when the header is absent.
+   */
+  private static String idempotencyKey(Context ctx) {
+    String key = ctx.header("Idempotency-Key");
+    if (key == null) {
+      return null;
+    }
+    if (key.isEmpty() || key.length() > 255 || !key.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+      throw ApiException.badRequest(
+          "invalid_value",
+          "Idempotency-Key must be 1 to 255 visible ASCII characters (no spaces), got "
+              + key.length()
+              + " characters");
+    }
+    return key;
+  }
+
+  private static MessageDigest newSha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("the JDK has no SHA-256", e);
     }
   }
 
@@ -375,7 +413,7 @@ public final class Api {
     } else {
       view.put("error", s.error());
     }
-    view.putNull("metadata");
+    view.set("metadata", job.metadata().orElse(json.nullNode()));
     return view;
   }
 
@@ -507,6 +545,40 @@ public final class Api {
       throw new ApiException(409, "job_final", e.getMessage());
     }
     ctx.json(jobView(job, true));
+  }
+
+  private void retryFailed(Context ctx) {
+    JobHandle<?> job = handle(ctx);
+    JobStatus s = job.status();
+    refuseRetry(s);
+    boolean retried;
+    try {
+      retried = job.retryFailed();
+    } catch (IllegalStateException e) {
+      refuseRetry(job.status()); // changed meanwhile: say how
+      throw new ApiException(409, "job_not_final", e.getMessage());
+    }
+    if (!retried) {
+      refuseRetry(job.status());
+      throw new ApiException(409, "nothing_to_retry", "job " + s.id() + " has no failed items");
+    }
+    ctx.status(202).json(jobView(job, true));
+  }
+
+  private static void refuseRetry(JobStatus s) {
+    if (!s.state().isFinal()) {
+      throw new ApiException(
+          409,
+          "job_not_final",
+          "job " + s.id() + " is " + s.state() + "; its failed items run again once it is final");
+    }
+    if (s.state() == JobState.CANCELLED) {
+      throw new ApiException(
+          409, "job_cancelled", "job " + s.id() + " was cancelled; its items stay as they are");
+    }
+    if (s.failed() == 0) {
+      throw new ApiException(409, "nothing_to_retry", "job " + s.id() + " has no failed items");
+    }
   }
 
   private void patch(Context ctx) throws IOException {

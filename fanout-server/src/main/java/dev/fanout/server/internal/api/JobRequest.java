@@ -8,6 +8,7 @@ import dev.fanout.RetryPolicy;
 import dev.fanout.server.internal.ApiException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Iterator;
 import java.util.List;
@@ -22,6 +23,7 @@ final class JobRequest {
   static final int MAX_CONCURRENCY = 100_000;
   static final long MAX_MILLIS = Duration.ofDays(30).toMillis();
   static final int MAX_ATTEMPTS = 100;
+  static final int MAX_METADATA_BYTES = 64 * 1024;
   static final List<String> REDUCERS = List.of("sum", "count", "min", "max", "avg", "collect");
 
   private final Map<String, JsonNode> fields;
@@ -36,6 +38,7 @@ final class JobRequest {
   private final Long deadlineMs;
   private final FailurePolicy failurePolicy;
   private final JsonNode webhookConfig;
+  private final JsonNode metadata;
 
   JobRequest(
       Map<String, JsonNode> fields,
@@ -94,15 +97,36 @@ final class JobRequest {
     JsonNode webhook = fields.get("webhook");
     this.webhookConfig =
         webhook == null || webhook.isNull() ? null : components.webhookConfig(webhook);
-    if (fields.containsKey("metadata") && !fields.get("metadata").isObject()) {
-      throw ApiException.badRequest("invalid_type", "metadata must be an object");
-    }
-    // Refused rather than dropped: a job must not lose what its submission carried.
-    unsupported("metadata", "job metadata");
+    this.metadata = metadata(fields.get("metadata"));
   }
 
-  /** The spec over these items, durable: every part is named. */
-  JobSpec<JsonNode, JsonNode, ?> toSpec(Iterator<JsonNode> items) {
+  /** The caller's metadata, kept with the job as given; null when absent or null. */
+  private static JsonNode metadata(JsonNode node) {
+    if (node == null || node.isNull()) {
+      return null;
+    }
+    if (!node.isObject()) {
+      throw ApiException.badRequest("invalid_type", "metadata must be an object");
+    }
+    // Every read of the job returns it, so it stays small; the items are where the data goes.
+    int size = node.toString().getBytes(StandardCharsets.UTF_8).length;
+    if (size > MAX_METADATA_BYTES) {
+      throw new ApiException(
+          413,
+          "metadata_too_large",
+          "metadata is " + size + " bytes as compact JSON; the limit is " + MAX_METADATA_BYTES);
+    }
+    return node;
+  }
+
+  /**
+   * The spec over these items, durable: every part is named.
+   *
+   * @param idempotencyKey the request's Idempotency-Key, or null
+   * @param bodyHash the SHA-256 of the request body, hex, when a key is given
+   */
+  JobSpec<JsonNode, JsonNode, ?> toSpec(
+      Iterator<JsonNode> items, String idempotencyKey, String bodyHash) {
     JobSpec.Builder<JsonNode, JsonNode, JsonNode, Void> b =
         functionConfig != null
             ? JobSpec.items(items).function(function, functionConfig)
@@ -114,13 +138,17 @@ final class JobRequest {
       b = b.consumer(Components.WEBHOOK, webhookConfig);
     }
     if (reduceConfig != null) {
-      return options(b.reduce(reduce, reduceConfig));
+      return options(b.reduce(reduce, reduceConfig), idempotencyKey, bodyHash);
     }
-    return reduce != null ? options(b.reduce(reduce)) : options(b);
+    return reduce != null
+        ? options(b.reduce(reduce), idempotencyKey, bodyHash)
+        : options(b, idempotencyKey, bodyHash);
   }
 
   private <A> JobSpec<JsonNode, JsonNode, A> options(
-      JobSpec.Builder<JsonNode, JsonNode, JsonNode, A> spec) {
+      JobSpec.Builder<JsonNode, JsonNode, JsonNode, A> spec,
+      String idempotencyKey,
+      String bodyHash) {
     if (maxConcurrency != null) {
       spec.maxConcurrency(maxConcurrency);
     }
@@ -135,6 +163,12 @@ final class JobRequest {
     }
     if (failurePolicy != null) {
       spec.failurePolicy(failurePolicy);
+    }
+    if (metadata != null) {
+      spec.metadata(metadata);
+    }
+    if (idempotencyKey != null) {
+      spec.idempotencyKey(idempotencyKey, bodyHash);
     }
     return spec.build();
   }
