@@ -49,6 +49,7 @@ public final class FanOut {
     private Duration pollInterval;
     private Integer claimBatchSize;
     private Duration storeRetention;
+    private EngineListener listener;
 
     private Builder() {}
 
@@ -235,6 +236,21 @@ public final class FanOut {
     }
 
     /**
+     * Sets the listener that hears what the engine does with durable jobs' items, for metrics. It
+     * runs on the engine's threads, so it must be quick; whatever it throws is logged and ignored.
+     *
+     * @param listener the listener (default: none)
+     * @return this builder
+     * @throws IllegalStateException when already set
+     */
+    public Builder listener(EngineListener listener) {
+      Objects.requireNonNull(listener, "listener");
+      Options.requireUnset(this.listener, "listener");
+      this.listener = listener;
+      return this;
+    }
+
+    /**
      * Builds the engine. In-memory jobs run as soon as they are submitted; durable workers start
      * with {@link Engine#start()} or the first durable submission.
      *
@@ -255,7 +271,8 @@ public final class FanOut {
               pollInterval != null ? pollInterval : Duration.ofSeconds(1),
               claimBatchSize != null ? claimBatchSize : 256,
               DEFAULT_NODE_CONCURRENCY,
-              storeRetention != null ? storeRetention : Duration.ofDays(7)));
+              storeRetention != null ? storeRetention : Duration.ofDays(7),
+              listener));
     }
 
     /** Durable attempts running at once on one engine when no engine-wide cap is set. */

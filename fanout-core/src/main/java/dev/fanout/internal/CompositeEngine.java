@@ -3,6 +3,7 @@ package dev.fanout.internal;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fanout.ComponentFactory;
 import dev.fanout.Engine;
+import dev.fanout.EngineListener;
 import dev.fanout.ItemResult;
 import dev.fanout.JobHandle;
 import dev.fanout.JobId;
@@ -65,7 +66,8 @@ public final class CompositeEngine implements Engine {
             config.pollInterval(),
             config.claimBatchSize(),
             Math.min(config.maxConcurrency(), config.nodeConcurrencyCeiling()),
-            config.storeRetention());
+            config.storeRetention(),
+            SafeListener.of(config.listener()));
   }
 
   /**
@@ -84,6 +86,7 @@ public final class CompositeEngine implements Engine {
    * @param claimBatchSize the most items one claim takes
    * @param nodeConcurrencyCeiling the cap on durable attempts when no engine-wide cap is set
    * @param storeRetention how long finished durable jobs stay in the store
+   * @param listener hears durable items start, settle and retry, or null for none
    */
   public record Config(
       Executor executor,
@@ -98,7 +101,8 @@ public final class CompositeEngine implements Engine {
       Duration pollInterval,
       int claimBatchSize,
       int nodeConcurrencyCeiling,
-      Duration storeRetention) {}
+      Duration storeRetention,
+      EngineListener listener) {}
 
   @Override
   public <A> JobHandle<A> submit(JobSpec<?, ?, A> spec) {

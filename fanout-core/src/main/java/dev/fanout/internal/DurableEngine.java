@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fanout.AttemptTimeoutException;
+import dev.fanout.EngineListener;
 import dev.fanout.FailureMode;
 import dev.fanout.FailurePolicy;
 import dev.fanout.ItemFailure;
@@ -117,6 +118,7 @@ final class DurableEngine {
   private final int claimBatch;
   private final int nodeConcurrency;
   private final Duration retention;
+  private final EngineListener listener;
 
   private final AtomicInteger localRunning = new AtomicInteger();
   private final Map<JobId, Active> active = new ConcurrentHashMap<>();
@@ -151,7 +153,8 @@ final class DurableEngine {
       Duration pollInterval,
       int claimBatch,
       int nodeConcurrency,
-      Duration retention) {
+      Duration retention,
+      EngineListener listener) {
     this.store = store;
     this.json = json;
     this.registry = registry;
@@ -165,6 +168,7 @@ final class DurableEngine {
     this.claimBatch = claimBatch;
     this.nodeConcurrency = nodeConcurrency;
     this.retention = retention;
+    this.listener = listener;
   }
 
   private String newOwnerToken() {
@@ -608,6 +612,7 @@ final class DurableEngine {
     Throwable failure = null;
     try {
       if (attempt.begin()) {
+        listener.onAttemptStarted(job.id);
         try {
           Registry.Fn fn = job.fn();
           Object item = json.readValue(task.item(), fn.itemType());
@@ -616,6 +621,7 @@ final class DurableEngine {
           failure = e;
         } finally {
           attempt.end();
+          listener.onAttemptEnded(job.id);
         }
       } else {
         return; // stopped before it began: its job ended
@@ -733,6 +739,7 @@ final class DurableEngine {
     Instant now = clock.instant();
     for (Map.Entry<JobId, List<Completion>> e : byJob.entrySet()) {
       List<StoredResult> settled = store.complete(e.getKey(), e.getValue(), now);
+      report(e.getKey(), e.getValue(), settled);
       Active job = active.get(e.getKey());
       if (job == null) {
         job = active(e.getKey());
@@ -742,6 +749,28 @@ final class DurableEngine {
       }
     }
     signal();
+  }
+
+  /**
+   * Tells the listener what one batch recorded: the settled results the store returned (so each
+   * item is reported once, stale reports never) and the retries that were sent.
+   */
+  private void report(JobId job, List<Completion> sent, List<StoredResult> settled) {
+    if (listener == SafeListener.NONE) {
+      return;
+    }
+    for (Completion c : sent) {
+      if (c instanceof Completion.Retry) {
+        listener.onRetry(job);
+      }
+    }
+    for (StoredResult r : settled) {
+      listener.onTaskSettled(
+          job,
+          r.status() == TaskState.SUCCEEDED ? ItemStatus.SUCCEEDED : ItemStatus.FAILED,
+          r.attempts(),
+          Duration.ofMillis(r.durationMillis()));
+    }
   }
 
   private void afterSettled(Active job, List<StoredResult> settled) {
