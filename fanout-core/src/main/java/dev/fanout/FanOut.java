@@ -52,6 +52,7 @@ public final class FanOut {
     private Duration shutdownGrace;
     private Duration consumerBackoff;
     private Duration consumerMaxBackoff;
+    private EngineListener listener;
 
     private Builder() {}
 
@@ -293,6 +294,21 @@ public final class FanOut {
     }
 
     /**
+     * Sets the listener that hears what the engine does with durable jobs' items, for metrics. It
+     * runs on the engine's threads, so it must be quick; whatever it throws is logged and ignored.
+     *
+     * @param listener the listener (default: none)
+     * @return this builder
+     * @throws IllegalStateException when already set
+     */
+    public Builder listener(EngineListener listener) {
+      Objects.requireNonNull(listener, "listener");
+      Options.requireUnset(this.listener, "listener");
+      this.listener = listener;
+      return this;
+    }
+
+    /**
      * Builds the engine. In-memory jobs run as soon as they are submitted; durable workers start
      * with {@link Engine#start()} or the first durable submission.
      *
@@ -316,7 +332,8 @@ public final class FanOut {
               storeRetention != null ? storeRetention : Duration.ofDays(7),
               shutdownGrace != null ? shutdownGrace : Duration.ZERO,
               consumerBackoff != null ? consumerBackoff : Duration.ofSeconds(1),
-              consumerMaxBackoff != null ? consumerMaxBackoff : Duration.ofMinutes(5)));
+              consumerMaxBackoff != null ? consumerMaxBackoff : Duration.ofMinutes(5),
+              listener));
     }
 
     /** Durable attempts running at once on one engine when no engine-wide cap is set. */

@@ -3,6 +3,7 @@ package dev.fanout.internal;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fanout.ComponentFactory;
 import dev.fanout.Engine;
+import dev.fanout.EngineListener;
 import dev.fanout.ItemResult;
 import dev.fanout.JobHandle;
 import dev.fanout.JobId;
@@ -68,7 +69,8 @@ public final class CompositeEngine implements Engine {
             config.storeRetention(),
             config.shutdownGrace(),
             config.consumerBackoff(),
-            config.consumerMaxBackoff());
+            config.consumerMaxBackoff(),
+            SafeListener.of(config.listener()));
   }
 
   /**
@@ -91,6 +93,7 @@ public final class CompositeEngine implements Engine {
    * @param consumerBackoff the first wait before a durable consumer that threw gets its result
    *     again
    * @param consumerMaxBackoff the longest such wait
+   * @param listener hears durable items start, settle and retry, or null for none
    */
   public record Config(
       Executor executor,
@@ -108,7 +111,8 @@ public final class CompositeEngine implements Engine {
       Duration storeRetention,
       Duration shutdownGrace,
       Duration consumerBackoff,
-      Duration consumerMaxBackoff) {}
+      Duration consumerMaxBackoff,
+      EngineListener listener) {}
 
   @Override
   public <A> JobHandle<A> submit(JobSpec<?, ?, A> spec) {

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fanout.AttemptTimeoutException;
+import dev.fanout.EngineListener;
 import dev.fanout.FailureMode;
 import dev.fanout.FailurePolicy;
 import dev.fanout.IdempotencyConflictException;
@@ -135,6 +136,7 @@ final class DurableEngine {
   private final Duration retention;
   private final Duration consumerBackoff;
   private final Duration consumerMaxBackoff;
+  private final EngineListener listener;
 
   private final AtomicInteger localRunning = new AtomicInteger();
   private final Map<JobId, Active> active = new ConcurrentHashMap<>();
@@ -181,7 +183,8 @@ final class DurableEngine {
       Duration retention,
       Duration shutdownGrace,
       Duration consumerBackoff,
-      Duration consumerMaxBackoff) {
+      Duration consumerMaxBackoff,
+      EngineListener listener) {
     this.store = store;
     this.json = json;
     this.registry = registry;
@@ -198,6 +201,7 @@ final class DurableEngine {
     this.shutdownGrace = shutdownGrace;
     this.consumerBackoff = consumerBackoff;
     this.consumerMaxBackoff = consumerMaxBackoff;
+    this.listener = listener;
   }
 
   private String newOwnerToken() {
@@ -746,6 +750,7 @@ final class DurableEngine {
     Throwable failure = null;
     try {
       if (attempt.begin()) {
+        listener.onAttemptStarted(job.id);
         try {
           Registry.Fn fn = job.fn();
           Object item = json.readValue(task.item(), fn.itemType());
@@ -754,6 +759,7 @@ final class DurableEngine {
           failure = e;
         } finally {
           attempt.end();
+          listener.onAttemptEnded(job.id);
         }
       } else {
         return; // stopped before it began: its job ended
@@ -871,6 +877,7 @@ final class DurableEngine {
     Instant now = clock.instant();
     for (Map.Entry<JobId, List<Completion>> e : byJob.entrySet()) {
       List<StoredResult> settled = store.complete(e.getKey(), e.getValue(), now);
+      report(e.getKey(), e.getValue(), settled);
       Active job = active.get(e.getKey());
       if (job == null) {
         job = active(e.getKey());
@@ -880,6 +887,28 @@ final class DurableEngine {
       }
     }
     signal();
+  }
+
+  /**
+   * Tells the listener what one batch recorded: the settled results the store returned (so each
+   * item is reported once, stale reports never) and the retries that were sent.
+   */
+  private void report(JobId job, List<Completion> sent, List<StoredResult> settled) {
+    if (listener == SafeListener.NONE) {
+      return;
+    }
+    for (Completion c : sent) {
+      if (c instanceof Completion.Retry) {
+        listener.onRetry(job);
+      }
+    }
+    for (StoredResult r : settled) {
+      listener.onTaskSettled(
+          job,
+          r.status() == TaskState.SUCCEEDED ? ItemStatus.SUCCEEDED : ItemStatus.FAILED,
+          r.attempts(),
+          Duration.ofMillis(r.durationMillis()));
+    }
   }
 
   private void afterSettled(Active job, List<StoredResult> settled) {

@@ -3,8 +3,10 @@ package dev.fanout.spi;
 import dev.fanout.JobId;
 import dev.fanout.JobState;
 import java.time.Instant;
+import java.util.EnumMap;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -259,6 +261,31 @@ public interface JobStore extends AutoCloseable {
    * @return how many jobs were deleted
    */
   int purge(Instant cutoff, int limit);
+
+  /**
+   * Counts the sealed jobs by state and the items waiting to be claimed. The default pages through
+   * {@link #listJobs}; a store that can count in one query should.
+   *
+   * @return the counts, exact at some moment during the call
+   */
+  default JobCounts countJobs() {
+    Map<JobState, Long> jobs = new EnumMap<>(JobState.class);
+    long pending = 0;
+    JobId before = null;
+    for (List<JobRow> page; !(page = listJobs(1_000, before)).isEmpty(); ) {
+      for (JobRow row : page) {
+        if (row.sealed()) {
+          jobs.merge(row.state(), 1L, Long::sum);
+          if (!row.state().isFinal()) {
+            pending +=
+                row.total() - row.running() - row.succeeded() - row.failed() - row.cancelled();
+          }
+        }
+      }
+      before = page.get(page.size() - 1).id();
+    }
+    return new JobCounts(jobs, pending);
+  }
 
   /** Releases the store's connections. */
   @Override

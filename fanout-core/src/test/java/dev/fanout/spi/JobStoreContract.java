@@ -1347,6 +1347,33 @@ public abstract class JobStoreContract {
     assertThat(store.activeJobs()).containsExactly(oldest, empty, newer, paused);
   }
 
+  // ---------------------------------------------------------------- countJobs
+
+  @Test
+  void counting_jobs_gives_sealed_jobs_by_state_and_the_items_waiting_to_be_claimed() {
+    JobId running = sealedJob(1, 5, 10);
+    store.complete(
+        running,
+        List.of(succeeded(store.claim(running, "w", 2, at(10), FAR_LEASE).get(0))),
+        at(11));
+    JobId paused = sealedJob(2, 3, 10);
+    store.setPaused(paused, true);
+    finishedJob(3, at(0), at(20));
+    store.createJob(new NewJob(jobId(4), "\"spec\"", 1, at(0), null)); // unsealed: not counted
+    store.addItems(jobId(4), 0, items(0, 4));
+
+    JobCounts counts = store.countJobs();
+
+    assertThat(counts.jobs())
+        .containsEntry(JobState.RUNNING, 1L)
+        .containsEntry(JobState.PAUSED, 1L)
+        .containsEntry(JobState.SUCCEEDED, 1L)
+        .containsEntry(JobState.ACCEPTED, 0L)
+        .containsEntry(JobState.FAILED, 0L);
+    // Job 1: 5 items, 2 claimed (1 settled, 1 still running), so 3 wait; job 2: all 3 wait.
+    assertThat(counts.pendingItems()).isEqualTo(6);
+  }
+
   // ---------------------------------------------------------------- deleteJob
 
   @Test

@@ -8,6 +8,7 @@ import dev.fanout.JobState;
 import dev.fanout.spi.ClaimedTask;
 import dev.fanout.spi.Completion;
 import dev.fanout.spi.IdempotencyKeyTakenException;
+import dev.fanout.spi.JobCounts;
 import dev.fanout.spi.JobRow;
 import dev.fanout.spi.JobStore;
 import dev.fanout.spi.NewJob;
@@ -28,6 +29,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -1027,6 +1029,34 @@ public final class JdbcJobStore implements JobStore {
     return transactions.inTransaction(
         "delete job " + id,
         connection -> lockJob(connection, id).isPresent() && delete(connection, id));
+  }
+
+  /** One grouped query over the job rows: a scrape costs one statement, whatever the job count. */
+  @Override
+  public JobCounts countJobs() {
+    return transactions.inTransaction(
+        "count jobs",
+        connection -> {
+          try (PreparedStatement select =
+                  connection.prepareStatement(
+                      "SELECT state, paused, COUNT(*),"
+                          + " SUM(total - running - succeeded - failed - cancelled)"
+                          + " FROM fanout_job WHERE sealed GROUP BY state, paused");
+              ResultSet rows = select.executeQuery()) {
+            Map<JobState, Long> jobs = new EnumMap<>(JobState.class);
+            long pending = 0;
+            while (rows.next()) {
+              JobState stored = JobState.valueOf(rows.getString(1));
+              // Paused is a flag on top of ACCEPTED or RUNNING, as in JobColumns.read.
+              JobState state = rows.getBoolean(2) && !stored.isFinal() ? JobState.PAUSED : stored;
+              jobs.merge(state, rows.getLong(3), Long::sum);
+              if (!stored.isFinal()) {
+                pending += rows.getLong(4);
+              }
+            }
+            return new JobCounts(jobs, pending);
+          }
+        });
   }
 
   @Override

@@ -9,6 +9,7 @@ import dev.fanout.server.internal.api.Api;
 import dev.fanout.server.internal.api.BuiltinFunctions;
 import dev.fanout.server.internal.api.Components;
 import dev.fanout.server.internal.call.UrlGuard;
+import dev.fanout.server.internal.metrics.ServerMetrics;
 import dev.fanout.spi.JobStore;
 import io.javalin.Javalin;
 import java.net.InetAddress;
@@ -46,6 +47,7 @@ public final class FanoutServer implements AutoCloseable {
   private Javalin app;
   private Api api;
   private Components components;
+  private ServerMetrics metrics;
   private boolean closed;
 
   private FanoutServer(Settings settings) {
@@ -77,9 +79,12 @@ public final class FanoutServer implements AutoCloseable {
           settings.jdbcUrl != null
               ? JdbcJobStore.open(settings.jdbcUrl)
               : JdbcJobStore.h2(settings.dataDir);
+      metrics = new ServerMetrics();
+      metrics.countJobsIn(store);
       engine =
           FanOut.builder()
               .store(store)
+              .listener(metrics)
               .pollInterval(settings.pollInterval)
               .leaseDuration(settings.leaseDuration)
               .shutdownGrace(settings.shutdownGrace)
@@ -111,7 +116,8 @@ public final class FanoutServer implements AutoCloseable {
               settings.streamSettings,
               spool,
               names,
-              components);
+              components,
+              metrics);
       // After the API exists, so resumed webhook deliveries find the views their bodies need.
       engine.start();
       app = api.create().start(settings.bind, settings.port);
@@ -205,6 +211,9 @@ public final class FanoutServer implements AutoCloseable {
     }
     if (components != null) {
       components.close();
+    }
+    if (metrics != null) {
+      metrics.close();
     }
     if (store != null) {
       try {

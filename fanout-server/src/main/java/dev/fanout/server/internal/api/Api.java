@@ -15,6 +15,7 @@ import dev.fanout.JobStatus;
 import dev.fanout.server.FanoutServer.Limits;
 import dev.fanout.server.FanoutServer.StreamSettings;
 import dev.fanout.server.internal.ApiException;
+import dev.fanout.server.internal.metrics.ServerMetrics;
 import dev.fanout.server.internal.webhook.WebhookConsumer;
 import dev.fanout.spi.JobRow;
 import dev.fanout.spi.JobStore;
@@ -65,6 +66,7 @@ public final class Api {
   private final Path spoolDir;
   private final Set<String> functions;
   private final Components components;
+  private final ServerMetrics metrics;
   private final ObjectMapper json;
   private final SubmitParser parser;
   private final AtomicBoolean shuttingDown = new AtomicBoolean();
@@ -80,6 +82,7 @@ public final class Api {
    * @param spoolDir where submissions' items wait while the body is read
    * @param functions the names a job's function may take
    * @param components the server's HTTP functions and jq transforms
+   * @param metrics what {@code GET /metrics} serves
    */
   public Api(
       Engine engine,
@@ -89,7 +92,8 @@ public final class Api {
       StreamSettings streams,
       Path spoolDir,
       Set<String> functions,
-      Components components) {
+      Components components,
+      ServerMetrics metrics) {
     this.engine = engine;
     this.store = store;
     this.limits = limits;
@@ -111,6 +115,7 @@ public final class Api {
             return engine.job(job).map(h -> jobView(h, true)).orElse(null);
           }
         });
+    this.metrics = metrics;
     this.json =
         new ObjectMapper()
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
@@ -133,6 +138,8 @@ public final class Api {
           config.startup.showJavalinBanner = false;
           config.routes.before("/v1/*", this::authenticate);
           config.routes.before("/v1", this::authenticate);
+          // Metrics show the server's load and job counts: private like /v1, unlike /health.
+          config.routes.before("/metrics", this::authenticate);
           for (Route r : routes()) {
             config.routes.addHttpHandler(r.method(), r.path(), r.handler());
           }
@@ -184,6 +191,10 @@ public final class Api {
             HandlerType.GET,
             "/health",
             ctx -> ctx.json(json.createObjectNode().put("status", "UP"))),
+        new Route(
+            HandlerType.GET,
+            "/metrics",
+            ctx -> ctx.contentType(ServerMetrics.CONTENT_TYPE).result(metrics.scrape())),
         new Route(HandlerType.GET, "/openapi.json", this::openApi));
   }
 
