@@ -4,9 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 /**
  * Makes a durable job's function, transform, reducer or consumer from the configuration stored with
- * the job, such as an HTTP function's URL or a transform's expression. An engine calls it once per
- * job it runs (again after a restart), so what it makes may hold per-job state, such as a rate
- * limiter.
+ * the job, such as an HTTP function's URL or a transform's expression. An engine keeps the function
+ * and transform it makes for as long as it runs the job, so they may hold per-job state, such as a
+ * rate limiter; but it also calls the factory to check a configuration (at submit, and when it
+ * takes a job up), and makes a reducer and a consumer when it needs them, so a factory should be
+ * cheap and free of side effects a second call would repeat.
  *
  * @param <C> what it makes
  */

@@ -1,6 +1,8 @@
 package dev.fanout;
 
 import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -42,7 +44,8 @@ public class TaskException extends RuntimeException {
    * @param details values kept with the result, such as {@code httpStatus}: strings, numbers,
    *     booleans or null
    * @param cause the underlying error, or null
-   * @throws IllegalArgumentException when the code is blank or {@code retryAfter} is negative
+   * @throws IllegalArgumentException when the code is blank, {@code retryAfter} is negative, or a
+   *     detail is of another type
    */
   public TaskException(
       String code,
@@ -62,7 +65,25 @@ public class TaskException extends RuntimeException {
     this.code = code;
     this.retryable = retryable;
     this.retryAfter = retryAfter;
-    this.details = details == null ? Map.of() : Map.copyOf(details);
+    if (details == null) {
+      this.details = Map.of();
+    } else {
+      Map<String, Object> copy = new LinkedHashMap<>();
+      details.forEach(
+          (k, v) -> {
+            Objects.requireNonNull(k, "a detail's key");
+            if (v != null
+                && !(v instanceof String || v instanceof Number || v instanceof Boolean)) {
+              throw new IllegalArgumentException(
+                  "detail '"
+                      + k
+                      + "' must be a string, number, boolean or null, got "
+                      + v.getClass());
+            }
+            copy.put(k, v);
+          });
+      this.details = Collections.unmodifiableMap(copy);
+    }
   }
 
   /**
@@ -108,6 +129,7 @@ public class TaskException extends RuntimeException {
    * @return an unmodifiable map, empty when there are none
    */
   public Map<String, Object> details() {
-    return details;
+    // Empty after deserialization: the details are not serialized with the exception.
+    return details == null ? Map.of() : details;
   }
 }

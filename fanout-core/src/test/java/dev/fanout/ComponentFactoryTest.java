@@ -53,7 +53,8 @@ class ComponentFactoryTest {
               "item " + n + " is refused",
               false,
               null,
-              Map.of("httpStatus", 422),
+              // A detail named like one of the engine's own fields must not replace it.
+              Map.of("httpStatus", 422, "code", "sneaky"),
               null);
         });
     return engine;

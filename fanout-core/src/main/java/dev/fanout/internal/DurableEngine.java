@@ -53,6 +53,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -139,6 +140,13 @@ final class DurableEngine {
   private final EngineListener listener;
 
   private final AtomicInteger localRunning = new AtomicInteger();
+
+  /** Attempts launched whose report is not yet queued for the writer: what the grace waits for. */
+  private final AtomicInteger unreported = new AtomicInteger();
+
+  /** Released when the first close() is done, so a concurrent one waits for it. */
+  private final CountDownLatch closeDone = new CountDownLatch(1);
+
   private final Map<JobId, Active> active = new ConcurrentHashMap<>();
   private final Map<JobId, Handle> handles = new ConcurrentHashMap<>();
   private final Map<JobId, Thread> delivering = new ConcurrentHashMap<>();
@@ -239,12 +247,29 @@ final class DurableEngine {
   }
 
   void close() {
+    boolean first;
     synchronized (this) {
-      if (closed || draining) {
-        return;
-      }
+      first = !closed && !draining;
       draining = true;
     }
+    if (!first) {
+      // Another close is under way: return when it is done, so the caller may close the store.
+      // Not inside the monitor, which that close needs.
+      try {
+        closeDone.await(shutdownGrace.toSeconds() + 60, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return;
+    }
+    try {
+      closeNow();
+    } finally {
+      closeDone.countDown();
+    }
+  }
+
+  private void closeNow() {
     awaitRunningAttempts();
     synchronized (this) {
       closed = true;
@@ -277,7 +302,9 @@ final class DurableEngine {
     }
     signal();
     long deadline = System.nanoTime() + shutdownGrace.toNanos();
-    while (localRunning.get() > 0
+    // Until every launched attempt has queued its report, not merely returned: the transform and
+    // the encoding run after the call, and a report queued after the writer stopped is lost.
+    while (unreported.get() > 0
         && System.nanoTime() < deadline
         && !Thread.currentThread().isInterrupted()) {
       sleep(Duration.ofMillis(10));
@@ -710,9 +737,18 @@ final class DurableEngine {
   private void launch(Active job, ClaimedTask task, AtomicInteger runningUnderOwner) {
     localRunning.incrementAndGet();
     runningUnderOwner.incrementAndGet();
+    unreported.incrementAndGet();
     try {
-      executor.execute(() -> run(job, task, runningUnderOwner));
+      executor.execute(
+          () -> {
+            try {
+              run(job, task, runningUnderOwner);
+            } finally {
+              unreported.decrementAndGet();
+            }
+          });
     } catch (RuntimeException e) {
+      unreported.decrementAndGet();
       localRunning.decrementAndGet();
       runningUnderOwner.decrementAndGet();
       abandonOwnerToken();
@@ -1078,7 +1114,16 @@ final class DurableEngine {
         }
       }
     } catch (RuntimeException e) {
-      log.warn("job {}: delivery to '{}' stopped; it resumes on restart", id, consumerName, e);
+      // The store or the consumer's factory failed: try the whole delivery again after a wait,
+      // from the last acknowledgement, rather than stop until the next restart.
+      if (!closed) {
+        backOff(id, consumerName, "starting the delivery", 1, e);
+        delivering.remove(id, Thread.currentThread());
+        if (!closed) {
+          startDelivery(id, consumerName);
+        }
+        return;
+      }
     } finally {
       delivering.remove(id, Thread.currentThread());
     }
@@ -1216,7 +1261,17 @@ final class DurableEngine {
     // A stable code for what programs branch on: the function's own, or the engine's.
     if (e instanceof TaskException task) {
       error.put("code", task.code());
-      task.details().forEach((k, v) -> error.set(k, json.valueToTree(v)));
+      task.details()
+          .forEach(
+              (k, v) -> {
+                if (!error.has(k)) {
+                  try {
+                    error.set(k, json.valueToTree(v));
+                  } catch (IllegalArgumentException unwritable) {
+                    error.put(k, String.valueOf(v));
+                  }
+                }
+              });
     } else if (e instanceof TransformException) {
       error.put("code", "transform_error");
     } else if (e instanceof AttemptTimeoutException) {
@@ -1252,6 +1307,7 @@ final class DurableEngine {
     final Instant deadlineAt;
     final Set<Attempt> attempts = ConcurrentHashMap.newKeySet();
     // Made on first use, once per job: a factory's component may hold per-job state.
+    private final ReentrantLock making = new ReentrantLock();
     private volatile Registry.Fn fn;
     private volatile Registry.Transform transform;
 
@@ -1270,11 +1326,15 @@ final class DurableEngine {
     Registry.Fn fn() {
       Registry.Fn f = fn;
       if (f == null) {
-        synchronized (this) {
+        // A lock, not a monitor: the factory may do I/O, which must not pin a carrier thread.
+        making.lock();
+        try {
           f = fn;
           if (f == null) {
             f = fn = registry.makeFunction(spec.function(), id, spec.functionConfig());
           }
+        } finally {
+          making.unlock();
         }
       }
       return f;
@@ -1283,11 +1343,14 @@ final class DurableEngine {
     Registry.Transform transform() {
       Registry.Transform t = transform;
       if (t == null) {
-        synchronized (this) {
+        making.lock();
+        try {
           t = transform;
           if (t == null) {
             t = transform = registry.makeTransform(spec.transform(), id, spec.transformConfig());
           }
+        } finally {
+          making.unlock();
         }
       }
       return t;

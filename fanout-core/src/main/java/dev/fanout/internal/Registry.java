@@ -208,8 +208,9 @@ final class Registry {
       if (spec.consumer() != null) {
         makeConsumer(spec.consumer(), job, spec.consumerConfig());
       }
-    } catch (IllegalArgumentException | NullPointerException e) {
-      return e.getMessage();
+    } catch (RuntimeException e) {
+      // Whatever a factory throws makes the job unrunnable here, never the dispatcher's failure.
+      return e.getMessage() != null ? e.getMessage() : e.toString();
     }
     return null;
   }
