@@ -102,6 +102,7 @@ final class JobRun<I, T, A> implements JobHandle<A> {
   private final Iterator<? extends I> source;
   private AutoCloseable sourceCloser;
   private volatile boolean windowBlocked;
+  private final boolean sourceMayBlock;
 
   // Drain-only state.
   private final AtomicInteger drainWip = new AtomicInteger();
@@ -160,6 +161,8 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     this.jobDeadline = spec.deadline().map(createdAt::plus).orElse(null);
     this.maxConcurrency = spec.maxConcurrency();
     this.total = spec.knownTotal().orElse(-1);
+    // A collection knows its size and is read from memory; any other source may block.
+    this.sourceMayBlock = spec.knownTotal().isEmpty();
     JobSpec.Source<I> opened = spec.openSource();
     this.source = opened.iterator();
     this.sourceCloser = opened.closeable();
@@ -342,10 +345,13 @@ final class JobRun<I, T, A> implements JobHandle<A> {
           // Read enough to fill the free slots and keep the stage full, no more: when the engine's
           // cap refused slots, the free ones are not really free.
           int slots = granted < want ? 0 : Math.max(0, maxConcurrency - runningTasks - queued);
-          // Free slots first, and only as many items as they take: a slow source must not hold
-          // the first attempt back until a whole stage is read. The stage fills once slots are
-          // full.
-          int deficit = slots > 0 ? slots : STAGE_TARGET - staged.size();
+          // While nothing runs (the job's start, or after a lull), read only what the free slots
+          // take, so a slow source does not hold the first attempts back for a whole stage. Once
+          // attempts run, fill the slots and the stage together: a stage kept short makes
+          // finishing attempts find it empty and hand their slots back, and the thread churn
+          // that follows is what made busy jobs slow.
+          int deficit =
+              runningTasks == 0 && slots > 0 ? slots : slots + STAGE_TARGET - staged.size();
           if (deficit > 0) {
             long room = window() - readAhead();
             if (room <= 0 && toLaunch.isEmpty()) {
@@ -708,10 +714,12 @@ final class JobRun<I, T, A> implements JobHandle<A> {
       drain();
     } finally {
       if (wakePump) {
-        if (next == null) {
+        if (next == null || !sourceMayBlock) {
           pump();
         } else {
-          // Not inline: the pump may block in the source, and this thread holds a started task.
+          // Not inline: an iterator or a stream may block in the source, and this thread holds a
+          // started task. A collection never blocks, and reading it here keeps the stage full
+          // without a thread hand-off, which a busy job's throughput depends on.
           pumpAsync();
         }
       }
