@@ -44,6 +44,7 @@ class UrlFunctionTest {
     function = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     function.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
     function.createContext("/double", this::serveDouble);
+    function.createContext("/slow", this::serveSlow);
     function.start();
     server =
         FanoutServer.builder()
@@ -77,6 +78,25 @@ class UrlFunctionTest {
     } else {
       respond(exchange, 200, "{\"n\": " + (2 * n) + "}");
     }
+  }
+
+  private final java.util.concurrent.atomic.AtomicInteger inFlight =
+      new java.util.concurrent.atomic.AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicInteger peak =
+      new java.util.concurrent.atomic.AtomicInteger();
+
+  /** Answers after 100 ms, counting the calls in flight at once. */
+  private void serveSlow(HttpExchange exchange) throws IOException {
+    exchange.getRequestBody().readAllBytes();
+    peak.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+    try {
+      Thread.sleep(100);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      inFlight.decrementAndGet();
+    }
+    respond(exchange, 200, "1");
   }
 
   private static void respond(HttpExchange exchange, int status, String body) throws IOException {
@@ -140,6 +160,29 @@ class UrlFunctionTest {
     assertThat(attemptsByKey.keySet())
         .containsExactlyInAnyOrderElementsOf(
             IntStream.range(0, 10).mapToObj(i -> id + ":" + i).toList());
+  }
+
+  @Test
+  void raising_a_running_jobs_cap_lets_more_of_its_calls_run_at_once() {
+    String slow = "http://127.0.0.1:" + function.getAddress().getPort() + "/slow";
+    String items =
+        IntStream.range(0, 40).mapToObj(Integer::toString).collect(Collectors.joining(","));
+    String id =
+        http.submit(
+            "{\"function\": {\"url\": \""
+                + slow
+                + "\"}, \"items\": ["
+                + items
+                + "], \"maxConcurrency\": 1}");
+    await().until(() -> http.get("/v1/jobs/" + id).json().get("succeeded").asInt() >= 2);
+    assertThat(peak.get()).isEqualTo(1);
+
+    assertThat(http.patch("/v1/jobs/" + id, "{\"maxConcurrency\": 5}").status()).isEqualTo(200);
+
+    // The job's HTTP calls follow the new cap, not only its claims.
+    await().atMost(Duration.ofSeconds(30)).until(() -> peak.get() >= 2);
+    assertThat(awaitFinal(id).get("succeeded").asInt()).isEqualTo(40);
+    assertThat(peak.get()).isLessThanOrEqualTo(5);
   }
 
   @Test

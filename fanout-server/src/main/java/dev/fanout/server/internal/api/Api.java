@@ -628,6 +628,7 @@ public final class Api {
     } catch (IllegalStateException e) {
       throw new ApiException(409, "job_final", e.getMessage());
     }
+    components.maxConcurrencyChanged(job.id(), max);
     ctx.json(jobView(job, true));
   }
 

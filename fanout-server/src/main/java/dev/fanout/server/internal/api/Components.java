@@ -20,9 +20,12 @@ import dev.fanout.server.internal.webhook.WebhookConfig;
 import dev.fanout.server.internal.webhook.WebhookConsumer;
 import dev.fanout.server.internal.webhook.WebhookSender;
 import dev.fanout.server.internal.webhook.WebhookSigner;
+import java.lang.ref.WeakReference;
 import java.net.http.HttpClient;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
@@ -47,6 +50,9 @@ public final class Components implements AutoCloseable {
   static final String WEBHOOK = "fanout.webhook";
 
   private final UrlGuard guard;
+  // The limiters of the HTTP functions made here, so a PATCH of a job's cap reaches its limiter.
+  // Weak: a limiter lives as long as the engine keeps the job's function, and no longer.
+  private final Map<JobId, WeakReference<CallLimiter>> limiters = new ConcurrentHashMap<>();
   private final HttpClient client;
   private final WebhookSender webhooks;
 
@@ -91,9 +97,15 @@ public final class Components implements AutoCloseable {
             throw new IllegalArgumentException(e.getMessage(), e);
           }
           int max = config.path("maxConcurrency").asInt(1000);
-          HttpFunction.Builder b =
-              HttpFunction.builder(call, client)
-                  .limiter(new CallLimiter(Math.max(1, max), call.rateLimitPerSecond()));
+          if (job != null) {
+            // The job's cap as it is now: a PATCH may have changed it since the job was stored.
+            max = engine.job(job).map(h -> h.status().maxConcurrency()).orElse(max);
+          }
+          CallLimiter limiter = new CallLimiter(Math.max(1, max), call.rateLimitPerSecond());
+          if (job != null) {
+            limiters.put(job, new WeakReference<>(limiter));
+          }
+          HttpFunction.Builder b = HttpFunction.builder(call, client).limiter(limiter);
           if (config.hasNonNull("traceparent")) {
             b.traceparent(config.get("traceparent").asText());
           }
@@ -166,6 +178,21 @@ public final class Components implements AutoCloseable {
           }
           return new WebhookConsumer(job, webhook, webhooks, lateViews());
         });
+  }
+
+  /**
+   * Moves the ceiling of a job's HTTP call limiter to its new cap, when this server calls for it.
+   *
+   * @param job the job
+   * @param maxConcurrency its new cap
+   */
+  void maxConcurrencyChanged(JobId job, int maxConcurrency) {
+    limiters.values().removeIf(ref -> ref.get() == null);
+    WeakReference<CallLimiter> ref = limiters.get(job);
+    CallLimiter limiter = ref == null ? null : ref.get();
+    if (limiter != null) {
+      limiter.setMaxConcurrency(maxConcurrency);
+    }
   }
 
   /** Checks a request's reduce field for the server's own reducers; throws ApiException. */
