@@ -288,7 +288,20 @@ final class DurableEngine {
     // Not interrupted: a delivery may be inside the store, and some stores' files do not survive
     // an interrupt. A loop in backoff wakes on the closing signal; one inside its consumer ends
     // when the consumer returns.
-    delivering.values().forEach(DurableEngine::join);
+    // One deadline for all of them, so many slow receivers cannot add ten seconds each.
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    for (Thread t : delivering.values()) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        break;
+      }
+      try {
+        t.join(Duration.ofNanos(left));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
     handles.values().forEach(h -> h.future.cancel(false));
   }
 
@@ -1094,6 +1107,9 @@ final class DurableEngine {
         Throwable failure = null;
         long failedIndex = -1;
         for (StoredResult r : page) {
+          if (closed) {
+            break;
+          }
           try {
             sink.consumer().accept(itemResult(r, type));
           } catch (RuntimeException | Error e) {
@@ -1126,6 +1142,26 @@ final class DurableEngine {
       }
     } finally {
       delivering.remove(id, Thread.currentThread());
+      // A job retried while this loop was finishing was activated again, but found this loop
+      // still registered and started none: look once more, now that it is gone.
+      restartIfPending(id, consumerName);
+    }
+  }
+
+  private void restartIfPending(JobId id, String consumerName) {
+    if (closed) {
+      return;
+    }
+    try {
+      Optional<JobRow> row = store.job(id);
+      if (row.isPresent()
+          && (!row.get().state().isFinal()
+              || store.acknowledged(id, consumerName) < row.get().lastSeq()
+              || store.acknowledged(id, finishedKey(consumerName)) <= row.get().lastSeq())) {
+        startDelivery(id, consumerName);
+      }
+    } catch (RuntimeException e) {
+      log.warn("job {}: could not check for deliveries left to '{}'", id, consumerName, e);
     }
   }
 

@@ -165,6 +165,12 @@ class BadInputTest {
     c.add(submit("unknown field", 400, "unknown_field", job("\"maxConcurency\": 5")));
     c.add(
         submit(
+            "a named function with an HTTP function's field",
+            400,
+            "unknown_field",
+            "{\"function\": {\"name\": \"identity\", \"headers\": {}}, \"items\": [1]}"));
+    c.add(
+        submit(
             "repeated field",
             400,
             "duplicate_field",

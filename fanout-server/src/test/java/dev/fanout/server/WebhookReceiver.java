@@ -104,7 +104,7 @@ final class WebhookReceiver implements AutoCloseable {
   }
 
   boolean gotDone(String job) {
-    return accepted().containsKey(job + ":done");
+    return accepted().keySet().stream().anyMatch(k -> k.startsWith(job + ":done:"));
   }
 
   @Override

@@ -69,13 +69,19 @@ class WebhookTest {
     return Collectors.joining(",");
   }
 
+  /** The delivery id of a finished job's done event: the job, and when this run finished. */
+  private static String doneId(Http http, String id) {
+    String finishedAt = http.get("/v1/jobs/" + id).json().get("finishedAt").asText();
+    return id + ":done:" + java.time.Instant.parse(finishedAt).toEpochMilli();
+  }
+
   /** Checks what a receiver got for a finished job: every index, in the API's shapes, then done. */
   private static void assertDelivered(WebhookReceiver receiver, Http http, String id, int items) {
     assertThat(receiver.received).allSatisfy(d -> assertThat(d.signed()).isTrue());
     Map<String, WebhookReceiver.Delivery> accepted = receiver.accepted();
     List<String> expectedIds =
         IntStream.range(0, items).mapToObj(i -> id + ":" + i).collect(Collectors.toList());
-    expectedIds.add(id + ":done");
+    expectedIds.add(doneId(http, id));
     assertThat(accepted.keySet()).containsExactlyInAnyOrderElementsOf(expectedIds);
 
     // Each result's body is the object of GET /results plus jobId.
@@ -88,7 +94,7 @@ class WebhookTest {
     // done is last, and shows the final job as GET /v1/jobs/{id} does.
     List<WebhookReceiver.Delivery> all = receiver.received;
     WebhookReceiver.Delivery last = all.get(all.size() - 1);
-    assertThat(last.id()).isEqualTo(id + ":done");
+    assertThat(last.id()).isEqualTo(doneId(http, id));
     assertThat(last.accepted()).isTrue();
     assertThat(last.body().get("event").asText()).isEqualTo("done");
     assertThat(last.body().get("job")).isEqualTo(http.get("/v1/jobs/" + id).json());
@@ -107,7 +113,7 @@ class WebhookTest {
     assertDelivered(receiver, http, id, 30);
     // Nothing was refused, so nothing was sent twice.
     assertThat(receiver.received).hasSize(31);
-    assertThat(receiver.accepted().get(id + ":done").body().at("/job/aggregate").asInt())
+    assertThat(receiver.accepted().get(doneId(http, id)).body().at("/job/aggregate").asInt())
         .isEqualTo(435);
     // seq order is completion order, and deliveries follow it.
     List<Long> seqs =

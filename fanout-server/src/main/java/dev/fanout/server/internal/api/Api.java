@@ -102,6 +102,14 @@ public final class Api {
     this.spoolDir = spoolDir;
     this.functions = Set.copyOf(functions);
     this.components = components;
+    this.metrics = metrics;
+    this.json =
+        new ObjectMapper()
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            // Keep decimals as written: stripping would turn 100.0 into 1E+2.
+            .configure(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false);
+    this.parser = new SubmitParser(json, limits);
+    // Last: a resumed delivery may use these views as soon as they are published.
     components.useViews(
         new WebhookConsumer.Views() {
           @Override
@@ -115,13 +123,6 @@ public final class Api {
             return engine.job(job).map(h -> jobView(h, true)).orElse(null);
           }
         });
-    this.metrics = metrics;
-    this.json =
-        new ObjectMapper()
-            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
-            // Keep decimals as written: stripping would turn 100.0 into 1E+2.
-            .configure(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false);
-    this.parser = new SubmitParser(json, limits);
   }
 
   /**

@@ -302,6 +302,7 @@ public final class Components implements AutoCloseable {
   /** Closes the shared client. */
   @Override
   public void close() {
-    client.close();
+    // shutdownNow, not close: close waits, without a bound, for every request still open.
+    client.shutdownNow();
   }
 }

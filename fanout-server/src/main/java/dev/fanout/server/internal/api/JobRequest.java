@@ -190,6 +190,18 @@ final class JobRequest {
     if (hasName == hasUrl) {
       throw ApiException.invalid("invalid_value", "function needs exactly one of 'name' and 'url'");
     }
+    // A typo is caught, not ignored: a named function takes its name and a timeout only.
+    node.fieldNames()
+        .forEachRemaining(
+            k -> {
+              if (!k.equals("name") && !k.equals("timeoutMs")) {
+                throw ApiException.badRequest(
+                    "unknown_field",
+                    "unknown field 'function."
+                        + k
+                        + "'; a named function takes name and timeoutMs");
+              }
+            });
     JsonNode name = node.get("name");
     if (!name.isTextual()) {
       throw ApiException.badRequest("invalid_type", "function.name must be a string");

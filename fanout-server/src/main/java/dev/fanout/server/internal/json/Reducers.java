@@ -44,8 +44,8 @@ final class Reducers {
       for (Iterator<String> names = field.fieldNames(); names.hasNext(); ) {
         String name = names.next();
         if (!name.equals("jq") && !name.equals("init")) {
-          throw ApiException.invalid(
-              "invalid_value",
+          throw ApiException.badRequest(
+              "unknown_field",
               "reduce has an unknown field \""
                   + shorten(name)
                   + "\"; it takes \"jq\" and \"init\"");

@@ -94,7 +94,10 @@ public final class WebhookConsumer implements Consumer<ItemResult<JsonNode>>, Jo
     if (view == null) {
       return;
     }
-    send(WebhookPayloads.doneDeliveryId(job.toString()), WebhookPayloads.doneDelivery(view));
+    long finished = status.finishedAt() == null ? 0 : status.finishedAt().toEpochMilli();
+    send(
+        WebhookPayloads.doneDeliveryId(job.toString(), finished),
+        WebhookPayloads.doneDelivery(view));
   }
 
   private void send(String deliveryId, JsonNode body) {

@@ -148,13 +148,15 @@ public final class WebhookPayloads {
   }
 
   /**
-   * The delivery ID of the final delivery.
+   * The delivery ID of the final delivery of one run of the job: a job whose failed items are
+   * retried finishes again, and that second {@code done} must not look like a repeat of the first.
    *
    * @param jobId the job's ID
-   * @return {@code <jobId>:done}
+   * @param finishedAtMillis when this run finished, in epoch milliseconds
+   * @return {@code <jobId>:done:<finishedAtMillis>}
    */
-  public static String doneDeliveryId(String jobId) {
-    return jobId + ":done";
+  public static String doneDeliveryId(String jobId, long finishedAtMillis) {
+    return jobId + ":done:" + finishedAtMillis;
   }
 
   /**

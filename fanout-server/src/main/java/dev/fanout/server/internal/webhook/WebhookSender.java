@@ -1,6 +1,5 @@
 package dev.fanout.server.internal.webhook;
 
-import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -8,6 +7,10 @@ import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Sends one webhook delivery: a signed POST of a JSON body, accepted by any 2xx answer.
@@ -67,18 +70,26 @@ public final class WebhookSender {
             .build();
     String shown = WebhookConfig.redact(url);
     HttpResponse<Void> response;
+    // sendAsync and a bounded wait, not send: the request timeout covers only the headers, and a
+    // receiver that stalls its body would hold the delivery, and the server's shutdown, for ever.
+    CompletableFuture<HttpResponse<Void>> call =
+        client.sendAsync(request, HttpResponse.BodyHandlers.discarding());
     try {
-      response = client.send(request, HttpResponse.BodyHandlers.discarding());
-    } catch (HttpTimeoutException e) {
+      response = call.get(timeout.toNanos() * 2, TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      call.cancel(true);
       throw new DeliveryFailedException(
-          "webhook " + shown + " did not answer delivery " + deliveryId + " within " + timeout,
-          -1,
-          e);
-    } catch (IOException e) {
-      throw new DeliveryFailedException(
-          "webhook " + shown + " could not be reached for delivery " + deliveryId + ": " + e,
-          -1,
-          e);
+          "webhook " + shown + " did not finish answering delivery " + deliveryId, -1, e);
+    } catch (InterruptedException e) {
+      call.cancel(true);
+      throw e;
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      String what =
+          cause instanceof HttpTimeoutException
+              ? " did not answer delivery " + deliveryId + " within " + timeout
+              : " could not be reached for delivery " + deliveryId + ": " + cause;
+      throw new DeliveryFailedException("webhook " + shown + what, -1, cause);
     }
     int status = response.statusCode();
     if (status < 200 || status > 299) {

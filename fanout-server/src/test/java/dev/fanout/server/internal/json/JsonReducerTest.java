@@ -314,8 +314,8 @@ class JsonReducerTest {
         .isInstanceOfSatisfying(
             ApiException.class,
             e -> {
-              assertThat(e.status()).isEqualTo(422);
-              assertThat(e.code()).isEqualTo("invalid_value");
+              assertThat(e.status()).isEqualTo(400);
+              assertThat(e.code()).isEqualTo("unknown_field");
             })
         .hasMessageContaining("\"inti\"");
   }

@@ -72,7 +72,8 @@ class WebhookPayloadsTest {
   @Test
   void delivery_ids_name_job_and_index_or_done() {
     assertThat(WebhookPayloads.resultDeliveryId("j1", 12)).isEqualTo("j1:12");
-    assertThat(WebhookPayloads.doneDeliveryId("j1")).isEqualTo("j1:done");
+    assertThat(WebhookPayloads.doneDeliveryId("j1", 1_700_000_000_123L))
+        .isEqualTo("j1:done:1700000000123");
   }
 
   @Test

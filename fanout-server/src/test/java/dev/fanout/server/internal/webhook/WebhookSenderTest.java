@@ -130,14 +130,14 @@ class WebhookSenderTest {
 
     sender.send(
         new WebhookConfig(url("/hook"), SECRET),
-        WebhookPayloads.doneDeliveryId("job-1"),
+        WebhookPayloads.doneDeliveryId("job-1", 42),
         WebhookPayloads.toBytes(WebhookPayloads.doneDelivery(job)));
 
     assertThat(received)
         .singleElement()
         .satisfies(
             r -> {
-              assertThat(r.delivery()).isEqualTo("job-1:done");
+              assertThat(r.delivery()).isEqualTo("job-1:done:42");
               assertThat(r.verified()).isTrue();
             });
   }
