@@ -91,6 +91,33 @@ class ComponentFactoryTest {
   }
 
   @Test
+  void a_consumer_that_cannot_be_made_once_the_job_runs_does_not_stop_its_items() throws Exception {
+    try (Engine engine = engine(ConcurrentHashMap.newKeySet())) {
+      // Accepted when checked at submit, refused when made for the job: as a webhook whose URL
+      // the allow-list refuses after a restart.
+      engine.registerConsumerFactory(
+          "picky",
+          JsonNode.class,
+          (job, config) -> {
+            if (job != null) {
+              throw new IllegalArgumentException("not today");
+            }
+            return r -> {};
+          });
+      JobHandle<JsonNode> job =
+          engine.submit(
+              JobSpec.items(List.of(1, 2, 3))
+                  .function("multiply", json("{\"by\": 2}"))
+                  .consumer("picky", json("{}"))
+                  .reduce("sum")
+                  .build());
+
+      assertThat(job.outcome().get(30, TimeUnit.SECONDS).aggregate())
+          .isEqualTo(IntNode.valueOf(12));
+    }
+  }
+
+  @Test
   void a_configuration_the_factory_refuses_fails_the_submission_naming_why() {
     try (Engine engine = engine(ConcurrentHashMap.newKeySet())) {
       assertThatThrownBy(

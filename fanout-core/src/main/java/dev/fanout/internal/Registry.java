@@ -205,8 +205,11 @@ final class Registry {
       if (spec.reducer() != null && !JsonReducers.isBuiltIn(spec.reducer())) {
         makeReducer(spec.reducer(), job, spec.reducerConfig());
       }
-      if (spec.consumer() != null) {
-        makeConsumer(spec.consumer(), job, spec.consumerConfig());
+      // A consumer's configuration is checked at submit only: once the job runs, a consumer that
+      // cannot be made (its URL refused after a restart, say) is the delivery loop's to retry,
+      // and must not keep the job's items from running.
+      if (spec.consumer() != null && job == null) {
+        makeConsumer(spec.consumer(), null, spec.consumerConfig());
       }
     } catch (RuntimeException e) {
       // Whatever a factory throws makes the job unrunnable here, never the dispatcher's failure.
