@@ -94,6 +94,7 @@ final class DurableEngine {
   private static final int WRITE_BATCH = 1_000;
   private static final Duration MAX_PURGE_INTERVAL = Duration.ofHours(1);
   private static final int PURGE_BATCH = 100;
+  private static final Duration UNSEALED_RETENTION = Duration.ofHours(1);
 
   /**
    * How long a repeated submission waits for the first one under its idempotency key to finish
@@ -667,7 +668,11 @@ final class DurableEngine {
 
   /** Purges one bounded batch, so the dispatcher stays responsive; returns how many. */
   private int purge(Instant now) {
-    int purged = store.purge(now.minus(retention), PURGE_BATCH);
+    // A submission still unsealed after an hour died half-written: free its idempotency key then,
+    // not after the finished jobs' whole retention. (No submission streams its items that long.)
+    Duration unsealedAge =
+        retention.compareTo(UNSEALED_RETENTION) < 0 ? retention : UNSEALED_RETENTION;
+    int purged = store.purge(now.minus(retention), now.minus(unsealedAge), PURGE_BATCH);
     if (purged > 0) {
       log.info("purged {} jobs older than {}", purged, retention);
     }

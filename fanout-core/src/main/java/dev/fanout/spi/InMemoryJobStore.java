@@ -438,14 +438,19 @@ public final class InMemoryJobStore implements JobStore {
 
   @Override
   public int purge(Instant cutoff, int limit) {
+    return purge(cutoff, cutoff, limit);
+  }
+
+  @Override
+  public int purge(Instant finishedBefore, Instant unsealedBefore, int limit) {
     lock.lock();
     try {
       List<JobId> doomed =
           jobs.values().stream()
               .filter(
                   j ->
-                      j.finishedAt != null && j.finishedAt.isBefore(cutoff)
-                          || !j.sealed && j.def.createdAt().isBefore(cutoff))
+                      j.finishedAt != null && j.finishedAt.isBefore(finishedBefore)
+                          || !j.sealed && j.def.createdAt().isBefore(unsealedBefore))
               .limit(limit)
               .map(j -> j.def.id())
               .toList();

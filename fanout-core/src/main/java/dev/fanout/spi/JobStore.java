@@ -263,6 +263,21 @@ public interface JobStore extends AutoCloseable {
   int purge(Instant cutoff, int limit);
 
   /**
+   * Like {@link #purge(Instant, int)}, with a cutoff of its own for unsealed jobs: a submission
+   * that died half-written holds its idempotency key until it is purged, which should not take the
+   * finished jobs' whole retention. The default, for stores that predate it, purges both by {@code
+   * finishedBefore}.
+   *
+   * @param finishedBefore final jobs that finished before this are deleted
+   * @param unsealedBefore unsealed jobs created before this are deleted
+   * @param limit the most jobs to delete in this call
+   * @return how many jobs were deleted
+   */
+  default int purge(Instant finishedBefore, Instant unsealedBefore, int limit) {
+    return purge(finishedBefore, limit);
+  }
+
+  /**
    * Counts the sealed jobs by state and the items waiting to be claimed. The default pages through
    * {@link #listJobs}; a store that can count in one query should.
    *

@@ -1456,6 +1456,21 @@ public abstract class JobStoreContract {
   }
 
   @Test
+  void an_abandoned_unsealed_job_is_purged_long_before_the_finished_jobs_retention() {
+    JobId finishedRecently = finishedJob(1, at(0), at(30));
+    JobId abandoned = jobId(2);
+    store.createJob(new NewJob(abandoned, "\"spec\"", 1, at(5), null));
+    JobId stillWriting = jobId(3);
+    store.createJob(new NewJob(stillWriting, "\"spec\"", 1, at(45), null));
+
+    assertThat(store.purge(at(20), at(40), 100)).isEqualTo(1);
+
+    assertThat(store.job(abandoned)).isEmpty();
+    assertThat(ids(store.listJobs(10, null)))
+        .containsExactlyInAnyOrder(finishedRecently, stillWriting);
+  }
+
+  @Test
   void purge_deletes_at_most_its_limit() {
     for (int n = 1; n <= 5; n++) {
       finishedJob(n, at(n), at(10 + n));

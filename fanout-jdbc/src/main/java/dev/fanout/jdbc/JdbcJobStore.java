@@ -1061,7 +1061,13 @@ public final class JdbcJobStore implements JobStore {
 
   @Override
   public int purge(Instant cutoff, int limit) {
-    Objects.requireNonNull(cutoff, "cutoff");
+    return purge(cutoff, cutoff, limit);
+  }
+
+  @Override
+  public int purge(Instant finishedBefore, Instant unsealedBefore, int limit) {
+    Objects.requireNonNull(finishedBefore, "finishedBefore");
+    Objects.requireNonNull(unsealedBefore, "unsealedBefore");
     if (limit <= 0) {
       return 0;
     }
@@ -1075,8 +1081,8 @@ public final class JdbcJobStore implements JobStore {
                       "SELECT id FROM fanout_job WHERE "
                           + expired
                           + " ORDER BY created_at, id FETCH FIRST ? ROWS ONLY")) {
-                Timestamps.bind(select, 1, cutoff);
-                Timestamps.bind(select, 2, cutoff);
+                Timestamps.bind(select, 1, finishedBefore);
+                Timestamps.bind(select, 2, unsealedBefore);
                 select.setInt(3, limit);
                 List<JobId> ids = new ArrayList<>();
                 try (ResultSet rows = select.executeQuery()) {
@@ -1089,7 +1095,7 @@ public final class JdbcJobStore implements JobStore {
             });
     int purged = 0;
     for (JobId id : candidates) {
-      if (purgeJob(id, expired, cutoff)) {
+      if (purgeJob(id, expired, finishedBefore, unsealedBefore)) {
         purged++;
       }
     }
@@ -1104,14 +1110,16 @@ public final class JdbcJobStore implements JobStore {
    *
    * @return true when this call deleted the job
    */
-  private boolean purgeJob(JobId id, String expired, Instant cutoff) {
+  private boolean purgeJob(
+      JobId id, String expired, Instant finishedBefore, Instant unsealedBefore) {
     for (long from = 0; ; from += PURGE_RANGE) {
       long start = from;
       Optional<Boolean> outcome =
           transactions.inTransaction(
               "purge job " + id,
               connection -> {
-                OptionalLong total = lockIfExpired(connection, id, expired, cutoff);
+                OptionalLong total =
+                    lockIfExpired(connection, id, expired, finishedBefore, unsealedBefore);
                 if (total.isEmpty()) {
                   return Optional.of(false); // sealed, resumed or deleted since it was listed
                 }
@@ -1136,7 +1144,12 @@ public final class JdbcJobStore implements JobStore {
 
   /** Locks a job when it is still expired, and reads how many items it has. */
   private OptionalLong lockIfExpired(
-      Connection connection, JobId id, String expired, Instant cutoff) throws SQLException {
+      Connection connection,
+      JobId id,
+      String expired,
+      Instant finishedBefore,
+      Instant unsealedBefore)
+      throws SQLException {
     try (PreparedStatement recheck =
         connection.prepareStatement(
             "SELECT total FROM fanout_job WHERE id = ? AND "
@@ -1144,8 +1157,8 @@ public final class JdbcJobStore implements JobStore {
                 + " "
                 + dialect.jobRowLock())) {
       recheck.setString(1, id.value());
-      Timestamps.bind(recheck, 2, cutoff);
-      Timestamps.bind(recheck, 3, cutoff);
+      Timestamps.bind(recheck, 2, finishedBefore);
+      Timestamps.bind(recheck, 3, unsealedBefore);
       try (ResultSet rows = recheck.executeQuery()) {
         return rows.next() ? OptionalLong.of(rows.getLong("total")) : OptionalLong.empty();
       }

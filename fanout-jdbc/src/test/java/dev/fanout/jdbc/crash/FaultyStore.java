@@ -214,6 +214,11 @@ final class FaultyStore implements JobStore {
   }
 
   @Override
+  public int purge(Instant finishedBefore, Instant unsealedBefore, int limit) {
+    return store.purge(finishedBefore, unsealedBefore, limit);
+  }
+
+  @Override
   public void close() {
     store.close();
   }
