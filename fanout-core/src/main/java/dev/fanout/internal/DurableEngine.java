@@ -479,7 +479,10 @@ final class DurableEngine {
     if (known != null) {
       return Optional.of(known);
     }
-    return store.job(id).map(row -> handle(id));
+    // Not registered: a handle joins the map, whose futures the engine completes (reading every
+    // failure of the job), only once someone asks for its outcome. A status read, such as each
+    // GET of a finished job, then costs a row read, not a walk over the job's failures.
+    return store.job(id).map(row -> new Handle(id));
   }
 
   List<JobStatus> list(int limit) {
@@ -1429,6 +1432,10 @@ final class DurableEngine {
     public CompletableFuture<JobOutcome<JsonNode>> outcome() {
       start();
       if (!future.isDone()) {
+        Handle registered = handles.putIfAbsent(id, this);
+        if (registered != null && registered != this) {
+          return registered.outcome();
+        }
         store.job(id).filter(r -> r.state().isFinal()).ifPresent(r -> completeOutcome(r));
       } else if (!future.isCancelled()) {
         // Completed once; if the job was retried since, follow its new run instead.
