@@ -998,12 +998,18 @@ class EngineTest {
 
   @Test
   void a_job_that_gave_its_slots_to_a_waiting_job_still_finishes() {
+    // Holds the first two items until the second job waits, so a loaded machine cannot finish
+    // the first job before the test sees both of its slots taken.
+    CountDownLatch gate = new CountDownLatch(1);
     try (Engine capped = FanOut.builder().maxConcurrency(2).build()) {
       JobHandle<Long> first =
           capped.submit(
               JobSpec.items(range(20))
                   .function(
                       (Integer i, TaskContext ctx) -> {
+                        if (i < 2) {
+                          gate.await(10, TimeUnit.SECONDS);
+                        }
                         Thread.sleep(20);
                         return i;
                       })
@@ -1024,6 +1030,7 @@ class EngineTest {
                   .reduce(Reducers.count())
                   .maxConcurrency(10)
                   .build());
+      gate.countDown();
 
       assertThat(outcomeOf(second).aggregate()).isEqualTo(200);
       assertThat(outcomeOf(first).aggregate()).isEqualTo(20);
