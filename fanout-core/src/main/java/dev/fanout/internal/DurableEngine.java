@@ -33,6 +33,7 @@ import dev.fanout.spi.IdempotencyKeyTakenException;
 import dev.fanout.spi.JobRow;
 import dev.fanout.spi.JobStore;
 import dev.fanout.spi.NewJob;
+import dev.fanout.spi.Recorded;
 import dev.fanout.spi.StoreException;
 import dev.fanout.spi.StoredResult;
 import dev.fanout.spi.SucceededValue;
@@ -91,6 +92,7 @@ import org.slf4j.LoggerFactory;
 final class DurableEngine {
   private static final Logger log = LoggerFactory.getLogger(DurableEngine.class);
   private static final int ITEM_CHUNK = 1_000;
+  private static final int RESUME_PAGE = 1_000;
   private static final int WRITE_BATCH = 1_000;
   private static final Duration MAX_PURGE_INTERVAL = Duration.ofHours(1);
   private static final int PURGE_BATCH = 100;
@@ -276,6 +278,7 @@ final class DurableEngine {
       closed = true;
     }
     signal();
+    reports.add(WAKE_WRITER);
     setClaiming(false);
     for (Active job : active.values()) {
       job.stopAll();
@@ -603,24 +606,26 @@ final class DurableEngine {
             job, JobState.FAILED, "job deadline of " + job.spec.deadlineMillis() + " ms passed");
         continue;
       }
-      int room = nodeConcurrency - localRunning.get();
-      if (room <= 0) {
+      int room = reserveSlots(claimBatch);
+      if (room == 0) {
         continue; // no claim, but later jobs' deadlines still need checking
       }
       String token = owner;
       AtomicInteger running = runningByOwner.computeIfAbsent(token, k -> new AtomicInteger());
-      List<ClaimedTask> claimed;
+      List<ClaimedTask> claimed = List.of();
       try {
-        claimed = store.claim(id, token, Math.min(claimBatch, room), now, now.plus(lease));
+        claimed = store.claim(id, token, room, now, now.plus(lease));
       } catch (RuntimeException e) {
         // The claim may have committed without us hearing of it: let its items expire.
         owner = newOwnerToken();
         throw e;
+      } finally {
+        localRunning.addAndGet(claimed.size() - room);
       }
       for (ClaimedTask task : claimed) {
         launch(job, task, running);
       }
-      full |= claimed.size() == Math.min(claimBatch, room) && !claimed.isEmpty();
+      full |= claimed.size() == room;
     }
     return full;
   }
@@ -720,6 +725,26 @@ final class DurableEngine {
   }
 
   /**
+   * Takes up to {@code wanted} of this node's slots before a claim, so the dispatcher and the
+   * writer, which both claim, can never together run more than the node's cap; a claim that gets
+   * fewer items gives the rest back.
+   *
+   * @return how many slots were taken, 0 when the node is full
+   */
+  private int reserveSlots(int wanted) {
+    while (true) {
+      int running = localRunning.get();
+      int room = Math.min(wanted, nodeConcurrency - running);
+      if (room <= 0) {
+        return 0;
+      }
+      if (localRunning.compareAndSet(running, running + room)) {
+        return room;
+      }
+    }
+  }
+
+  /**
    * Waits while the dispatcher claims full batches, for at most MAX_WRITE_DEFERRAL_NANOS; the
    * reports that arrive meanwhile join the batch.
    */
@@ -739,6 +764,22 @@ final class DurableEngine {
     }
   }
 
+  /**
+   * Wakes the deliveries and a closing engine, but not the dispatcher: new results, no new work.
+   */
+  private void signalConsumers() {
+    wakeLock.lock();
+    try {
+      delivered.signalAll();
+      if (closed) {
+        closing.signalAll();
+      }
+    } finally {
+      wakeLock.unlock();
+    }
+  }
+
+  /** Wakes every waiter: the dispatcher, the deliveries and a closing engine. */
   private void signal() {
     wakeLock.lock();
     try {
@@ -755,8 +796,8 @@ final class DurableEngine {
 
   // ------------------------------------------------------------------ attempts
 
+  /** Starts an attempt of a claimed item, whose slot on this node its claimer has reserved. */
   private void launch(Active job, ClaimedTask task, AtomicInteger runningUnderOwner) {
-    localRunning.incrementAndGet();
     runningUnderOwner.incrementAndGet();
     unreported.incrementAndGet();
     try {
@@ -826,9 +867,12 @@ final class DurableEngine {
         timer.cancel(false);
       }
       job.attempts.remove(attempt);
-      localRunning.decrementAndGet();
       runningUnderOwner.decrementAndGet();
-      signal();
+      // The writer refills the job's slot once the report is recorded; the dispatcher is needed
+      // only when this frees a slot of a full node, which any job may take.
+      if (localRunning.getAndDecrement() >= nodeConcurrency) {
+        signal();
+      }
     }
     if (attempt.timedOut) {
       failure = new AttemptTimeoutException(timeout);
@@ -870,6 +914,9 @@ final class DurableEngine {
 
   private record Report(JobId job, Completion completion) {}
 
+  /** Queued by close() so a writer waiting a whole poll interval for reports sees it at once. */
+  private static final Report WAKE_WRITER = new Report(null, null);
+
   private void write() {
     List<Report> batch = new ArrayList<>();
     long failures = 0;
@@ -877,7 +924,7 @@ final class DurableEngine {
       try {
         if (batch.isEmpty()) {
           Report first = reports.poll(pollInterval.toNanos(), TimeUnit.NANOSECONDS);
-          if (first == null) {
+          if (first == null || first == WAKE_WRITER) {
             continue;
           }
           batch.add(first);
@@ -929,21 +976,66 @@ final class DurableEngine {
   private void record(List<Report> batch) {
     Map<JobId, List<Completion>> byJob = new LinkedHashMap<>();
     for (Report r : batch) {
-      byJob.computeIfAbsent(r.job(), k -> new ArrayList<>()).add(r.completion());
+      if (r != WAKE_WRITER) {
+        byJob.computeIfAbsent(r.job(), k -> new ArrayList<>()).add(r.completion());
+      }
     }
     Instant now = clock.instant();
+    boolean dispatcherNeeded = false;
     for (Map.Entry<JobId, List<Completion>> e : byJob.entrySet()) {
-      List<StoredResult> settled = store.complete(e.getKey(), e.getValue(), now);
-      report(e.getKey(), e.getValue(), settled);
       Active job = active.get(e.getKey());
       if (job == null) {
         job = active(e.getKey());
       }
-      if (job != null && !settled.isEmpty()) {
-        afterSettled(job, settled);
+      List<Completion> completions = e.getValue();
+      Recorded recorded = recordAndRefill(e.getKey(), job, completions, now);
+      report(e.getKey(), completions, recorded.settled());
+      if (job != null && !recorded.settled().isEmpty()) {
+        afterSettled(job, recorded);
+      }
+      // A short refill leaves work the dispatcher may have: a raised cap, a deadline, slots of
+      // the node for other jobs. A full one leaves it nothing, and waking it costs a claim.
+      dispatcherNeeded |= recorded.claimed().size() < Math.min(claimBatch, completions.size());
+    }
+    if (dispatcherNeeded) {
+      signal();
+    } else {
+      signalConsumers();
+    }
+  }
+
+  /**
+   * Records one job's reports and, in the same store call, claims as many of its next items as the
+   * reports freed slots, then starts them. The slots go straight to the next items, where a
+   * separate claim by the dispatcher would leave them empty for another transaction and a thread
+   * hand-off; the dispatcher still claims for new jobs, raised caps, due retries and free slots of
+   * the node.
+   */
+  private Recorded recordAndRefill(
+      JobId id, Active job, List<Completion> completions, Instant now) {
+    boolean mayClaim =
+        job != null && !draining && (job.deadlineAt == null || now.isBefore(job.deadlineAt));
+    int room = mayClaim ? reserveSlots(Math.min(claimBatch, completions.size())) : 0;
+    String token = owner;
+    Recorded recorded = null;
+    try {
+      recorded = store.completeAndClaim(id, completions, now, token, room, now.plus(lease));
+    } catch (RuntimeException e) {
+      if (room > 0) {
+        // The claim may have committed without us hearing of it: let its items expire.
+        owner = newOwnerToken();
+      }
+      throw e;
+    } finally {
+      localRunning.addAndGet((recorded == null ? 0 : recorded.claimed().size()) - room);
+    }
+    if (!recorded.claimed().isEmpty()) {
+      AtomicInteger running = runningByOwner.computeIfAbsent(token, k -> new AtomicInteger());
+      for (ClaimedTask task : recorded.claimed()) {
+        launch(job, task, running);
       }
     }
-    signal();
+    return recorded;
   }
 
   /**
@@ -968,8 +1060,8 @@ final class DurableEngine {
     }
   }
 
-  private void afterSettled(Active job, List<StoredResult> settled) {
-    boolean anyFailed = settled.stream().anyMatch(r -> r.status() == TaskState.FAILED);
+  private void afterSettled(Active job, Recorded recorded) {
+    boolean anyFailed = recorded.settled().stream().anyMatch(r -> r.status() == TaskState.FAILED);
     if (anyFailed && job.failure.mode() == FailureMode.FAIL_FAST) {
       Optional<JobRow> row = store.job(job.id);
       if (row.isPresent() && job.failure.isExceeded(row.get().failed(), row.get().total())) {
@@ -977,9 +1069,8 @@ final class DurableEngine {
         return;
       }
     }
-    // A read is far cheaper than finish(), which locks the job: most batches are not the last.
-    Optional<JobRow> row = store.job(job.id);
-    if (row.isPresent() && row.get().pending() == 0 && row.get().running() == 0) {
+    // Known from the recording itself, since finish() locks the job: most batches are not the last.
+    if (recorded.drained()) {
       store.finish(job.id, clock.instant(), null, null, folder(job)).ifPresent(this::onFinished);
     }
   }
@@ -1048,15 +1139,23 @@ final class DurableEngine {
     return consumerName + "#finished";
   }
 
+  /** Restarts the delivery of every stored job whose consumer has not handled all of it. */
   private void resumeDeliveries() {
-    for (JobRow row : store.listJobs(10_000, null)) {
-      DurableSpec spec = decode(row.spec(), DurableSpec.class);
-      if (spec.consumer() != null
-          && registry.hasConsumer(spec.consumer())
-          && (!row.state().isFinal()
-              || store.acknowledged(row.id(), spec.consumer()) < row.lastSeq()
-              || store.acknowledged(row.id(), finishedKey(spec.consumer())) <= row.lastSeq())) {
-        startDelivery(row.id(), spec.consumer());
+    // Every job, page by page: a consumer behind on an old job is owed its results as much as one
+    // on a new job, however many jobs the store keeps.
+    JobId before = null;
+    for (List<JobRow> page;
+        !(page = store.listJobs(RESUME_PAGE, before)).isEmpty();
+        before = page.get(page.size() - 1).id()) {
+      for (JobRow row : page) {
+        DurableSpec spec = decode(row.spec(), DurableSpec.class);
+        if (spec.consumer() != null
+            && registry.hasConsumer(spec.consumer())
+            && (!row.state().isFinal()
+                || store.acknowledged(row.id(), spec.consumer()) < row.lastSeq()
+                || store.acknowledged(row.id(), finishedKey(spec.consumer())) <= row.lastSeq())) {
+          startDelivery(row.id(), spec.consumer());
+        }
       }
     }
   }
@@ -1266,9 +1365,15 @@ final class DurableEngine {
         row.error());
   }
 
-  private void completeOutcome(JobRow row) {
-    Handle h = handles.get(row.id());
+  private void completeOutcome(JobRow seen) {
+    Handle h = handles.get(seen.id());
     if (h == null || h.future.isDone()) {
+      return;
+    }
+    // The row may have been read before a retryFailed() that a caller woken by this very outcome
+    // made, and the handle found here may wait for that new run: only the current row decides.
+    JobRow row = store.job(seen.id()).orElse(seen);
+    if (!row.state().isFinal() || !Objects.equals(row.finishedAt(), seen.finishedAt())) {
       return;
     }
     List<ItemFailure> failures = new ArrayList<>();

@@ -811,6 +811,202 @@ public abstract class JobStoreContract {
     assertThat(store.claim(id, "w", 5, at(13), FAR_LEASE)).isEmpty();
   }
 
+  // ---------------------------------------------------------------- completeAndClaim
+
+  @Test
+  void complete_and_claim_hands_the_freed_slots_to_the_lowest_pending_indexes() {
+    JobId id = sealedJob(1, 6, 2);
+    List<ClaimedTask> first = store.claim(id, "w", 5, at(10), FAR_LEASE);
+
+    Recorded recorded =
+        store.completeAndClaim(id, List.of(succeeded(first.get(1))), at(11), "w", 5, FAR_LEASE);
+
+    assertThat(recorded.settled()).extracting(StoredResult::index).containsExactly(1L);
+    assertThat(recorded.settled().get(0).seq()).isEqualTo(1L);
+    // The cap of 2 leaves one slot, the one the settled item freed.
+    assertThat(indexes(recorded.claimed())).containsExactly(2L);
+    assertThat(recorded.claimed().get(0).attempt()).isEqualTo(1);
+    assertThat(recorded.drained()).isFalse();
+    assertThat(Counts.of(row(id))).isEqualTo(new Counts(3, 2, 1, 0, 0));
+    assertThat(store.renewLeases("w", FAR_LEASE)).isEqualTo(2);
+  }
+
+  @Test
+  void complete_and_claim_claims_a_retry_that_is_already_due_with_its_next_attempt() {
+    JobId id = sealedJob(1, 1, 5);
+    ClaimedTask task = store.claim(id, "w", 1, at(10), FAR_LEASE).get(0);
+
+    Recorded recorded =
+        store.completeAndClaim(id, List.of(retry(task, at(11))), at(12), "w", 1, FAR_LEASE);
+
+    assertThat(recorded.settled()).isEmpty();
+    assertThat(recorded.claimed())
+        .singleElement()
+        .satisfies(
+            again -> {
+              assertThat(again.index()).isZero();
+              assertThat(again.attempt()).isEqualTo(2);
+              assertThat(again.fence()).isGreaterThan(task.fence());
+            });
+    JobRow row = row(id);
+    assertThat(Counts.of(row)).isEqualTo(new Counts(0, 1, 0, 0, 0));
+    assertThat(row.retries()).isEqualTo(1);
+  }
+
+  @Test
+  void complete_and_claim_leaves_a_retry_that_is_not_yet_due() {
+    JobId id = sealedJob(1, 1, 5);
+    ClaimedTask task = store.claim(id, "w", 1, at(10), FAR_LEASE).get(0);
+
+    Recorded recorded =
+        store.completeAndClaim(id, List.of(retry(task, at(30))), at(12), "w", 5, FAR_LEASE);
+
+    assertThat(recorded.claimed()).isEmpty();
+    assertThat(recorded.drained()).isFalse();
+    assertThat(Counts.of(row(id))).isEqualTo(new Counts(1, 0, 0, 0, 0));
+  }
+
+  @Test
+  void complete_and_claim_of_a_paused_job_records_but_claims_nothing() {
+    JobId id = sealedJob(1, 4, 2);
+    List<ClaimedTask> claimed = store.claim(id, "w", 2, at(10), FAR_LEASE);
+    assertThat(store.setPaused(id, true)).isTrue();
+
+    Recorded recorded =
+        store.completeAndClaim(id, List.of(succeeded(claimed.get(0))), at(11), "w", 5, FAR_LEASE);
+
+    assertThat(recorded.settled()).hasSize(1);
+    assertThat(recorded.claimed()).isEmpty();
+    assertThat(Counts.of(row(id))).isEqualTo(new Counts(2, 1, 1, 0, 0));
+  }
+
+  @Test
+  void complete_and_claim_with_a_limit_of_zero_only_records() {
+    JobId id = sealedJob(1, 3, 1);
+    ClaimedTask task = store.claim(id, "w", 1, at(10), FAR_LEASE).get(0);
+
+    Recorded recorded =
+        store.completeAndClaim(id, List.of(succeeded(task)), at(11), "w", 0, FAR_LEASE);
+
+    assertThat(recorded.settled()).hasSize(1);
+    assertThat(recorded.claimed()).isEmpty();
+    assertThat(Counts.of(row(id))).isEqualTo(new Counts(2, 0, 1, 0, 0));
+  }
+
+  @Test
+  void complete_and_claim_counts_only_the_slots_that_fresh_reports_free() {
+    JobId id = sealedJob(1, 5, 2);
+    List<ClaimedTask> claimed = store.claim(id, "w", 2, at(10), FAR_LEASE);
+    ClaimedTask zero = claimed.get(0);
+    Completion stale = new Completion.Succeeded(0, zero.fence() - 1, "0", 5);
+
+    Recorded recorded = store.completeAndClaim(id, List.of(stale), at(11), "w", 5, FAR_LEASE);
+
+    assertThat(recorded.settled()).isEmpty();
+    assertThat(recorded.claimed()).isEmpty();
+    assertThat(Counts.of(row(id))).isEqualTo(new Counts(3, 2, 0, 0, 0));
+  }
+
+  @Test
+  void complete_and_claim_reports_a_drained_job_only_when_nothing_is_left_to_run() {
+    JobId id = sealedJob(1, 3, 3);
+    List<ClaimedTask> claimed = store.claim(id, "w", 3, at(10), FAR_LEASE);
+
+    Recorded partial =
+        store.completeAndClaim(
+            id,
+            List.of(succeeded(claimed.get(0)), failed(claimed.get(1))),
+            at(11),
+            "w",
+            5,
+            FAR_LEASE);
+    Recorded last =
+        store.completeAndClaim(id, List.of(succeeded(claimed.get(2))), at(12), "w", 5, FAR_LEASE);
+
+    assertThat(partial.drained()).isFalse();
+    assertThat(last.drained()).isTrue();
+    assertThat(last.claimed()).isEmpty();
+    assertThat(Counts.of(row(id))).isEqualTo(new Counts(0, 0, 2, 1, 0));
+    assertThat(row(id).lastSeq()).isEqualTo(3L);
+  }
+
+  @Test
+  void complete_and_claim_of_an_unknown_job_does_nothing() {
+    Recorded recorded = store.completeAndClaim(jobId(404), List.of(), at(11), "w", 5, FAR_LEASE);
+
+    assertThat(recorded.settled()).isEmpty();
+    assertThat(recorded.claimed()).isEmpty();
+    assertThat(recorded.drained()).isFalse();
+  }
+
+  @Test
+  void workers_that_record_and_refill_in_one_call_never_exceed_the_cap_and_settle_each_index_once()
+      throws Exception {
+    int itemCount = 400;
+    int cap = 4;
+    int workers = 6;
+    JobId id = sealedJob(1, itemCount, cap);
+    Instant now = at(10);
+    AtomicInteger settled = new AtomicInteger();
+    AtomicIntegerArray settlements = new AtomicIntegerArray(itemCount);
+    Set<Long> held = ConcurrentHashMap.newKeySet();
+    Set<Long> seqs = ConcurrentHashMap.newKeySet();
+    Queue<String> violations = new ConcurrentLinkedQueue<>();
+
+    runConcurrently(
+        workers,
+        t -> {
+          SplittableRandom random = new SplittableRandom(t);
+          List<ClaimedTask> mine = store.claim(id, "worker-" + t, 1, now, FAR_LEASE);
+          while (settled.get() < itemCount && !Thread.currentThread().isInterrupted()) {
+            if (mine.isEmpty()) {
+              // A worker whose refill came up empty claims on its own, as the dispatcher does.
+              mine = store.claim(id, "worker-" + t, 1 + random.nextInt(2), now, FAR_LEASE);
+              Thread.yield();
+              continue;
+            }
+            List<Completion> reports = new ArrayList<>();
+            for (ClaimedTask task : mine) {
+              if (!held.add(task.index())) {
+                violations.add("index " + task.index() + " was handed to two workers at once");
+              }
+              reports.add(
+                  task.index() % 7 == 0 && task.attempt() == 1
+                      ? retry(task, at(0))
+                      : succeeded(task));
+            }
+            for (ClaimedTask task : mine) {
+              held.remove(task.index());
+            }
+            Recorded recorded =
+                store.completeAndClaim(
+                    id, reports, now, "worker-" + t, 1 + random.nextInt(3), FAR_LEASE);
+            for (StoredResult result : recorded.settled()) {
+              settlements.incrementAndGet((int) result.index());
+              if (!seqs.add(result.seq())) {
+                violations.add("seq " + result.seq() + " was given out twice");
+              }
+              settled.incrementAndGet();
+            }
+            long running = row(id).running();
+            if (running > cap) {
+              violations.add("job() read " + running + " RUNNING items");
+            }
+            mine = recorded.claimed();
+          }
+          return null;
+        });
+
+    assertThat(violations).isEmpty();
+    for (int i = 0; i < itemCount; i++) {
+      assertThat(settlements.get(i)).as("settlements of index %d", i).isEqualTo(1);
+    }
+    JobRow row = row(id);
+    assertThat(Counts.of(row)).isEqualTo(new Counts(0, 0, itemCount, 0, 0));
+    assertThat(row.retries()).isEqualTo((itemCount + 6) / 7);
+    assertThat(row.lastSeq()).isEqualTo(itemCount);
+  }
+
   @Test
   void racing_duplicate_reports_settle_each_item_once_with_unique_sequence_numbers()
       throws Exception {

@@ -12,6 +12,7 @@ import dev.fanout.spi.JobCounts;
 import dev.fanout.spi.JobRow;
 import dev.fanout.spi.JobStore;
 import dev.fanout.spi.NewJob;
+import dev.fanout.spi.Recorded;
 import dev.fanout.spi.StoreException;
 import dev.fanout.spi.StoredResult;
 import dev.fanout.spi.TaskState;
@@ -479,54 +480,69 @@ public final class JdbcJobStore implements JobStore {
           // Under the job row's lock no other claim, completion or reclaim of this job runs, so
           // the RUNNING count read here stays true until this transaction commits.
           Optional<LockedJob> locked = lockJob(connection, id);
-          if (locked.isEmpty() || !locked.get().claimable()) {
+          if (locked.isEmpty()) {
             return List.of();
           }
-          LockedJob job = locked.get();
-          long room = job.maxConcurrency() - job.running();
-          if (room <= 0) {
-            return List.of();
-          }
-          List<ClaimedTask> claimed = new ArrayList<>();
-          try (PreparedStatement claim = connection.prepareStatement(dialect.claimSql())) {
-            claim.setString(1, id.value());
-            Timestamps.bind(claim, 2, now);
-            claim.setInt(3, (int) Math.min(limit, room));
-            claim.setString(4, owner);
-            Timestamps.bind(claim, 5, leaseUntil);
-            try (ResultSet rows = claim.executeQuery()) {
-              while (rows.next()) {
-                claimed.add(
-                    new ClaimedTask(
-                        id,
-                        rows.getLong("idx"),
-                        rows.getString("payload"),
-                        rows.getInt("attempts"),
-                        rows.getLong("fence")));
-              }
-            }
-          }
-          if (claimed.isEmpty()) {
-            return List.of();
-          }
-          try (PreparedStatement count =
-              connection.prepareStatement(
-                  """
-                  UPDATE fanout_job
-                  SET running = running + ?, pending = pending - ?,
-                      state = CASE WHEN state = 'ACCEPTED' THEN 'RUNNING' ELSE state END,
-                      started_at = COALESCE(started_at, ?)
-                  WHERE id = ?""")) {
-            count.setLong(1, claimed.size());
-            count.setLong(2, claimed.size());
-            Timestamps.bind(count, 3, now);
-            count.setString(4, id.value());
-            count.executeUpdate();
-          }
-          // Neither RETURNING nor FINAL TABLE promises an order.
-          claimed.sort(Comparator.comparingLong(ClaimedTask::index));
-          return claimed;
+          return claimLocked(connection, id, locked.get(), owner, limit, now, leaseUntil);
         });
+  }
+
+  /** Claims under a lock the caller holds; {@code job} is what the claim may decide on. */
+  private List<ClaimedTask> claimLocked(
+      Connection connection,
+      JobId id,
+      LockedJob job,
+      String owner,
+      int limit,
+      Instant now,
+      Instant leaseUntil)
+      throws SQLException {
+    if (!job.claimable()) {
+      return List.of();
+    }
+    long room = job.maxConcurrency() - job.running();
+    if (room <= 0) {
+      return List.of();
+    }
+    List<ClaimedTask> claimed = new ArrayList<>();
+    try (PreparedStatement claim = connection.prepareStatement(dialect.claimSql())) {
+      claim.setString(1, id.value());
+      Timestamps.bind(claim, 2, now);
+      claim.setInt(3, (int) Math.min(limit, room));
+      claim.setString(4, owner);
+      Timestamps.bind(claim, 5, leaseUntil);
+      try (ResultSet rows = claim.executeQuery()) {
+        while (rows.next()) {
+          claimed.add(
+              new ClaimedTask(
+                  id,
+                  rows.getLong("idx"),
+                  rows.getString("payload"),
+                  rows.getInt("attempts"),
+                  rows.getLong("fence")));
+        }
+      }
+    }
+    if (claimed.isEmpty()) {
+      return List.of();
+    }
+    try (PreparedStatement count =
+        connection.prepareStatement(
+            """
+            UPDATE fanout_job
+            SET running = running + ?, pending = pending - ?,
+                state = CASE WHEN state = 'ACCEPTED' THEN 'RUNNING' ELSE state END,
+                started_at = COALESCE(started_at, ?)
+            WHERE id = ?""")) {
+      count.setLong(1, claimed.size());
+      count.setLong(2, claimed.size());
+      Timestamps.bind(count, 3, now);
+      count.setString(4, id.value());
+      count.executeUpdate();
+    }
+    // Neither RETURNING nor FINAL TABLE promises an order.
+    claimed.sort(Comparator.comparingLong(ClaimedTask::index));
+    return claimed;
   }
 
   @Override
@@ -625,103 +641,165 @@ public final class JdbcJobStore implements JobStore {
           if (locked.isEmpty()) {
             return List.of();
           }
-          // Only holders of the job lock change an item's state or fence, so what is read here
-          // stays true for the rest of the transaction.
-          Map<Long, ItemHolder> holders = readHolders(connection, id, completions, dialect);
-          long lastSeq = locked.get().lastSeq();
-          List<StoredResult> settled = new ArrayList<>();
-          int retried = 0;
-          int succeeded = 0;
-          int failed = 0;
-          List<Dialect.Settle> settles = new ArrayList<>();
-          // Guarded by fence and "not settled" rather than by state, as the dialects' settles are:
-          // a state condition invites PostgreSQL to scan the job's RUNNING items by a partial
-          // index when its statistics are stale.
-          try (PreparedStatement retry =
-              connection.prepareStatement(
-                  """
-                      UPDATE fanout_item
-                      SET state = 'PENDING', fence = fence + 1, not_before = ?, error = ?,
-                          owner = NULL, lease_until = NULL
-                      WHERE job_id = ? AND idx = ? AND fence = ? AND seq IS NULL""")) {
-            for (Completion completion : completions) {
-              ItemHolder holder = holders.get(completion.index());
-              if (holder == null || !holder.heldUnder(completion.fence())) {
-                continue; // stale: the item changed hands since this claim
-              }
-              switch (completion) {
-                case Completion.Succeeded s -> {
-                  StoredResult result =
-                      new StoredResult(
-                          id,
-                          ++lastSeq,
-                          s.index(),
-                          TaskState.SUCCEEDED,
-                          s.value(),
-                          null,
-                          holder.attempts,
-                          s.durationMillis());
-                  settles.add(new Dialect.Settle(result, s.fence()));
-                  settled.add(result);
-                  succeeded++;
-                }
-                case Completion.Failed f -> {
-                  StoredResult result =
-                      new StoredResult(
-                          id,
-                          ++lastSeq,
-                          f.index(),
-                          TaskState.FAILED,
-                          null,
-                          f.error(),
-                          holder.attempts,
-                          f.durationMillis());
-                  settles.add(new Dialect.Settle(result, f.fence()));
-                  settled.add(result);
-                  failed++;
-                }
-                case Completion.Retry r -> {
-                  Timestamps.bind(retry, 1, r.notBefore());
-                  retry.setString(2, r.error());
-                  retry.setString(3, id.value());
-                  retry.setLong(4, r.index());
-                  retry.setLong(5, r.fence());
-                  retry.addBatch();
-                  retried++;
-                }
-              }
-              // A second report for the same item in this batch is stale by now.
-              holder.released = true;
-            }
-            if (!settles.isEmpty() && dialect.settle(connection, id, settles) != settles.size()) {
-              throw new SQLException(
-                  "an item of job "
-                      + id
-                      + " changed while the job was locked; nothing was recorded");
-            }
-            requireAllApplied(retry.executeBatch(), id);
-          }
-          if (settled.isEmpty() && retried == 0) {
-            return List.of();
-          }
-          try (PreparedStatement count =
-              connection.prepareStatement(
-                  """
-                  UPDATE fanout_job
-                  SET running = running - ?, pending = pending + ?, succeeded = succeeded + ?,
-                      failed = failed + ?, retries = retries + ?, last_seq = ?
-                  WHERE id = ?""")) {
-            count.setLong(1, settled.size() + retried);
-            count.setLong(2, retried);
-            count.setLong(3, succeeded);
-            count.setLong(4, failed);
-            count.setLong(5, retried);
-            count.setLong(6, lastSeq);
-            count.setString(7, id.value());
-            count.executeUpdate();
-          }
-          return settled;
+          return completeLocked(connection, id, locked.get(), completions).settled();
         });
+  }
+
+  @Override
+  public Recorded completeAndClaim(
+      JobId id,
+      List<Completion> completions,
+      Instant now,
+      String owner,
+      int claimLimit,
+      Instant leaseUntil) {
+    Objects.requireNonNull(id, "id");
+    Objects.requireNonNull(completions, "completions");
+    Objects.requireNonNull(now, "now");
+    Objects.requireNonNull(owner, "owner");
+    Objects.requireNonNull(leaseUntil, "leaseUntil");
+    return transactions.inTransaction(
+        "record results of job " + id + " and claim its next items",
+        connection -> {
+          Optional<LockedJob> locked = lockJob(connection, id);
+          if (locked.isEmpty()) {
+            return new Recorded(List.of(), List.of(), false);
+          }
+          LockedJob before = locked.get();
+          Settled settled =
+              completions.isEmpty()
+                  ? new Settled(List.of(), 0, before.lastSeq())
+                  : completeLocked(connection, id, before, completions);
+          // The row as the completions left it: the claim sees the slots they freed.
+          LockedJob after =
+              new LockedJob(
+                  before.sealed(),
+                  before.state(),
+                  before.paused(),
+                  before.maxConcurrency(),
+                  before.total(),
+                  before.pending() + settled.retried(),
+                  before.running() - settled.freed(),
+                  settled.lastSeq());
+          List<ClaimedTask> claimed =
+              claimLimit > 0
+                  ? claimLocked(connection, id, after, owner, claimLimit, now, leaseUntil)
+                  : List.of();
+          boolean drained =
+              after.sealed()
+                  && after.pending() - claimed.size() == 0
+                  && after.running() + claimed.size() == 0;
+          return new Recorded(settled.settled(), claimed, drained);
+        });
+  }
+
+  /** What {@link #completeLocked} recorded. */
+  private record Settled(List<StoredResult> settled, int retried, long lastSeq) {
+
+    /** The RUNNING items the reports released: settled or put back to PENDING. */
+    int freed() {
+      return settled.size() + retried;
+    }
+  }
+
+  /** Records reports under a lock the caller holds; {@code job} is the row as locked. */
+  private Settled completeLocked(
+      Connection connection, JobId id, LockedJob job, List<Completion> completions)
+      throws SQLException {
+    // Only holders of the job lock change an item's state or fence, so what is read here
+    // stays true for the rest of the transaction.
+    Map<Long, ItemHolder> holders = readHolders(connection, id, completions, dialect);
+    long lastSeq = job.lastSeq();
+    List<StoredResult> settled = new ArrayList<>();
+    int retried = 0;
+    int succeeded = 0;
+    int failed = 0;
+    List<Dialect.Settle> settles = new ArrayList<>();
+    // Guarded by fence and "not settled" rather than by state, as the dialects' settles are:
+    // a state condition invites PostgreSQL to scan the job's RUNNING items by a partial
+    // index when its statistics are stale.
+    try (PreparedStatement retry =
+        connection.prepareStatement(
+            """
+                UPDATE fanout_item
+                SET state = 'PENDING', fence = fence + 1, not_before = ?, error = ?,
+                    owner = NULL, lease_until = NULL
+                WHERE job_id = ? AND idx = ? AND fence = ? AND seq IS NULL""")) {
+      for (Completion completion : completions) {
+        ItemHolder holder = holders.get(completion.index());
+        if (holder == null || !holder.heldUnder(completion.fence())) {
+          continue; // stale: the item changed hands since this claim
+        }
+        switch (completion) {
+          case Completion.Succeeded s -> {
+            StoredResult result =
+                new StoredResult(
+                    id,
+                    ++lastSeq,
+                    s.index(),
+                    TaskState.SUCCEEDED,
+                    s.value(),
+                    null,
+                    holder.attempts,
+                    s.durationMillis());
+            settles.add(new Dialect.Settle(result, s.fence()));
+            settled.add(result);
+            succeeded++;
+          }
+          case Completion.Failed f -> {
+            StoredResult result =
+                new StoredResult(
+                    id,
+                    ++lastSeq,
+                    f.index(),
+                    TaskState.FAILED,
+                    null,
+                    f.error(),
+                    holder.attempts,
+                    f.durationMillis());
+            settles.add(new Dialect.Settle(result, f.fence()));
+            settled.add(result);
+            failed++;
+          }
+          case Completion.Retry r -> {
+            Timestamps.bind(retry, 1, r.notBefore());
+            retry.setString(2, r.error());
+            retry.setString(3, id.value());
+            retry.setLong(4, r.index());
+            retry.setLong(5, r.fence());
+            retry.addBatch();
+            retried++;
+          }
+        }
+        // A second report for the same item in this batch is stale by now.
+        holder.released = true;
+      }
+      if (!settles.isEmpty() && dialect.settle(connection, id, settles) != settles.size()) {
+        throw new SQLException(
+            "an item of job " + id + " changed while the job was locked; nothing was recorded");
+      }
+      requireAllApplied(retry.executeBatch(), id);
+    }
+    if (settled.isEmpty() && retried == 0) {
+      return new Settled(List.of(), 0, lastSeq);
+    }
+    try (PreparedStatement count =
+        connection.prepareStatement(
+            """
+            UPDATE fanout_job
+            SET running = running - ?, pending = pending + ?, succeeded = succeeded + ?,
+                failed = failed + ?, retries = retries + ?, last_seq = ?
+            WHERE id = ?""")) {
+      count.setLong(1, settled.size() + retried);
+      count.setLong(2, retried);
+      count.setLong(3, succeeded);
+      count.setLong(4, failed);
+      count.setLong(5, retried);
+      count.setLong(6, lastSeq);
+      count.setString(7, id.value());
+      count.executeUpdate();
+    }
+    return new Settled(settled, retried, lastSeq);
   }
 
   /** Fails the transaction if an update guarded by state and fence missed: the lock was broken. */
