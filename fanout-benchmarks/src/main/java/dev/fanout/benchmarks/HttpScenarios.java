@@ -112,14 +112,16 @@ public final class HttpScenarios {
       List<Double> plain = new ArrayList<>();
       for (int round = 0; round < MAKESPAN_ROUNDS; round++) {
         fanout.add(runJob(client, base, urlJob));
+        String phases = lastPhases;
         plain.add(plainLoop(functionUrl));
         System.out.printf(
             Locale.ROOT,
-            "round %d: Fanout %.0f ms, plain HttpClient loop %.0f ms, ratio %.2f%n",
+            "round %d: Fanout %.0f ms, plain HttpClient loop %.0f ms, ratio %.2f%n  Fanout: %s%n",
             round + 1,
             fanout.get(round),
             plain.get(round),
-            fanout.get(round) / plain.get(round));
+            fanout.get(round) / plain.get(round),
+            phases);
       }
       double f = median(fanout);
       double p = median(plain);
@@ -164,14 +166,33 @@ public final class HttpScenarios {
 
   /** Submits a job, waits for its final state, and returns the milliseconds in between. */
   private static double runJob(HttpClient client, String base, String body) throws Exception {
+    long sent = System.currentTimeMillis();
     long t0 = System.nanoTime();
     String id = submit(client, base, body);
+    long acked = System.currentTimeMillis();
     JsonNode job = awaitFinal(client, base, id, ITEMS);
     double millis = (System.nanoTime() - t0) / 1e6;
+    long seen = System.currentTimeMillis();
     if (!job.get("status").asText().equals("SUCCEEDED") || job.get("succeeded").asLong() != ITEMS) {
       throw new IllegalStateException("benchmark job did not succeed: " + job);
     }
+    lastPhases =
+        String.format(
+            Locale.ROOT,
+            "acknowledged after %d ms, first claim %d ms later, items ran %d ms, final state seen"
+                + " %d ms after it was reached",
+            acked - sent,
+            millisOf(job, "startedAt") - acked,
+            millisOf(job, "finishedAt") - millisOf(job, "startedAt"),
+            seen - millisOf(job, "finishedAt"));
     return millis;
+  }
+
+  /** Where a job's time went, by its own timestamps: the last {@link #runJob}'s. */
+  private static String lastPhases = "";
+
+  private static long millisOf(JsonNode job, String field) {
+    return java.time.Instant.parse(job.get(field).asText()).toEpochMilli();
   }
 
   private static String submit(HttpClient client, String base, String body) throws Exception {
