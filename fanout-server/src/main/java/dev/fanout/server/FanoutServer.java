@@ -8,6 +8,7 @@ import dev.fanout.jdbc.JdbcJobStore;
 import dev.fanout.server.internal.api.Api;
 import dev.fanout.server.internal.api.BuiltinFunctions;
 import dev.fanout.server.internal.api.Components;
+import dev.fanout.server.internal.call.HttpFunction;
 import dev.fanout.server.internal.call.UrlGuard;
 import dev.fanout.server.internal.metrics.ServerMetrics;
 import dev.fanout.spi.JobStore;
@@ -95,7 +96,8 @@ public final class FanoutServer implements AutoCloseable {
           new Components(
               settings.allowHosts.isEmpty()
                   ? UrlGuard.defaults()
-                  : UrlGuard.allowingOnly(settings.allowHosts));
+                  : UrlGuard.allowingOnly(settings.allowHosts),
+              settings.batchLinger);
       components.register(engine);
       Set<String> names = new TreeSet<>(BuiltinFunctions.NAMES);
       settings.functions.forEach(
@@ -291,7 +293,8 @@ public final class FanoutServer implements AutoCloseable {
       Duration webhookMaxBackoff,
       Map<String, TaskFunction<JsonNode, ?>> functions,
       List<String> allowHosts,
-      Duration shutdownGrace) {}
+      Duration shutdownGrace,
+      Duration batchLinger) {}
 
   /** Configures a {@link FanoutServer}; every option is checked when set and names itself. */
   public static final class Builder {
@@ -310,6 +313,7 @@ public final class FanoutServer implements AutoCloseable {
     private final Map<String, TaskFunction<JsonNode, ?>> functions = new LinkedHashMap<>();
     private List<String> allowHosts = List.of();
     private Duration shutdownGrace = Duration.ofSeconds(30);
+    private Duration batchLinger = HttpFunction.DEFAULT_BATCH_LINGER;
 
     private Builder() {}
 
@@ -458,6 +462,21 @@ public final class FanoutServer implements AutoCloseable {
     }
 
     /**
+     * Sets how long a batch of a job with {@code batchSize} above 1 waits for more items after its
+     * first one, when it is not full and more of the job's items may still arrive. Longer gathers
+     * fuller batches from items that start a little apart; shorter answers sooner.
+     *
+     * @param batchLinger zero to 10 s (default 5 ms)
+     * @return this builder
+     * @throws IllegalArgumentException when out of range
+     */
+    public Builder batchLinger(Duration batchLinger) {
+      HttpFunction.Builder.checkLinger(batchLinger);
+      this.batchLinger = batchLinger;
+      return this;
+    }
+
+    /**
      * Sets the request limits.
      *
      * @param limits the limits (default {@link Limits#DEFAULTS})
@@ -554,7 +573,8 @@ public final class FanoutServer implements AutoCloseable {
               webhookMaxBackoff,
               Map.copyOf(functions),
               allowHosts,
-              shutdownGrace));
+              shutdownGrace,
+              batchLinger));
     }
 
     private static boolean isLoopback(String host) {

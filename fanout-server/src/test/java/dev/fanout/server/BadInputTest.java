@@ -94,6 +94,11 @@ class BadInputTest {
     return "{" + OK_FUNCTION + ", \"items\": [1], " + fields + "}";
   }
 
+  /** A job of an HTTP function that is never called: these submissions are refused. */
+  private static String urlJob(String fields) {
+    return "{\"function\": {\"url\": \"http://127.0.0.1:9/f\"}, \"items\": [1], " + fields + "}";
+  }
+
   private static String nested(int depth) {
     return "[".repeat(depth) + "]".repeat(depth);
   }
@@ -486,6 +491,15 @@ class BadInputTest {
             "invalid_jq",
             job("\"transform\": \".n | [\"")));
     c.add(submit("a transform that is a number", 400, "invalid_type", job("\"transform\": 5")));
+    c.add(
+        submit(
+            "a batch size with a named function", 422, "invalid_value", job("\"batchSize\": 5")));
+    c.add(submit("a batch size of 0", 422, "invalid_value", urlJob("\"batchSize\": 0")));
+    c.add(submit("a batch size over 10,000", 422, "invalid_value", urlJob("\"batchSize\": 10001")));
+    c.add(
+        submit(
+            "a batch size that is a string", 400, "invalid_type", urlJob("\"batchSize\": \"10\"")));
+    c.add(submit("a fractional batch size", 400, "invalid_type", urlJob("\"batchSize\": 2.5")));
     c.add(
         new Case(
             "a status filter that is no status",

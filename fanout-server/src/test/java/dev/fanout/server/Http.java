@@ -11,6 +11,8 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import org.awaitility.Awaitility;
 
 /** A small JSON client for the tests: real HTTP to the server under test, on loopback. */
 final class Http {
@@ -95,6 +97,17 @@ final class Http {
       throw new AssertionError("submit answered " + r.status() + ": " + r.body());
     }
     return r.json().get("id").asText();
+  }
+
+  /** Waits up to 30 s for a job to be final and returns it as the API shows it. */
+  JsonNode awaitFinal(String id) {
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                Set.of("SUCCEEDED", "FAILED", "CANCELLED")
+                    .contains(get("/v1/jobs/" + id).json().get("status").asText()));
+    return get("/v1/jobs/" + id).json();
   }
 
   /** Every result of a job, paging through the results route until it says done. */

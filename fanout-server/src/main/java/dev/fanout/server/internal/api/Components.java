@@ -10,7 +10,6 @@ import dev.fanout.ItemResult;
 import dev.fanout.JobId;
 import dev.fanout.Reducer;
 import dev.fanout.server.internal.ApiException;
-import dev.fanout.server.internal.call.CallLimiter;
 import dev.fanout.server.internal.call.HttpFunction;
 import dev.fanout.server.internal.call.HttpFunctionConfig;
 import dev.fanout.server.internal.call.UrlGuard;
@@ -50,9 +49,10 @@ public final class Components implements AutoCloseable {
   static final String WEBHOOK = "fanout.webhook";
 
   private final UrlGuard guard;
-  // The limiters of the HTTP functions made here, so a PATCH of a job's cap reaches its limiter.
-  // Weak: a limiter lives as long as the engine keeps the job's function, and no longer.
-  private final Map<JobId, WeakReference<CallLimiter>> limiters = new ConcurrentHashMap<>();
+  private final Duration batchLinger;
+  // The HTTP functions made here, so a PATCH of a job's cap reaches its limiter and batcher.
+  // Weak: a function lives as long as the engine keeps it for its job, and no longer.
+  private final Map<JobId, WeakReference<HttpFunction>> functions = new ConcurrentHashMap<>();
   private final HttpClient client;
   private final WebhookSender webhooks;
 
@@ -63,9 +63,13 @@ public final class Components implements AutoCloseable {
    * Creates the components around one shared client.
    *
    * @param guard the URL guard for function URLs
+   * @param batchLinger how long a batch of a job with {@code batchSize} above 1 waits for more
+   *     items once its first arrived
    */
-  public Components(UrlGuard guard) {
+  public Components(UrlGuard guard, Duration batchLinger) {
+    HttpFunction.Builder.checkLinger(batchLinger);
     this.guard = guard;
+    this.batchLinger = batchLinger;
     this.client = HttpFunction.newClient(Duration.ofSeconds(10));
     // The same client as functions: it never follows a redirect, which could lead past the guard.
     this.webhooks =
@@ -101,15 +105,18 @@ public final class Components implements AutoCloseable {
             // The job's cap as it is now: a PATCH may have changed it since the job was stored.
             max = engine.job(job).map(h -> h.status().maxConcurrency()).orElse(max);
           }
-          CallLimiter limiter = new CallLimiter(Math.max(1, max), call.rateLimitPerSecond());
-          if (job != null) {
-            limiters.put(job, new WeakReference<>(limiter));
-          }
-          HttpFunction.Builder b = HttpFunction.builder(call, client).limiter(limiter);
+          HttpFunction.Builder b =
+              HttpFunction.builder(call, client)
+                  .maxConcurrency(Math.max(1, max))
+                  .batch(config.path("batchSize").asInt(1), batchLinger);
           if (config.hasNonNull("traceparent")) {
             b.traceparent(config.get("traceparent").asText());
           }
-          return b.build();
+          HttpFunction function = b.build();
+          if (job != null) {
+            functions.put(job, new WeakReference<>(function));
+          }
+          return function;
         });
     engine.registerTransformFactory(
         JQ,
@@ -181,17 +188,17 @@ public final class Components implements AutoCloseable {
   }
 
   /**
-   * Moves the ceiling of a job's HTTP call limiter to its new cap, when this server calls for it.
+   * Moves a job's HTTP call limiter and batcher to its new cap, when this server calls for it.
    *
    * @param job the job
    * @param maxConcurrency its new cap
    */
   void maxConcurrencyChanged(JobId job, int maxConcurrency) {
-    limiters.values().removeIf(ref -> ref.get() == null);
-    WeakReference<CallLimiter> ref = limiters.get(job);
-    CallLimiter limiter = ref == null ? null : ref.get();
-    if (limiter != null) {
-      limiter.setMaxConcurrency(maxConcurrency);
+    functions.values().removeIf(ref -> ref.get() == null);
+    WeakReference<HttpFunction> ref = functions.get(job);
+    HttpFunction function = ref == null ? null : ref.get();
+    if (function != null) {
+      function.setMaxConcurrency(maxConcurrency);
     }
   }
 
@@ -279,11 +286,14 @@ public final class Components implements AutoCloseable {
   }
 
   /** Checks a request's function object and returns what the job stores for the factory. */
-  ObjectNode httpConfig(JsonNode function, int maxConcurrency, String traceparent) {
+  ObjectNode httpConfig(JsonNode function, int maxConcurrency, int batchSize, String traceparent) {
     HttpFunctionConfig call = HttpFunctionConfig.parse(function, guard);
     ObjectNode config = JsonNodeFactory.instance.objectNode();
     config.set("function", call.toJson());
     config.put("maxConcurrency", maxConcurrency);
+    if (batchSize > 1) {
+      config.put("batchSize", batchSize);
+    }
     if (traceparent != null) {
       config.put("traceparent", traceparent);
     }

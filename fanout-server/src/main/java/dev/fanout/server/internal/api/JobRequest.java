@@ -6,6 +6,7 @@ import dev.fanout.FailurePolicy;
 import dev.fanout.JobSpec;
 import dev.fanout.RetryPolicy;
 import dev.fanout.server.internal.ApiException;
+import dev.fanout.server.internal.call.HttpFunction;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
@@ -62,6 +63,7 @@ final class JobRequest {
         fields.containsKey("maxConcurrency")
             ? (int) integer(fields.get("maxConcurrency"), "maxConcurrency", 1, MAX_CONCURRENCY)
             : null;
+    int batchSize = batchSize(fields.get("batchSize"));
     JsonNode fn = fields.get("function");
     if (fn.isObject() && fn.has("url") && !fn.has("name")) {
       this.function = Components.HTTP;
@@ -69,10 +71,19 @@ final class JobRequest {
           components.httpConfig(
               fn,
               maxConcurrency != null ? maxConcurrency : JobSpec.DEFAULT_MAX_CONCURRENCY,
+              batchSize,
               traceparent);
     } else {
       this.function = function(fn, functions);
       this.functionConfig = null;
+      if (batchSize > 1) {
+        // A named function takes one item; batching is the HTTP function's wire format.
+        throw ApiException.invalid(
+            "invalid_value",
+            "batchSize above 1 needs an HTTP function ({\"url\": ...}); the named function '"
+                + this.function
+                + "' is called with one item at a time, so leave batchSize out or at 1");
+      }
     }
     JsonNode transform = fields.get("transform");
     this.transformConfig =
@@ -93,7 +104,6 @@ final class JobRequest {
             : null;
     this.failurePolicy = failurePolicy(fields.get("failurePolicy"));
     order(fields.get("order"));
-    batchSize(fields.get("batchSize"));
     JsonNode webhook = fields.get("webhook");
     this.webhookConfig =
         webhook == null || webhook.isNull() ? null : components.webhookConfig(webhook);
@@ -336,15 +346,12 @@ final class JobRequest {
     }
   }
 
-  private static void batchSize(JsonNode node) {
+  /** The items per call of an HTTP function: 1 (no batching) when absent or null. */
+  private static int batchSize(JsonNode node) {
     if (node == null || node.isNull()) {
-      return;
+      return 1;
     }
-    long size = integer(node, "batchSize", 1, 10_000);
-    if (size > 1) {
-      throw ApiException.invalid(
-          "unsupported", "batchSize above 1 is not available on this server yet");
-    }
+    return (int) integer(node, "batchSize", 1, HttpFunction.MAX_BATCH_SIZE);
   }
 
   private static void requireObject(JsonNode node, String field, Set<String> keys) {

@@ -10,8 +10,8 @@ import java.util.Map;
  *
  * <p>Codes: {@code connect_error}, {@code timeout}, {@code io_error} (the connection broke during
  * the exchange) and {@code http_error} with a 408, 429 or 5xx status are retryable; {@code
- * http_error} with another status, {@code response_too_large}, {@code invalid_response} (a batch
- * answered with something other than an array of the right length) and {@code call_error} (the
+ * http_error} with another status, {@code response_too_large}, {@code bad_batch_response} (a 2xx
+ * answer to a batch that is not a JSON array of one result per item) and {@code call_error} (the
  * request could not be made at all) are not. The message never contains header values, since
  * configured headers usually carry credentials and messages are stored and served to clients.
  */
@@ -31,7 +31,7 @@ public final class CallException extends TaskException {
   public static final String RESPONSE_TOO_LARGE = "response_too_large";
 
   /** A batch was answered with something other than an array of one result per item. */
-  public static final String INVALID_RESPONSE = "invalid_response";
+  public static final String BAD_BATCH_RESPONSE = "bad_batch_response";
 
   /** The connection broke while the exchange was under way. Retryable. */
   public static final String IO_ERROR = "io_error";
@@ -75,5 +75,20 @@ public final class CallException extends TaskException {
    */
   public Integer httpStatus() {
     return httpStatus;
+  }
+
+  /**
+   * The same failure for another attempt: a failed batch call fails each of its items with a copy,
+   * so no exception object is shared between the threads that record them.
+   *
+   * @return a new exception with this one's code, status, verdict, delay and message, caused by
+   *     this one's cause
+   */
+  CallException copy() {
+    CallException copy =
+        new CallException(
+            code(), httpStatus, retryable(), retryAfter().orElse(null), getMessage(), getCause());
+    copy.setStackTrace(getStackTrace());
+    return copy;
   }
 }

@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.TextNode;
-import dev.fanout.BatchFunction;
 import dev.fanout.TaskContext;
 import dev.fanout.TaskFunction;
 import java.io.ByteArrayOutputStream;
@@ -49,34 +48,61 @@ import java.util.concurrent.TimeoutException;
 import java.util.regex.Pattern;
 
 /**
- * Calls one job's HTTP function: one POST per attempt, the item (or, through {@link
- * #asBatchFunction()}, a batch as a JSON array) as the JSON body.
+ * Calls one job's HTTP function: one POST per attempt with the item as the JSON body or, with a
+ * batch size above 1, one POST per batch of concurrent attempts with a JSON array of their items.
  *
  * <p>Each request carries {@code X-Fanout-Job}, {@code X-Fanout-Index}, {@code X-Fanout-Attempt}
  * and {@code Idempotency-Key: <job>:<index>} so the callee can de-duplicate repeated attempts,
- * {@code traceparent} when the job has one, and the configured headers. A batch also carries {@code
- * X-Fanout-Batch-Size}; its index is that of its first item.
+ * {@code traceparent} when the job has one, and the configured headers. A batch is sent in
+ * ascending index order and also carries {@code X-Fanout-Batch-Size}; its {@code X-Fanout-Index}
+ * lists the indexes in that order, runs of consecutive ones as {@code first-last} (so a batch of a
+ * thousand neighbours is {@code 1000-1999}, not a header of several kilobytes), its {@code
+ * X-Fanout-Attempt} is the highest attempt number among its items, and its key is {@code
+ * <job>:<that index list>}, the same whenever the same items are sent together.
  *
  * <p>A 2xx answer is the result: its body parsed as JSON, or kept as a JSON string when it is not
- * JSON, or JSON null when empty. Anything else throws a {@link CallException} whose code says
- * whether a retry may help. The body is read as it streams in and the call stops at the size limit,
- * so a runaway function cannot exhaust the server's heap.
+ * JSON, or JSON null when empty. A batch's answer must be a JSON array of one result per item, in
+ * the order sent, else every item fails with {@code bad_batch_response}. Anything else throws a
+ * {@link CallException} whose code says whether a retry may help. The body is read as it streams in
+ * and the call stops at the size limit (for a batch, the limit times its items, at most {@link
+ * #MAX_BATCH_RESPONSE_BYTES}), so a runaway function cannot exhaust the server's heap.
  *
- * <p>The call's timeout is the config's, cut to the attempt's deadline. An interrupted call (the
- * engine cancels attempts that way) cancels the exchange and throws {@link InterruptedException} at
- * once, since the request runs on the client's own threads and this thread only waits for it.
+ * <p>The call's timeout is the config's, cut to the attempt's deadline (for a batch, the latest of
+ * its items' deadlines: an item whose own deadline passes first is stopped by the engine and leaves
+ * the batch, which goes on for the others). An interrupted call (the engine cancels attempts that
+ * way) cancels the exchange and throws {@link InterruptedException} at once, since the request runs
+ * on the client's own threads and this thread only waits for it.
  *
- * <p>One instance per job: it holds the job's {@link CallLimiter}. The {@link HttpClient} is shared
- * by all jobs, for connection reuse, and must not follow redirects: a redirect to a literal
- * metadata address would slip past the {@link UrlGuard}.
+ * <p>One instance per job: it holds the job's {@link CallLimiter}, which counts calls (a batch is
+ * one), and its {@link CallBatcher}. The {@link HttpClient} is shared by all jobs, for connection
+ * reuse, and must not follow redirects: a redirect to a literal metadata address would slip past
+ * the {@link UrlGuard}.
  */
 public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
 
   /** The response size limit when none is set: 1 MiB. */
   public static final long DEFAULT_MAX_RESPONSE_BYTES = 1 << 20;
 
+  /**
+   * The most a batch's answer may hold, whatever its size: the per-item limit times the batch's
+   * items keeps a batch's memory within what its items would use one by one, and this bounds a
+   * single buffer.
+   */
+  public static final long MAX_BATCH_RESPONSE_BYTES = 64L << 20;
+
   /** The limiter's ceiling when none is given: the engine's default {@code maxConcurrency}. */
   public static final int DEFAULT_MAX_CONCURRENCY = 1000;
+
+  /** The most items per batch a job may ask for. */
+  public static final int MAX_BATCH_SIZE = 10_000;
+
+  /** How long a batch that is not full waits for more items, when not configured: 5 ms. */
+  public static final Duration DEFAULT_BATCH_LINGER = Duration.ofMillis(5);
+
+  /**
+   * The longest linger accepted: a batch waits for items that are already running, not for more.
+   */
+  public static final Duration MAX_BATCH_LINGER = Duration.ofSeconds(10);
 
   // An error body is read only this far (and then dropped) so the connection can be reused.
   private static final long ERROR_BODY_DRAIN_BYTES = 64 * 1024;
@@ -94,18 +120,32 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
   private final long maxResponseBytes;
   private final Clock clock;
   private final String target;
+  private final int batchSize;
+  private final CallBatcher batcher;
 
   private HttpFunction(Builder builder) {
     this.config = builder.config;
     this.client = builder.client;
+    this.batchSize = builder.batchSize;
     this.limiter =
         builder.limiter != null
             ? builder.limiter
-            : new CallLimiter(DEFAULT_MAX_CONCURRENCY, config.rateLimitPerSecond());
+            : new CallLimiter(
+                callsFor(builder.maxConcurrency, batchSize), config.rateLimitPerSecond());
     this.traceparent = builder.traceparent;
     this.maxResponseBytes = builder.maxResponseBytes;
     this.clock = builder.clock;
     this.target = "POST " + describe(config.url());
+    this.batcher =
+        batchSize > 1
+            ? new CallBatcher(
+                batchSize,
+                builder.batchLinger,
+                builder.maxConcurrency,
+                limiter,
+                this::sendBatch,
+                "fanout-batch " + describe(config.url()))
+            : null;
   }
 
   /**
@@ -139,6 +179,18 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
   }
 
   /**
+   * The calls a job may have in flight at most: its {@code maxConcurrency} counts items, and a call
+   * carries up to {@code batchSize} of them.
+   *
+   * @param maxConcurrency the job's cap on items in flight, at least 1
+   * @param batchSize the most items per call, at least 1
+   * @return {@code ceil(maxConcurrency / batchSize)}
+   */
+  public static int callsFor(int maxConcurrency, int batchSize) {
+    return Math.ceilDiv(maxConcurrency, batchSize);
+  }
+
+  /**
    * The config this function calls.
    *
    * @return the config
@@ -148,8 +200,7 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
   }
 
   /**
-   * The job's limiter; the server changes its ceiling when the job's {@code maxConcurrency}
-   * changes.
+   * The job's limiter; it counts calls, so with batches its ceiling is {@link #callsFor}.
    *
    * @return the limiter
    */
@@ -158,114 +209,235 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
   }
 
   /**
-   * Calls the function once for one item.
+   * The most items per call.
    *
-   * @param item the item, sent as the JSON body (null is sent as JSON null)
+   * @return 1 when the job is not batched
+   */
+  public int batchSize() {
+    return batchSize;
+  }
+
+  /**
+   * Follows a change of the job's {@code maxConcurrency} while it runs: the limiter's ceiling moves
+   * to {@link #callsFor} the new cap, and the batcher learns when no more items can arrive.
+   *
+   * @param maxConcurrency the job's new cap on items in flight, at least 1
+   * @throws IllegalArgumentException when it is below 1
+   */
+  public void setMaxConcurrency(int maxConcurrency) {
+    limiter.setMaxConcurrency(callsFor(maxConcurrency, batchSize));
+    if (batcher != null) {
+      batcher.setMaxItems(maxConcurrency);
+    }
+  }
+
+  /**
+   * Calls the function for one item: alone, or as part of a batch of the job's concurrent attempts
+   * when the job is batched.
+   *
+   * @param item the item, sent as the JSON body or as an element of the batch's array (null is sent
+   *     as JSON null)
    * @param context the attempt: job, index, attempt number, deadline
-   * @return the answer's JSON (a string when it was not JSON, null when empty)
+   * @return the answer's JSON (a string when it was not JSON, null when empty), or the item's
+   *     element of the batch's answer
    * @throws CallException when the call failed; see its code
-   * @throws InterruptedException when the thread was interrupted; the exchange is cancelled
+   * @throws InterruptedException when the thread was interrupted; a lone call's exchange is
+   *     cancelled, a batched item leaves its batch (whose call is cancelled once every item left)
    */
   @Override
   public JsonNode apply(JsonNode item, TaskContext context) throws InterruptedException {
-    return call(item == null ? NullNode.instance : item, context, 0);
-  }
-
-  /**
-   * Calls the function once for a batch: the body is a JSON array of the items, and the answer must
-   * be a JSON array of one result per item, in the same order.
-   *
-   * @param items the batch, never empty
-   * @param context the attempt; its index is the batch's first
-   * @return the results, one per item
-   * @throws CallException when the call failed, or with {@code invalid_response} (not retryable)
-   *     when the answer is not an array of the batch's length
-   * @throws InterruptedException when the thread was interrupted; the exchange is cancelled
-   */
-  public List<JsonNode> applyBatch(List<JsonNode> items, TaskContext context)
-      throws InterruptedException {
-    if (items.isEmpty()) {
-      throw new IllegalArgumentException("a batch must hold at least one item");
+    JsonNode body = item == null ? NullNode.instance : item;
+    if (batcher != null) {
+      return batcher.call(body, context);
     }
-    ArrayNode body = JsonNodeFactory.instance.arrayNode(items.size());
-    for (JsonNode item : items) {
-      body.add(item == null ? NullNode.instance : item);
-    }
-    JsonNode answer = call(body, context, items.size());
-    if (!answer.isArray() || answer.size() != items.size()) {
-      throw new CallException(
-          CallException.INVALID_RESPONSE,
-          null,
-          false,
-          null,
-          target
-              + " answered a batch of "
-              + items.size()
-              + " items with "
-              + (answer.isArray()
-                  ? "an array of " + answer.size()
-                  : answer.getNodeType().toString().toLowerCase(Locale.ROOT))
-              + "; expected a JSON array of one result per item",
-          null);
-    }
-    List<JsonNode> results = new ArrayList<>(answer.size());
-    answer.forEach(results::add);
-    return results;
-  }
-
-  /**
-   * This function as the engine's batch function type.
-   *
-   * @return a view calling {@link #applyBatch}
-   */
-  public BatchFunction<JsonNode, JsonNode> asBatchFunction() {
-    return this::applyBatch;
-  }
-
-  private JsonNode call(JsonNode body, TaskContext context, int batchSize)
-      throws InterruptedException {
-    byte[] bytes;
-    try {
-      bytes = MAPPER.writeValueAsBytes(body);
-    } catch (JsonProcessingException e) {
-      throw new CallException(
-          CallException.CALL_ERROR, null, false, null, "could not encode the item as JSON", e);
-    }
+    byte[] bytes = encode(body);
     if (Thread.interrupted() || context.isCancelled()) {
       throw new InterruptedException(target + " not sent: the attempt was cancelled");
     }
     try (CallLimiter.Permit permit = limiter.acquire()) {
-      Duration timeout = timeout(context);
-      HttpRequest request = request(bytes, context, batchSize, timeout);
-      CompletableFuture<HttpResponse<byte[]>> exchange =
-          client.sendAsync(request, info -> bodySubscriber(info));
-      HttpResponse<byte[]> response;
-      try {
-        response = exchange.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
-      } catch (InterruptedException e) {
-        exchange.cancel(true);
-        throw e;
-      } catch (TimeoutException e) {
-        exchange.cancel(true);
-        throw timedOut(timeout, e);
-      } catch (ExecutionException e) {
-        throw classify(e.getCause(), timeout);
-      }
-      int status = response.statusCode();
-      if (status >= 200 && status < 300) {
-        permit.succeeded();
-        return parse(response);
-      }
-      if (status == 429 || status == 503) {
-        permit.overloaded();
-      }
-      throw httpError(response);
+      String job = context.jobId().value();
+      String index = Long.toString(context.index());
+      Call call =
+          new Call(
+              target,
+              bytes,
+              job,
+              index,
+              context.attempt(),
+              0,
+              timeout(context.deadline(), target),
+              maxResponseBytes);
+      return exchange(call, permit).json();
     }
   }
 
-  private Duration timeout(TaskContext context) {
+  /** Sends one batch the {@link CallBatcher} sealed, its entries in ascending index order. */
+  private List<JsonNode> sendBatch(List<CallBatcher.Entry> batch, CallLimiter.Permit permit)
+      throws InterruptedException {
+    int n = batch.size();
+    String label = target + " with a batch of " + n + (n == 1 ? " item" : " items");
+    ArrayNode body = JsonNodeFactory.instance.arrayNode(n);
+    long[] indexes = new long[n];
+    int attempt = 0;
+    Instant latest = null;
+    boolean unbounded = false;
+    for (int i = 0; i < n; i++) {
+      TaskContext context = batch.get(i).context();
+      body.add(batch.get(i).item());
+      indexes[i] = context.index();
+      attempt = Math.max(attempt, context.attempt());
+      Optional<Instant> deadline = context.deadline();
+      if (deadline.isEmpty()) {
+        unbounded = true;
+      } else if (latest == null || deadline.get().isAfter(latest)) {
+        latest = deadline.get();
+      }
+    }
+    Call call =
+        new Call(
+            label,
+            encode(body),
+            batch.get(0).context().jobId().value(),
+            indexList(indexes),
+            attempt,
+            n,
+            timeout(unbounded ? Optional.empty() : Optional.of(latest), label),
+            batchResponseLimit(n));
+    Answer answered = exchange(call, permit);
+    JsonNode answer = answered.json();
+    if (!answer.isArray() || answer.size() != n) {
+      throw new CallException(
+          CallException.BAD_BATCH_RESPONSE,
+          answered.status(),
+          false,
+          null,
+          label
+              + " answered "
+              + answered.status()
+              + " with "
+              + shape(answer)
+              + "; expected a JSON array of "
+              + (n == 1 ? "1 result" : n + " results")
+              + ", one per item in the order sent",
+          null);
+    }
+    List<JsonNode> results = new ArrayList<>(n);
+    answer.forEach(results::add);
+    return results;
+  }
+
+  /** The per-item limit times the items, at most MAX_BATCH_RESPONSE_BYTES, at least one item's. */
+  private long batchResponseLimit(int items) {
+    if (maxResponseBytes >= MAX_BATCH_RESPONSE_BYTES) {
+      return maxResponseBytes;
+    }
+    return Math.min(MAX_BATCH_RESPONSE_BYTES, maxResponseBytes * items);
+  }
+
+  private static String shape(JsonNode answer) {
+    if (answer.isArray()) {
+      return "an array of " + answer.size();
+    }
+    return switch (answer.getNodeType()) {
+      case NULL -> "an empty body or null";
+      case STRING -> "a string (or a body that is not JSON)";
+      case OBJECT -> "an object";
+      case NUMBER -> "a number";
+      case BOOLEAN -> "a boolean";
+      default -> answer.getNodeType().toString().toLowerCase(Locale.ROOT);
+    };
+  }
+
+  /**
+   * The indexes of a batch as {@code X-Fanout-Index} shows them: in the given (ascending) order,
+   * comma-separated, each run of two or more consecutive indexes as {@code first-last}.
+   *
+   * @param indexes ascending indexes
+   * @return such as {@code 3-5,9}
+   */
+  static String indexList(long[] indexes) {
+    StringBuilder out = new StringBuilder();
+    int i = 0;
+    while (i < indexes.length) {
+      int j = i;
+      while (j + 1 < indexes.length && indexes[j + 1] == indexes[j] + 1) {
+        j++;
+      }
+      if (!out.isEmpty()) {
+        out.append(',');
+      }
+      out.append(indexes[i]);
+      if (j > i) {
+        out.append('-').append(indexes[j]);
+      }
+      i = j + 1;
+    }
+    return out.toString();
+  }
+
+  private static byte[] encode(JsonNode body) {
+    try {
+      return MAPPER.writeValueAsBytes(body);
+    } catch (JsonProcessingException e) {
+      throw new CallException(
+          CallException.CALL_ERROR, null, false, null, "could not encode the item as JSON", e);
+    }
+  }
+
+  /**
+   * One request: what to send and how to name it in messages.
+   *
+   * @param label the call as messages name it, such as {@code POST http://host/f}
+   * @param body the encoded body
+   * @param job the job's id
+   * @param index the {@code X-Fanout-Index} value
+   * @param attempt the {@code X-Fanout-Attempt} value
+   * @param batchSize the items of a batch, or 0 for a lone item
+   * @param timeout how long the call may take
+   * @param responseLimit the most bytes a 2xx answer may have
+   */
+  private record Call(
+      String label,
+      byte[] body,
+      String job,
+      String index,
+      int attempt,
+      int batchSize,
+      Duration timeout,
+      long responseLimit) {}
+
+  /** A 2xx answer: its status and its body as JSON. */
+  private record Answer(int status, JsonNode json) {}
+
+  private Answer exchange(Call call, CallLimiter.Permit permit) throws InterruptedException {
+    HttpRequest request = request(call);
+    CompletableFuture<HttpResponse<byte[]>> exchange =
+        client.sendAsync(request, info -> bodySubscriber(info, call.responseLimit()));
+    HttpResponse<byte[]> response;
+    try {
+      response = exchange.get(call.timeout().toNanos(), TimeUnit.NANOSECONDS);
+    } catch (InterruptedException e) {
+      exchange.cancel(true);
+      throw e;
+    } catch (TimeoutException e) {
+      exchange.cancel(true);
+      throw timedOut(call, e);
+    } catch (ExecutionException e) {
+      throw classify(e.getCause(), call);
+    }
+    int status = response.statusCode();
+    if (status >= 200 && status < 300) {
+      permit.succeeded();
+      return new Answer(status, parse(response));
+    }
+    if (status == 429 || status == 503) {
+      permit.overloaded();
+    }
+    throw httpError(response, call.label());
+  }
+
+  private Duration timeout(Optional<Instant> deadline, String label) {
     Duration timeout = config.timeout();
-    Optional<Instant> deadline = context.deadline();
     if (deadline.isPresent()) {
       Duration left = Duration.between(clock.instant(), deadline.get());
       if (left.compareTo(Duration.ofMillis(1)) < 0) {
@@ -274,7 +446,7 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
             null,
             true,
             null,
-            target + " not sent: the attempt's deadline has passed",
+            label + " not sent: the attempt's deadline has passed",
             null);
       }
       if (left.compareTo(timeout) < 0) {
@@ -284,20 +456,19 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
     return timeout;
   }
 
-  private HttpRequest request(byte[] body, TaskContext context, int batchSize, Duration timeout) {
-    String job = context.jobId().value();
+  private HttpRequest request(Call call) {
     HttpRequest.Builder request =
         HttpRequest.newBuilder(config.url())
-            .POST(HttpRequest.BodyPublishers.ofByteArray(body))
-            .timeout(timeout)
+            .POST(HttpRequest.BodyPublishers.ofByteArray(call.body()))
+            .timeout(call.timeout())
             .header("Content-Type", "application/json")
             .header("Accept", "application/json")
-            .header("X-Fanout-Job", job)
-            .header("X-Fanout-Index", Long.toString(context.index()))
-            .header("X-Fanout-Attempt", Integer.toString(context.attempt()))
-            .header("Idempotency-Key", job + ":" + context.index());
-    if (batchSize > 0) {
-      request.header("X-Fanout-Batch-Size", Integer.toString(batchSize));
+            .header("X-Fanout-Job", call.job())
+            .header("X-Fanout-Index", call.index())
+            .header("X-Fanout-Attempt", Integer.toString(call.attempt()))
+            .header("Idempotency-Key", call.job() + ":" + call.index());
+    if (call.batchSize() > 0) {
+      request.header("X-Fanout-Batch-Size", Integer.toString(call.batchSize()));
     }
     if (traceparent != null) {
       request.header("traceparent", traceparent);
@@ -307,9 +478,10 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
     return request.build();
   }
 
-  private HttpResponse.BodySubscriber<byte[]> bodySubscriber(HttpResponse.ResponseInfo info) {
+  private static HttpResponse.BodySubscriber<byte[]> bodySubscriber(
+      HttpResponse.ResponseInfo info, long responseLimit) {
     boolean success = info.statusCode() >= 200 && info.statusCode() < 300;
-    long limit = success ? maxResponseBytes : ERROR_BODY_DRAIN_BYTES;
+    long limit = success ? responseLimit : ERROR_BODY_DRAIN_BYTES;
     OptionalLong declared = info.headers().firstValueAsLong("Content-Length");
     boolean tooLarge = declared.isPresent() && declared.getAsLong() > limit;
     return new BoundedBody(limit, success, tooLarge);
@@ -343,7 +515,7 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
     return StandardCharsets.UTF_8;
   }
 
-  private CallException httpError(HttpResponse<?> response) {
+  private CallException httpError(HttpResponse<?> response, String label) {
     int status = response.statusCode();
     boolean retryable = status == 408 || status == 429 || status >= 500;
     Duration retryAfter =
@@ -352,7 +524,7 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
             .firstValue("Retry-After")
             .map(v -> parseRetryAfter(v, clock))
             .orElse(null);
-    String message = target + " answered " + status;
+    String message = label + " answered " + status;
     if (status >= 300 && status < 400) {
       message += " (redirects are not followed)";
     }
@@ -388,7 +560,7 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
     }
   }
 
-  private CallException classify(Throwable failure, Duration timeout) {
+  private CallException classify(Throwable failure, Call call) {
     for (Throwable t = failure; t != null; t = t.getCause()) {
       if (t instanceof ResponseTooLargeException) {
         return new CallException(
@@ -396,9 +568,9 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
             200,
             false,
             null,
-            target
+            call.label()
                 + " answered with a body larger than the limit of "
-                + maxResponseBytes
+                + call.responseLimit()
                 + " bytes",
             failure);
       }
@@ -410,11 +582,11 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
             null,
             true,
             null,
-            target + " could not connect in time",
+            call.label() + " could not connect in time",
             failure);
       }
       if (t instanceof HttpTimeoutException) {
-        return timedOut(timeout, failure);
+        return timedOut(call, failure);
       }
       if (t instanceof UnknownHostException || t instanceof UnresolvedAddressException) {
         // The resolver guard's reason is lost inside the client; say both possibilities.
@@ -423,7 +595,7 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
             null,
             true,
             null,
-            target
+            call.label()
                 + " could not connect: host '"
                 + config.url().getHost()
                 + "' did not resolve to an address Fanout may call (link-local and metadata"
@@ -438,7 +610,7 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
             null,
             true,
             null,
-            target + " could not connect: " + reason(t),
+            call.label() + " could not connect: " + reason(t),
             failure);
       }
     }
@@ -448,7 +620,7 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
           null,
           true,
           null,
-          target + " failed during the exchange: " + reason(failure),
+          call.label() + " failed during the exchange: " + reason(failure),
           failure);
     }
     return new CallException(
@@ -456,17 +628,17 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
         null,
         false,
         null,
-        target + " could not be sent: " + reason(failure),
+        call.label() + " could not be sent: " + reason(failure),
         failure);
   }
 
-  private CallException timedOut(Duration timeout, Throwable cause) {
+  private static CallException timedOut(Call call, Throwable cause) {
     return new CallException(
         CallException.TIMEOUT,
         null,
         true,
         null,
-        target + " did not answer within " + timeout.toMillis() + " ms",
+        call.label() + " did not answer within " + call.timeout().toMillis() + " ms",
         cause);
   }
 
@@ -491,6 +663,9 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
     private String traceparent;
     private long maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES;
     private Clock clock = Clock.systemUTC();
+    private int maxConcurrency = DEFAULT_MAX_CONCURRENCY;
+    private int batchSize = 1;
+    private Duration batchLinger = DEFAULT_BATCH_LINGER;
 
     private Builder(HttpFunctionConfig config, HttpClient client) {
       this.config = Objects.requireNonNull(config, "config");
@@ -502,8 +677,9 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
     }
 
     /**
-     * The job's limiter (rate limit and adaptive concurrency). Without one, the function makes its
-     * own from the config's rate and {@link #DEFAULT_MAX_CONCURRENCY}.
+     * The job's limiter (rate limit and adaptive concurrency), one permit per call. Without one,
+     * the function makes its own from the config's rate and {@link #callsFor} its {@code
+     * maxConcurrency}.
      *
      * @param limiter the job's limiter, shared by all of its attempts in this process
      * @return this builder
@@ -511,6 +687,63 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
     public Builder limiter(CallLimiter limiter) {
       this.limiter = Objects.requireNonNull(limiter, "limiter");
       return this;
+    }
+
+    /**
+     * The job's {@code maxConcurrency}: the most of its items in flight. It sets the ceiling of the
+     * limiter this function makes ({@link #callsFor} it), and tells the batcher when no more items
+     * can arrive.
+     *
+     * @param maxConcurrency at least 1 (default {@link #DEFAULT_MAX_CONCURRENCY})
+     * @return this builder
+     * @throws IllegalArgumentException when it is below 1
+     */
+    public Builder maxConcurrency(int maxConcurrency) {
+      if (maxConcurrency < 1) {
+        throw new IllegalArgumentException(
+            "maxConcurrency must be at least 1, got " + maxConcurrency);
+      }
+      this.maxConcurrency = maxConcurrency;
+      return this;
+    }
+
+    /**
+     * Sends the job's items in batches: the attempts that run at once are gathered into calls of up
+     * to {@code size} items, each sent when full, when the job's whole {@code maxConcurrency} is
+     * waiting, or {@code linger} after its first item arrived.
+     *
+     * @param size the most items per call, 1 (no batching, the default) to {@link #MAX_BATCH_SIZE}
+     * @param linger how long a batch that is not full waits for more items, zero to {@link
+     *     #MAX_BATCH_LINGER} (default {@link #DEFAULT_BATCH_LINGER})
+     * @return this builder
+     * @throws IllegalArgumentException when a value is out of range
+     */
+    public Builder batch(int size, Duration linger) {
+      if (size < 1 || size > MAX_BATCH_SIZE) {
+        throw new IllegalArgumentException(
+            "batchSize must be between 1 and " + MAX_BATCH_SIZE + ", got " + size);
+      }
+      checkLinger(linger);
+      this.batchSize = size;
+      this.batchLinger = linger;
+      return this;
+    }
+
+    /**
+     * Checks a batch linger.
+     *
+     * @param linger the linger
+     * @throws IllegalArgumentException when negative or above {@link #MAX_BATCH_LINGER}
+     */
+    public static void checkLinger(Duration linger) {
+      Objects.requireNonNull(linger, "batchLinger");
+      if (linger.isNegative() || linger.compareTo(MAX_BATCH_LINGER) > 0) {
+        throw new IllegalArgumentException(
+            "batchLinger must be between 0 and "
+                + MAX_BATCH_LINGER.toMillis()
+                + " ms, got "
+                + linger);
+      }
     }
 
     /**

@@ -312,38 +312,6 @@ class HttpFunctionTest {
   }
 
   @Test
-  void a_batch_is_one_call_with_an_array_body_and_an_array_answer() throws Exception {
-    HttpFunction function = function("/f");
-    List<JsonNode> items = List.of(json("1"), json("{'b': 2}"), NullNode.instance);
-
-    assertThat(function.asBatchFunction().apply(items, FakeTaskContext.of(10))).isEqualTo(items);
-    List<JsonNode> answer =
-        function("/f?echo=1").applyBatch(List.of(json("1"), json("2")), FakeTaskContext.of(10));
-    JsonNode echo = answer.get(0);
-    assertThat(answer.get(1)).isEqualTo(NullNode.instance);
-    assertThat(echo.get("headers").get("x-fanout-batch-size").asText()).isEqualTo("2");
-    assertThat(echo.get("headers").get("x-fanout-index").asText()).isEqualTo("10");
-    assertThat(echo.get("body")).isEqualTo(json("[1, 2]"));
-  }
-
-  @ParameterizedTest
-  @CsvSource({"%5B1%5D, an array of 1", "%7B%7D, object", "hello, string"})
-  void a_batch_answered_with_the_wrong_shape_is_an_invalid_response(
-      String respond, String described) throws Exception {
-    HttpFunction function = function("/f?type=application/json&respond=" + respond);
-
-    assertThatThrownBy(
-            () -> function.applyBatch(List.of(json("1"), json("2")), FakeTaskContext.of(0)))
-        .isInstanceOfSatisfying(
-            CallException.class,
-            e -> {
-              assertThat(e.code()).isEqualTo("invalid_response");
-              assertThat(e.retryable()).isFalse();
-              assertThat(e.getMessage()).contains("answered a batch of 2 items with " + described);
-            });
-  }
-
-  @Test
   void a_callee_failing_the_first_attempts_of_an_index_succeeds_on_a_later_one() throws Exception {
     HttpFunction function = function("/f?failFirst=2");
     FakeTaskContext first = FakeTaskContext.of(3);
