@@ -113,6 +113,42 @@ class DurableEngineTest {
   }
 
   @Test
+  void a_wave_of_attempts_that_end_together_is_replaced_whole_whatever_the_claim_batch() {
+    // Each item waits until its whole wave of 8 runs at once, so the job finishes only if every
+    // wave's 8 slots are refilled together; the writer must claim all the slots its batch freed,
+    // not one claim batch's worth, with the dispatcher asleep for an hour.
+    int wave = 8;
+    Engine engine =
+        FanOut.builder().store(store).claimBatchSize(1).pollInterval(Duration.ofHours(1)).build();
+    engines.add(engine);
+    Map<Integer, CountDownLatch> waves = new ConcurrentHashMap<>();
+    engine.register(
+        "inWaves",
+        Integer.class,
+        (Integer n, TaskContext ctx) -> {
+          CountDownLatch all = waves.computeIfAbsent(n / wave, k -> new CountDownLatch(wave));
+          all.countDown();
+          if (!all.await(20, TimeUnit.SECONDS)) {
+            throw new IllegalStateException("wave " + n / wave + " never ran whole");
+          }
+          return n;
+        });
+
+    JobHandle<JsonNode> job =
+        engine.submit(
+            JobSpec.items(range(wave * 6))
+                .function("inWaves")
+                .reduce("count")
+                .maxConcurrency(wave)
+                .retry(RetryPolicy.builder().maxAttempts(1).build())
+                .build());
+
+    JobOutcome<JsonNode> outcome = outcomeOf(job);
+    assertThat(outcome.state()).as(outcome.toString()).isEqualTo(JobState.SUCCEEDED);
+    assertThat(outcome.aggregate().longValue()).isEqualTo(wave * 6);
+  }
+
+  @Test
   void the_engine_wide_cap_holds_across_durable_jobs_while_the_dispatcher_and_the_writer_claim() {
     int cap = 3;
     AtomicInteger inFlight = new AtomicInteger();

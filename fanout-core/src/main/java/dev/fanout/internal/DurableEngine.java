@@ -995,7 +995,7 @@ final class DurableEngine {
       }
       // A short refill leaves work the dispatcher may have: a raised cap, a deadline, slots of
       // the node for other jobs. A full one leaves it nothing, and waking it costs a claim.
-      dispatcherNeeded |= recorded.claimed().size() < Math.min(claimBatch, completions.size());
+      dispatcherNeeded |= recorded.claimed().size() < completions.size();
     }
     if (dispatcherNeeded) {
       signal();
@@ -1015,7 +1015,9 @@ final class DurableEngine {
       JobId id, Active job, List<Completion> completions, Instant now) {
     boolean mayClaim =
         job != null && !draining && (job.deadlineAt == null || now.isBefore(job.deadlineAt));
-    int room = mayClaim ? reserveSlots(Math.min(claimBatch, completions.size())) : 0;
+    // Every slot the batch freed, not a claim batch's worth: a wave of equally slow calls ends
+    // together, and slots left over would idle until the dispatcher's next poll.
+    int room = mayClaim ? reserveSlots(completions.size()) : 0;
     String token = owner;
     Recorded recorded = null;
     try {
