@@ -14,12 +14,16 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -45,7 +49,9 @@ import java.util.stream.IntStream;
  * </ol>
  *
  * <p>Run with {@code java -cp fanout-benchmarks/target/benchmarks.jar
- * dev.fanout.benchmarks.HttpScenarios}.
+ * dev.fanout.benchmarks.HttpScenarios [postgres]}: with {@code postgres} the server uses PostgreSQL
+ * on 127.0.0.1:5432, database {@code test}, in a schema of its own that is dropped afterwards, as
+ * {@code fanout serve --db} would.
  */
 public final class HttpScenarios {
   private static final int ITEMS = 10_000;
@@ -54,19 +60,33 @@ public final class HttpScenarios {
   private static final int MAKESPAN_ROUNDS = 3;
   private static final Set<String> FINAL = Set.of("SUCCEEDED", "FAILED", "CANCELLED");
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String POSTGRES = "jdbc:postgresql://127.0.0.1:5432/test";
 
   private HttpScenarios() {}
 
   /**
    * Runs both scenarios and prints what they measured.
    *
-   * @param args ignored
+   * @param args empty for the embedded H2 store, or {@code postgres}
    * @throws Exception when the stub or the server cannot start, or a job does not succeed
    */
   public static void main(String[] args) throws Exception {
+    boolean postgres = args.length > 0 && args[0].equals("postgres");
+    if (args.length > 0 && !postgres) {
+      throw new IllegalArgumentException("unknown store '" + args[0] + "': postgres or nothing");
+    }
+    String schema = "fanout_bench_" + UUID.randomUUID().toString().substring(0, 8);
     Path data = Files.createTempDirectory("fanout-bench-http");
+    FanoutServer.Builder builder = FanoutServer.builder().port(0).dataDir(data);
+    if (postgres) {
+      try (Connection c = DriverManager.getConnection(POSTGRES, "postgres", "");
+          Statement st = c.createStatement()) {
+        st.execute("CREATE SCHEMA " + schema);
+      }
+      builder.jdbcUrl(POSTGRES + "?user=postgres&currentSchema=" + schema);
+    }
     Process stub = startStub();
-    try (FanoutServer server = FanoutServer.builder().port(0).dataDir(data).build().start()) {
+    try (FanoutServer server = builder.build().start()) {
       int stubPort = readPort(stub);
       String functionUrl = "http://127.0.0.1:" + stubPort + "/score";
       HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
@@ -138,6 +158,12 @@ public final class HttpScenarios {
         stub.destroyForcibly();
       }
       deleteTree(data);
+      if (postgres) {
+        try (Connection c = DriverManager.getConnection(POSTGRES, "postgres", "");
+            Statement st = c.createStatement()) {
+          st.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+        }
+      }
     }
   }
 
