@@ -54,7 +54,7 @@ final class BarProgress implements Progress {
     }
     bar.stepTo(done);
     if (failed != lastFailed) {
-      bar.setExtraMessage(failed + " failed");
+      bar.setExtraMessage(" " + failed + " failed"); // the library adds no space before it
       lastFailed = failed;
     }
   }
