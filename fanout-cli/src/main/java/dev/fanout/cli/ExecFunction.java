@@ -18,6 +18,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -34,6 +35,8 @@ import java.util.Map;
  *       tail of standard error in the message and {@code exitStatus} in the details.
  *   <li>An interrupt (the attempt's timeout, the job cancelled, the command stopped) kills the
  *       command and every process it started that is still its descendant.
+ *   <li>A command that died of SIGHUP, SIGINT or SIGTERM (Ctrl-C reaches it too) is reported only
+ *       after {@link #STOP_WAIT}, so that a stopping run leaves its item to resume.
  * </ul>
  *
  * <p>In {@code {}} the JSON escapes characters outside ASCII as {@code \\uXXXX}: the same value,
@@ -48,6 +51,12 @@ final class ExecFunction implements TaskFunction<JsonNode, JsonNode> {
 
   /** Standard output beyond this fails the item: a result is a value, not a bulk transfer. */
   static final int MAX_OUTPUT_BYTES = 16 << 20;
+
+  /**
+   * How long a command that died of SIGHUP, SIGINT or SIGTERM waits for this process's own stop
+   * (see {@link #apply}).
+   */
+  static final Duration STOP_WAIT = Duration.ofSeconds(2);
 
   /** How much of the end of standard error a failure's message keeps. */
   static final int STDERR_TAIL_BYTES = 2000;
@@ -121,6 +130,13 @@ final class ExecFunction implements TaskFunction<JsonNode, JsonNode> {
     } catch (InterruptedException e) {
       killTree(process);
       throw e;
+    }
+    if (status == 128 + 1 || status == 128 + 2 || status == 128 + 15) {
+      // Ctrl-C signals the terminal's whole foreground process group: the command dies of it a
+      // moment before this JVM's shutdown stops the attempt. Waiting for that interrupt leaves
+      // the item to be resumed, where reporting at once would spend one of its attempts (or,
+      // with --max-attempts 1, fail it). A signal from elsewhere is reported after the wait.
+      Thread.sleep(STOP_WAIT.toMillis());
     }
     if (status != 0) {
       throw new TaskException(

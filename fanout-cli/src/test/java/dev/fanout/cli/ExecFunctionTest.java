@@ -163,6 +163,39 @@ class ExecFunctionTest {
   }
 
   @Test
+  void a_command_killed_by_ctrl_c_waits_for_the_run_to_stop_rather_than_fail_its_item()
+      throws Exception {
+    Path marker = dir.resolve("dying");
+    AtomicReference<Thread> attempt = new AtomicReference<>();
+    CompletableFuture<Object> running =
+        CompletableFuture.supplyAsync(
+            () -> {
+              attempt.set(Thread.currentThread());
+              try {
+                return run("touch " + marker + "; kill -INT $$", NullNode.instance);
+              } catch (Exception e) {
+                throw new RuntimeException(e);
+              }
+            });
+    await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(marker));
+
+    attempt.get().interrupt(); // what the engine's close does to a stopping run's attempts
+
+    assertThatThrownBy(running::get).hasRootCauseInstanceOf(InterruptedException.class);
+  }
+
+  @Test
+  void a_command_killed_by_a_signal_with_no_stop_behind_it_fails_after_the_wait() {
+    assertThatThrownBy(() -> run("kill -TERM $$", NullNode.instance))
+        .isInstanceOfSatisfying(
+            TaskException.class,
+            e -> {
+              assertThat(e.code()).isEqualTo("exit_status");
+              assertThat(e.getMessage()).contains("killed by signal 15");
+            });
+  }
+
+  @Test
   void a_configuration_without_a_command_or_with_a_quoted_placeholder_is_refused() {
     assertThatThrownBy(() -> ExecFunction.factory().create(null, Json.object()))
         .isInstanceOf(IllegalArgumentException.class)
