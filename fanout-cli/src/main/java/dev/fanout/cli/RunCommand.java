@@ -187,6 +187,7 @@ final class RunCommand implements Callable<Integer> {
 
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile boolean stopping;
+  private volatile Progress display;
   private Engine engine;
   private Components components;
   private JobStore store;
@@ -485,10 +486,11 @@ final class RunCommand implements Callable<Integer> {
     PrintWriter summary = results ? spec.commandLine().getErr() : out;
     JobStatus s = job.status();
     long after = 0;
-    try (Progress display = progress.open(System.err, "fanout run", s.settled(), results)) {
+    try (Progress shown = progress.open(System.err, "fanout run", s.settled(), results)) {
+      display = shown;
       while (true) {
         s = job.status();
-        display.update(s.settled(), s.failed(), s.total().orElse(-1));
+        shown.update(s.settled(), s.failed(), s.total().orElse(-1));
         // Read after the status: once it is final, every result is already stored.
         if (results) {
           after = printResults(id, after, out);
@@ -525,6 +527,10 @@ final class RunCommand implements Callable<Integer> {
   /** Ctrl-C or SIGTERM: stop the attempts (killing their commands) and close the database. */
   private void stopped() {
     stopping = true;
+    Progress shown = display;
+    if (shown != null) {
+      shown.close(); // ends the bar's line, so the message below starts on its own
+    }
     close();
     if (data != null) {
       System.err.println(

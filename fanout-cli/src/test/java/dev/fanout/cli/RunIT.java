@@ -39,6 +39,16 @@ class RunIT {
   @TempDir Path dir;
 
   @Test
+  void help_describes_run_with_examples_and_the_top_level_help_lists_it() throws Exception {
+    FanoutJar.Run help = FanoutJar.run(dir, "run", "--help");
+    assertThat(help.exitCode()).as(help.describe()).isZero();
+    assertThat(help.out()).contains("Usage: fanout run", "--exec", "--data", "Examples:");
+
+    FanoutJar.Run top = FanoutJar.run(dir, "--help");
+    assertThat(top.out()).containsPattern("(?m)^\\s+run\\s");
+  }
+
+  @Test
   void exec_sums_the_squares_of_an_ndjson_file_and_exits_zero() throws Exception {
     write("numbers.ndjson", lines(1, 10));
 
