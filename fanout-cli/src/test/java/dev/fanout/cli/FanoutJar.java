@@ -33,18 +33,32 @@ final class FanoutJar {
     return path;
   }
 
-  static Run run(Path workDir, String... args) throws IOException, InterruptedException {
+  /** The command line that runs the jar with these arguments, on the JDK running the tests. */
+  static List<String> command(String... args) {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-jar");
     command.add(jar().toString());
     command.addAll(List.of(args));
+    return command;
+  }
+
+  static Run run(Path workDir, String... args) throws IOException, InterruptedException {
+    return runWithStdin(workDir, null, args);
+  }
+
+  /** Runs the jar with {@code stdin} as its standard input (none, at end of file, when null). */
+  static Run runWithStdin(Path workDir, String stdin, String... args)
+      throws IOException, InterruptedException {
     // Files rather than pipes: nothing has to drain them while the child runs.
     Path out = workDir.resolve("stdout.txt");
     Path err = workDir.resolve("stderr.txt");
+    Path in = workDir.resolve("stdin.txt");
+    Files.writeString(in, stdin == null ? "" : stdin, StandardCharsets.UTF_8);
     Process process =
-        new ProcessBuilder(command)
+        new ProcessBuilder(command(args))
             .directory(workDir.toFile())
+            .redirectInput(in.toFile())
             .redirectOutput(out.toFile())
             .redirectError(err.toFile())
             .start();
