@@ -7,7 +7,8 @@ import java.util.Objects;
  * One settled item, as its job's consumer receives it.
  *
  * @param jobId the job the item belongs to
- * @param seq the position of this result in completion order, starting at 1
+ * @param seq the position of this result in completion order, starting at 1; for a durable job in
+ *     {@link ResultOrder#INPUT} order, its position in index order, which is the order of delivery
  * @param index the item's 0-based position in the job's source
  * @param status whether the item succeeded
  * @param value the transformed result when it succeeded, else null

@@ -671,7 +671,9 @@ public final class JobSpec<I, T, A> {
     }
 
     /**
-     * Sets the order in which the consumer receives results.
+     * Sets the order in which the consumer receives results. For a durable job the store numbers
+     * the results in that order ({@link ItemResult#seq()}), so a named consumer, and any reader of
+     * the stored results, gets them in it; held results wait in the store, not in memory.
      *
      * @param order the order (default {@link ResultOrder#COMPLETION})
      * @return this builder
@@ -753,8 +755,9 @@ public final class JobSpec<I, T, A> {
 
     /**
      * Sets the consumer of a durable job by its registered name. It receives every result at least
-     * once, in completion order, and resumes after the last one it acknowledged when the engine
-     * restarts; {@link ItemResult#deliveryId()} lets it drop repeats.
+     * once, in completion order (or index order, with {@link #resultOrder} {@link
+     * ResultOrder#INPUT}), and resumes after the last one it acknowledged when the engine restarts;
+     * {@link ItemResult#deliveryId()} lets it drop repeats.
      *
      * @param name a name registered with {@link Engine#registerConsumer}
      * @return this builder
@@ -858,11 +861,6 @@ public final class JobSpec<I, T, A> {
         requireNamed(transformSet && transformName == null, "transform", "registerTransform");
         requireNamed(reducer != null, "reducer", "registerReducer");
         requireNamed(consumer != null, "consumer", "registerConsumer");
-        if (resultOrder == ResultOrder.INPUT) {
-          throw new IllegalArgumentException(
-              "a durable job delivers results in completion order; resultOrder INPUT works only"
-                  + " for jobs that carry their function");
-        }
         if (retryPolicy != null && retryPolicy.hasCustomRetryIf()) {
           throw new IllegalArgumentException(
               "a durable job retries every Exception: a retryIf predicate cannot be stored");

@@ -376,6 +376,83 @@ class DurableEngineTest {
   }
 
   @Test
+  void an_input_ordered_durable_job_hands_its_consumer_each_result_in_index_order_once() {
+    Engine engine = engine();
+    // The later the item, the sooner it returns: completion order is roughly the reverse.
+    engine.register(
+        "fasterLater",
+        Integer.class,
+        (Integer n, TaskContext ctx) -> {
+          Thread.sleep(40 - n);
+          if (n % 7 == 3) {
+            throw new IllegalStateException("item " + n + " fails");
+          }
+          return n;
+        });
+    List<ItemResult<Integer>> seen = new CopyOnWriteArrayList<>();
+    engine.registerConsumer("log", Integer.class, seen::add);
+
+    JobHandle<JsonNode> job =
+        engine.submit(
+            JobSpec.items(range(40))
+                .function("fasterLater")
+                .consumer("log")
+                .reduce("collect")
+                .resultOrder(ResultOrder.INPUT)
+                .retry(RetryPolicy.none())
+                .build());
+
+    JobOutcome<JsonNode> outcome = outcomeOf(job);
+    await().atMost(Duration.ofSeconds(20)).until(() -> seen.size() == 40);
+    assertThat(seen).extracting(ItemResult::index).containsExactlyElementsOf(longs(0, 40));
+    assertThat(seen).extracting(ItemResult::seq).containsExactlyElementsOf(longs(1, 41));
+    assertThat(seen)
+        .filteredOn(r -> !r.succeeded())
+        .extracting(ItemResult::index)
+        .containsExactly(3L, 10L, 17L, 24L, 31L, 38L);
+    assertThat(outcome.failures()).hasSize(6);
+
+    // Retried (and failing again), the failed items reach the consumer anew in index order, after
+    // all the rest.
+    assertThat(job.retryFailed()).isTrue();
+    await().atMost(Duration.ofSeconds(20)).until(() -> seen.size() == 46);
+    assertThat(seen.subList(40, 46))
+        .extracting(ItemResult::index)
+        .containsExactly(3L, 10L, 17L, 24L, 31L, 38L);
+    assertThat(seen.subList(40, 46))
+        .extracting(ItemResult::seq)
+        .containsExactlyElementsOf(longs(41, 47));
+  }
+
+  @Test
+  void a_store_that_cannot_number_results_by_input_refuses_an_input_ordered_job() {
+    JobStore plain =
+        (JobStore)
+            java.lang.reflect.Proxy.newProxyInstance(
+                JobStore.class.getClassLoader(),
+                new Class<?>[] {JobStore.class},
+                (proxy, method, args) ->
+                    method.getName().equals("supportsResultOrder")
+                        ? java.lang.reflect.InvocationHandler.invokeDefault(proxy, method, args)
+                        : method.invoke(store, args));
+    Engine engine = FanOut.builder().store(plain).pollInterval(Duration.ofMillis(10)).build();
+    engines.add(engine);
+    engine.register("id", Integer.class, (Integer n, TaskContext ctx) -> n);
+
+    assertThatThrownBy(
+            () ->
+                engine.submit(
+                    JobSpec.items(range(3)).function("id").resultOrder(ResultOrder.INPUT).build()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("cannot deliver a durable job's results in INPUT order");
+    assertThat(store.listJobs(10, null)).isEmpty();
+  }
+
+  private static List<Long> longs(long from, long to) {
+    return java.util.stream.LongStream.range(from, to).boxed().toList();
+  }
+
+  @Test
   void a_second_engine_finishes_a_job_whose_first_engine_went_away() {
     Engine first = engine(Duration.ofMillis(300));
     AtomicInteger firstCalls = new AtomicInteger();

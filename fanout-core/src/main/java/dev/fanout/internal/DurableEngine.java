@@ -357,6 +357,14 @@ final class DurableEngine {
     if (missing != null) {
       throw new IllegalArgumentException("cannot submit: " + missing);
     }
+    if (!store.supportsResultOrder(spec.resultOrder())) {
+      throw new IllegalArgumentException(
+          "cannot submit: the store "
+              + store.getClass().getName()
+              + " cannot deliver a durable job's results in "
+              + spec.resultOrder()
+              + " order");
+    }
     start();
     Instant now = clock.instant();
     JobId id = JobIds.next(clock);
@@ -369,7 +377,8 @@ final class DurableEngine {
             now,
             deadlineAt,
             spec.idempotencyKey().orElse(null),
-            spec.idempotencyFingerprint().orElse(null));
+            spec.idempotencyFingerprint().orElse(null),
+            spec.resultOrder());
     // Before any item is written: a repeat must never store items, nor read its source.
     Optional<JobId> earlier = createOrFindRepeat(job);
     if (earlier.isPresent()) {

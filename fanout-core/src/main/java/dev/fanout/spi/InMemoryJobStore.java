@@ -2,6 +2,7 @@ package dev.fanout.spi;
 
 import dev.fanout.JobId;
 import dev.fanout.JobState;
+import dev.fanout.ResultOrder;
 import java.time.Instant;
 import java.util.AbstractList;
 import java.util.ArrayList;
@@ -55,6 +56,12 @@ public final class InMemoryJobStore implements JobStore {
     } finally {
       lock.unlock();
     }
+  }
+
+  /** Both orders. */
+  @Override
+  public boolean supportsResultOrder(ResultOrder order) {
+    return order != null;
   }
 
   @Override
@@ -240,6 +247,7 @@ public final class InMemoryJobStore implements JobStore {
         return List.of();
       }
       List<StoredResult> settled = new ArrayList<>();
+      boolean frontierSettled = false;
       for (Completion c : completions) {
         if (c.index() < 0 || c.index() >= job.tasks.size()) {
           continue;
@@ -264,6 +272,7 @@ public final class InMemoryJobStore implements JobStore {
             task.durationMillis = s.durationMillis();
             job.succeeded++;
             settled.add(job.settle(task));
+            frontierSettled |= task.index == job.nextInOrder;
           }
           case Completion.Failed f -> {
             task.state = TaskState.FAILED;
@@ -272,8 +281,13 @@ public final class InMemoryJobStore implements JobStore {
             task.durationMillis = f.durationMillis();
             job.failed++;
             settled.add(job.settle(task));
+            frontierSettled |= task.index == job.nextInOrder;
           }
         }
+      }
+      // Only the first unnumbered item holds the others back, so only its settling frees any.
+      if (frontierSettled) {
+        job.numberInOrder();
       }
       return settled;
     } finally {
@@ -313,7 +327,7 @@ public final class InMemoryJobStore implements JobStore {
                 ending.failed(),
                 ending.cancelled() + ending.pending() + ending.running(),
                 ending.retries(),
-                ending.lastSeq(),
+                ending.lastSeq() + job.heldCount(),
                 ending.createdAt(),
                 ending.startedAt(),
                 ending.finishedAt(),
@@ -336,6 +350,8 @@ public final class InMemoryJobStore implements JobStore {
         job.runningTasks.clear();
         job.pendingIndexes.clear();
       }
+      // Nothing unsettled is left to hold the held results back: number them all.
+      job.numberInOrder();
       job.state = forced != null ? forced : verdict.state();
       job.aggregate = verdict.aggregate();
       job.error = verdict.error() != null ? verdict.error() : forcedError;
@@ -485,6 +501,10 @@ public final class InMemoryJobStore implements JobStore {
       }
       for (Task task : job.tasks) {
         if (task.state == TaskState.FAILED) {
+          if (job.inputOrder) {
+            // The new round is numbered from its lowest index on; the results before it stand.
+            job.nextInOrder = Math.min(job.nextInOrder, (int) task.index);
+          }
           task.attempts = 0;
           task.notBefore = null;
           task.value = null;
@@ -516,6 +536,10 @@ public final class InMemoryJobStore implements JobStore {
     TaskState state = TaskState.PENDING;
     int attempts;
     long fence;
+
+    /** Settled in an input-ordered job, waiting for the items before it to be numbered. */
+    boolean held;
+
     Instant notBefore;
     String owner;
     Instant leaseUntil;
@@ -536,6 +560,15 @@ public final class InMemoryJobStore implements JobStore {
     final Set<Task> runningTasks = new LinkedHashSet<>();
     final List<StoredResult> results = new ArrayList<>();
     final Map<String, Long> acks = new HashMap<>();
+    final boolean inputOrder;
+
+    /**
+     * In an input-ordered job, the index of the first item not yet numbered nor cancelled: every
+     * item below it has its result in {@link #results}. Past the end in a completion-ordered job,
+     * so no settle ever stops there.
+     */
+    int nextInOrder;
+
     boolean sealed;
     JobState state = JobState.ACCEPTED;
     boolean paused;
@@ -555,6 +588,8 @@ public final class InMemoryJobStore implements JobStore {
     Job(NewJob def) {
       this.def = def;
       this.maxConcurrency = def.maxConcurrency();
+      this.inputOrder = def.resultOrder() == ResultOrder.INPUT;
+      this.nextInOrder = inputOrder ? 0 : Integer.MAX_VALUE;
     }
 
     /** A RUNNING task whose lease ran out: back to PENDING under a new fence. */
@@ -575,18 +610,49 @@ public final class InMemoryJobStore implements JobStore {
     StoredResult settle(Task task) {
       task.owner = null;
       task.leaseUntil = null;
-      StoredResult result =
-          new StoredResult(
-              def.id(),
-              ++lastSeq,
-              task.index,
-              task.state,
-              task.value,
-              task.error,
-              task.attempts,
-              task.durationMillis);
+      if (inputOrder) {
+        task.held = true;
+        return result(task, 0);
+      }
+      StoredResult result = result(task, ++lastSeq);
       results.add(result);
       return result;
+    }
+
+    private StoredResult result(Task task, long seq) {
+      return new StoredResult(
+          def.id(),
+          seq,
+          task.index,
+          task.state,
+          task.value,
+          task.error,
+          task.attempts,
+          task.durationMillis);
+    }
+
+    /**
+     * Numbers the held items from {@link #nextInOrder} on, in index order, up to the first item
+     * that has not settled. Items that are numbered already (in an earlier round of retries) or
+     * cancelled are passed over.
+     */
+    void numberInOrder() {
+      while (nextInOrder < tasks.size()) {
+        Task task = tasks.get(nextInOrder);
+        if (task.state == TaskState.PENDING || task.state == TaskState.RUNNING) {
+          return;
+        }
+        if (task.held) {
+          task.held = false;
+          results.add(result(task, ++lastSeq));
+        }
+        nextInOrder++;
+      }
+    }
+
+    /** How many held items finishing the job would number now. */
+    long heldCount() {
+      return inputOrder ? tasks.stream().filter(t -> t.held).count() : 0;
     }
 
     List<Long> resultSeqs() {

@@ -2,6 +2,7 @@ package dev.fanout.spi;
 
 import dev.fanout.JobId;
 import dev.fanout.JobState;
+import dev.fanout.ResultOrder;
 import java.time.Instant;
 import java.util.EnumMap;
 import java.util.Iterator;
@@ -20,6 +21,16 @@ import java.util.Optional;
  * by {@link #finish} when its job ends early. Every change of hands bumps the item's fence, so a
  * worker that lost its lease can never record a result: recording is exactly once per item.
  *
+ * <p>A settled item's sequence number ({@code seq}) is its place in the order consumers receive
+ * results: 1 for the first, increasing, unique within the job, and never changed once given. A job
+ * created in {@link ResultOrder#COMPLETION} order numbers its items as they settle. A job in {@link
+ * ResultOrder#INPUT} order numbers them in index order: an item that settles while an item before
+ * it has not is <em>held</em> (settled and counted, but not yet numbered nor returned by {@link
+ * #results}) and is numbered once every item before it has settled; an item cancelled by a forced
+ * {@link #finish} is passed over, and by the time a job is final all its settled items are
+ * numbered. Results, acknowledgements and resumption all work by {@code seq}, so they keep index
+ * order without knowing it.
+ *
  * <p>Methods throw {@link StoreException} when the store cannot be reached; the engine retries.
  */
 public interface JobStore extends AutoCloseable {
@@ -35,6 +46,19 @@ public interface JobStore extends AutoCloseable {
    * @throws IllegalStateException when a job with that ID exists
    */
   void createJob(NewJob job);
+
+  /**
+   * Whether this store numbers results in the given order (see the class comment). The default
+   * supports {@link ResultOrder#COMPLETION} only, for stores written before input order existed:
+   * the engine refuses an input-ordered job on such a store rather than deliver it in another
+   * order.
+   *
+   * @param order the order
+   * @return true when {@link #createJob} honours a job created with it
+   */
+  default boolean supportsResultOrder(ResultOrder order) {
+    return order == ResultOrder.COMPLETION;
+  }
 
   /**
    * Stores a batch of a job's items as PENDING, in one transaction.
@@ -119,14 +143,18 @@ public interface JobStore extends AutoCloseable {
 
   /**
    * Applies a batch of reports for one job in one transaction. Each report applies only when its
-   * item is RUNNING under the report's fence; stale reports are dropped. Settled items get the next
-   * sequence numbers of the job in report order; retries become PENDING with their {@code
+   * item is RUNNING under the report's fence; stale reports are dropped. In a completion-ordered
+   * job, settled items get the next sequence numbers of the job in report order. In an
+   * input-ordered job they are held, and then every held item that no unsettled item precedes any
+   * more gets the next sequence numbers in index order. Retries become PENDING with their {@code
    * notBefore}, a new fence, and the job's retry count incremented.
    *
    * @param id the job
    * @param completions the reports
    * @param now the current time
-   * @return the items this call settled, with their sequence numbers, in sequence order
+   * @return the items this call settled, in report order: with their sequence numbers in a
+   *     completion-ordered job, with {@code seq} 0 in an input-ordered one (whose numbers are read
+   *     with {@link #results})
    */
   List<StoredResult> complete(JobId id, List<Completion> completions, Instant now);
 
@@ -167,10 +195,11 @@ public interface JobStore extends AutoCloseable {
    *
    * <p>With {@code forced} null, the job ends only when it is sealed, not final, and every item has
    * settled. With {@code forced} set ({@link JobState#CANCELLED} or {@link JobState#FAILED}), it
-   * ends now: its PENDING and RUNNING items become CANCELLED with new fences. Either way the store
-   * then passes the succeeded results, in index order, to {@code folder}, and stores the verdict it
-   * returns (a forced state overrides the verdict's state, and a forced error fills its error when
-   * it has none) with {@code finishedAt = now}.
+   * ends now: its PENDING and RUNNING items become CANCELLED with new fences. In an input-ordered
+   * job every item still held is then numbered, in index order, passing over the cancelled ones.
+   * Either way the store then passes the succeeded results, in index order, to {@code folder}, and
+   * stores the verdict it returns (a forced state overrides the verdict's state, and a forced error
+   * fills its error when it has none) with {@code finishedAt = now}.
    *
    * @param id the job
    * @param now the current time
@@ -207,7 +236,8 @@ public interface JobStore extends AutoCloseable {
    * the job becomes RUNNING (not paused) with its counts moved from failed to pending, and its
    * aggregate, error and {@code finishedAt} cleared, so it is active again and is finished anew
    * when its items have settled. Results of the retried items get new sequence numbers after {@code
-   * lastSeq}; their old results are no longer read by {@link #results}.
+   * lastSeq} (in an input-ordered job, in index order among themselves, each once every retried
+   * item before it has settled); their old results are no longer read by {@link #results}.
    *
    * <p>The default throws, for stores written before this operation existed.
    *
@@ -221,10 +251,11 @@ public interface JobStore extends AutoCloseable {
   }
 
   /**
-   * Reads a job's settled items in sequence order.
+   * Reads a job's numbered items in sequence order (in an input-ordered job, held items are not
+   * read until they are numbered).
    *
    * @param id the job
-   * @param afterSeq only items with a greater sequence number
+   * @param afterSeq only items with a greater sequence number (a negative one reads from the start)
    * @param limit the most items to return
    * @return the items
    */

@@ -6,8 +6,9 @@ import dev.fanout.JobId;
  * A settled item as stored, with its place in the job's completion order.
  *
  * @param jobId the job
- * @param seq its sequence number: 1 for the job's first settled item, increasing in completion
- *     order; gaps are allowed
+ * @param seq its sequence number: 1 for the job's first numbered item, increasing in the order
+ *     consumers receive results (completion order, or index order for an input-ordered job; see
+ *     {@link JobStore}); gaps are allowed
  * @param index the item's 0-based index
  * @param status {@link TaskState#SUCCEEDED} or {@link TaskState#FAILED}
  * @param value the result as JSON when it succeeded, else null

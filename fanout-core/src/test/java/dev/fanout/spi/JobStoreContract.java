@@ -4,9 +4,11 @@ import static java.util.concurrent.TimeUnit.NANOSECONDS;
 import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 import dev.fanout.JobId;
 import dev.fanout.JobState;
+import dev.fanout.ResultOrder;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -2114,6 +2116,198 @@ public abstract class JobStoreContract {
     assertThat(row(clean).state()).isEqualTo(JobState.SUCCEEDED);
   }
 
+  // ---------------------------------------------------------------- input order
+
+  @Test
+  void the_store_supports_both_result_orders() {
+    assertThat(store.supportsResultOrder(ResultOrder.COMPLETION)).isTrue();
+    assertThat(store.supportsResultOrder(ResultOrder.INPUT)).isTrue();
+  }
+
+  @Test
+  void an_input_ordered_job_numbers_its_results_in_index_order_whatever_order_they_settle_in() {
+    JobId id = inputOrderedJob(1, 5, 10);
+    List<ClaimedTask> claimed = store.claim(id, "w", 5, at(10), FAR_LEASE);
+
+    List<StoredResult> first =
+        store.complete(id, List.of(succeeded(claimed.get(4)), failed(claimed.get(2))), at(11));
+
+    // Settled and counted, but held behind items 0, 1 and 3.
+    assertThat(first).extracting(StoredResult::index).containsExactly(4L, 2L);
+    assertThat(first).extracting(StoredResult::seq).containsOnly(0L);
+    assertThat(Counts.of(row(id))).isEqualTo(new Counts(0, 3, 1, 1, 0));
+    assertThat(row(id).lastSeq()).isZero();
+    assertThat(store.results(id, 0, 10)).isEmpty();
+    assertThat(store.failures(id, 0, 10)).isEmpty();
+
+    store.complete(id, List.of(succeeded(claimed.get(0))), at(12));
+    assertThat(seqAndIndex(store.results(id, 0, 10))).containsExactly(List.of(1L, 0L));
+
+    store.complete(id, List.of(succeeded(claimed.get(1))), at(13));
+    assertThat(seqAndIndex(store.results(id, 0, 10)))
+        .containsExactly(List.of(1L, 0L), List.of(2L, 1L), List.of(3L, 2L));
+    assertThat(row(id).lastSeq()).isEqualTo(3);
+
+    store.complete(id, List.of(succeeded(claimed.get(3))), at(14));
+    List<StoredResult> all = store.results(id, 0, 10);
+    assertThat(seqAndIndex(all))
+        .containsExactly(
+            List.of(1L, 0L), List.of(2L, 1L), List.of(3L, 2L), List.of(4L, 3L), List.of(5L, 4L));
+    assertThat(all.get(2))
+        .isEqualTo(new StoredResult(id, 3, 2, TaskState.FAILED, null, "\"boom 2\"", 1, 10));
+    assertThat(all.get(4))
+        .isEqualTo(new StoredResult(id, 5, 4, TaskState.SUCCEEDED, "16", null, 1, 10));
+    assertThat(store.failures(id, 0, 10)).extracting(StoredResult::seq).containsExactly(3L);
+    assertThat(store.results(id, 3, 10)).extracting(StoredResult::index).containsExactly(3L, 4L);
+    assertThat(row(id).lastSeq()).isEqualTo(5);
+  }
+
+  @Test
+  void a_held_result_waits_while_the_item_before_it_is_retried_or_reclaimed() {
+    JobId id = inputOrderedJob(1, 3, 10);
+    List<ClaimedTask> claimed = store.claim(id, "w", 3, at(10), at(20));
+    store.complete(
+        id,
+        List.of(retry(claimed.get(0), at(10).plusMillis(500)), succeeded(claimed.get(2))),
+        at(11));
+    ClaimedTask again = store.claim(id, "w", 1, at(12), at(20)).get(0);
+    assertThat(again.index()).isZero();
+
+    // Both leases run out; the reports of the old claims are dropped and change nothing.
+    assertThat(store.reclaimExpired(at(20))).isEqualTo(2);
+    assertThat(store.complete(id, List.of(succeeded(again), succeeded(claimed.get(1))), at(21)))
+        .isEmpty();
+    assertThat(store.results(id, 0, 10)).isEmpty();
+
+    List<ClaimedTask> third = store.claim(id, "v", 2, at(22), FAR_LEASE);
+    store.complete(id, List.of(succeeded(third.get(1))), at(23));
+    assertThat(store.results(id, 0, 10)).isEmpty();
+    store.complete(id, List.of(failed(third.get(0))), at(24));
+
+    assertThat(store.results(id, 0, 10))
+        .extracting(StoredResult::seq, StoredResult::index, StoredResult::status, r -> r.attempts())
+        .containsExactly(
+            tuple(1L, 0L, TaskState.FAILED, 3),
+            tuple(2L, 1L, TaskState.SUCCEEDED, 2),
+            tuple(3L, 2L, TaskState.SUCCEEDED, 1));
+  }
+
+  @Test
+  void a_results_cursor_below_zero_never_reads_a_held_result() {
+    JobId id = inputOrderedJob(1, 3, 10);
+    List<ClaimedTask> claimed = store.claim(id, "w", 3, at(10), FAR_LEASE);
+    store.complete(id, List.of(succeeded(claimed.get(1)), failed(claimed.get(2))), at(11));
+
+    assertThat(store.results(id, -1, 10)).isEmpty();
+    assertThat(store.results(id, Long.MIN_VALUE, 10)).isEmpty();
+    assertThat(store.failures(id, -5, 10)).isEmpty();
+  }
+
+  @Test
+  void finishing_an_input_ordered_job_early_numbers_its_held_results_past_the_cancelled_items() {
+    JobId id = inputOrderedJob(1, 6, 10);
+    List<ClaimedTask> claimed = store.claim(id, "w", 4, at(10), FAR_LEASE);
+    store.complete(id, List.of(succeeded(claimed.get(3)), succeeded(claimed.get(1))), at(11));
+    assertThat(store.results(id, 0, 10)).isEmpty();
+    RecordingFolder folder = folder(new Verdict(JobState.SUCCEEDED, null, null));
+
+    JobRow ended = store.finish(id, at(12), JobState.CANCELLED, null, folder).orElseThrow();
+
+    assertThat(Counts.of(ended)).isEqualTo(new Counts(0, 0, 2, 0, 4));
+    assertThat(ended.lastSeq()).isEqualTo(2);
+    assertThat(folder.job().lastSeq()).isEqualTo(2);
+    assertThat(seqAndIndex(store.results(id, 0, 10)))
+        .containsExactly(List.of(1L, 1L), List.of(2L, 3L));
+    // A report for an item the finish cancelled changes nothing.
+    assertThat(store.complete(id, List.of(succeeded(claimed.get(0))), at(13))).isEmpty();
+    assertThat(store.results(id, 2, 10)).isEmpty();
+  }
+
+  @Test
+  void a_retried_round_of_an_input_ordered_job_is_numbered_in_index_order_after_the_first() {
+    JobId id = inputOrderedJob(1, 6, 10);
+    List<ClaimedTask> claimed = store.claim(id, "w", 6, at(1), FAR_LEASE);
+    store.complete(
+        id,
+        List.of(
+            succeeded(claimed.get(5)),
+            failed(claimed.get(4)),
+            succeeded(claimed.get(3)),
+            succeeded(claimed.get(2)),
+            failed(claimed.get(1)),
+            succeeded(claimed.get(0))),
+        at(2));
+    store.finish(id, at(3), null, null, folder(succeeded())).orElseThrow();
+    assertThat(store.results(id, 0, 10))
+        .extracting(StoredResult::index)
+        .containsExactly(0L, 1L, 2L, 3L, 4L, 5L);
+
+    store.retryFailed(id).orElseThrow();
+    assertThat(seqAndIndex(store.results(id, 0, 10)))
+        .containsExactly(List.of(1L, 0L), List.of(3L, 2L), List.of(4L, 3L), List.of(6L, 5L));
+    List<ClaimedTask> again = store.claim(id, "w", 10, at(4), FAR_LEASE);
+    assertThat(indexes(again)).containsExactly(1L, 4L);
+
+    store.complete(id, List.of(succeeded(again.get(1))), at(5));
+    assertThat(store.results(id, 6, 10)).isEmpty();
+    store.complete(id, List.of(failed(again.get(0))), at(6));
+    assertThat(seqAndIndex(store.results(id, 6, 10)))
+        .containsExactly(List.of(7L, 1L), List.of(8L, 4L));
+    JobRow ended = store.finish(id, at(7), null, null, folder(succeeded())).orElseThrow();
+    assertThat(ended.lastSeq()).isEqualTo(8);
+
+    // A third round: only item 1, which failed again.
+    store.retryFailed(id).orElseThrow();
+    ClaimedTask last = store.claim(id, "w", 10, at(8), FAR_LEASE).get(0);
+    store.complete(id, List.of(succeeded(last)), at(9));
+    assertThat(seqAndIndex(store.results(id, 8, 10))).containsExactly(List.of(9L, 1L));
+  }
+
+  @Test
+  void a_retried_round_passes_over_items_cancelled_when_the_first_round_ended_early() {
+    JobId id = inputOrderedJob(1, 5, 10);
+    List<ClaimedTask> claimed = store.claim(id, "w", 3, at(1), FAR_LEASE);
+    store.complete(id, List.of(failed(claimed.get(2)), failed(claimed.get(0))), at(2));
+    // A deadline: items 1, 3 and 4 are cancelled; 0 and 2 are numbered.
+    store.finish(id, at(3), JobState.FAILED, "\"deadline\"", folder(succeeded())).orElseThrow();
+    assertThat(seqAndIndex(store.results(id, 0, 10)))
+        .containsExactly(List.of(1L, 0L), List.of(2L, 2L));
+
+    store.retryFailed(id).orElseThrow();
+    List<ClaimedTask> again = store.claim(id, "w", 10, at(4), FAR_LEASE);
+    assertThat(indexes(again)).containsExactly(0L, 2L);
+    store.complete(id, List.of(succeeded(again.get(1))), at(5));
+    assertThat(store.results(id, 2, 10)).isEmpty();
+    store.complete(id, List.of(succeeded(again.get(0))), at(6));
+
+    assertThat(seqAndIndex(store.results(id, 2, 10)))
+        .containsExactly(List.of(3L, 0L), List.of(4L, 2L));
+    assertThat(Counts.of(row(id))).isEqualTo(new Counts(0, 0, 2, 0, 3));
+  }
+
+  @Test
+  void a_completion_ordered_job_is_unchanged_beside_an_input_ordered_one() {
+    JobId ordered = inputOrderedJob(1, 2, 10);
+    JobId plain = sealedJob(2, 2, 10);
+    List<ClaimedTask> a = store.claim(ordered, "w", 2, at(1), FAR_LEASE);
+    List<ClaimedTask> b = store.claim(plain, "w", 2, at(1), FAR_LEASE);
+
+    store.complete(ordered, List.of(succeeded(a.get(1))), at(2));
+    List<StoredResult> settled = store.complete(plain, List.of(succeeded(b.get(1))), at(2));
+
+    assertThat(settled).extracting(StoredResult::seq).containsExactly(1L);
+    assertThat(seqAndIndex(store.results(plain, 0, 10))).containsExactly(List.of(1L, 1L));
+    assertThat(store.results(ordered, 0, 10)).isEmpty();
+  }
+
+  private JobId inputOrderedJob(int n, int itemCount, int maxConcurrency) {
+    return sealedJob(jobId(n), at(0), itemCount, maxConcurrency, ResultOrder.INPUT);
+  }
+
+  private static List<List<Long>> seqAndIndex(List<StoredResult> results) {
+    return results.stream().map(r -> List.of(r.seq(), r.index())).toList();
+  }
+
   // ---------------------------------------------------------------- helpers
 
   /**
@@ -2146,7 +2340,12 @@ public abstract class JobStoreContract {
   }
 
   private JobId sealedJob(JobId id, Instant createdAt, int itemCount, int maxConcurrency) {
-    store.createJob(new NewJob(id, "\"spec\"", maxConcurrency, createdAt, null));
+    return sealedJob(id, createdAt, itemCount, maxConcurrency, ResultOrder.COMPLETION);
+  }
+
+  private JobId sealedJob(
+      JobId id, Instant createdAt, int itemCount, int maxConcurrency, ResultOrder order) {
+    store.createJob(new NewJob(id, "\"spec\"", maxConcurrency, createdAt, null, null, null, order));
     // Two batches when there are enough items, as a submission writes them.
     int half = itemCount / 2;
     if (half > 0) {

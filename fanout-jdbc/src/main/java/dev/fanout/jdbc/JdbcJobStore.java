@@ -5,6 +5,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.pool.HikariPool;
 import dev.fanout.JobId;
 import dev.fanout.JobState;
+import dev.fanout.ResultOrder;
 import dev.fanout.spi.ClaimedTask;
 import dev.fanout.spi.Completion;
 import dev.fanout.spi.IdempotencyKeyTakenException;
@@ -83,6 +84,14 @@ public final class JdbcJobStore implements JobStore {
 
   /** Items purge() deletes per transaction. */
   static final long PURGE_RANGE = 10_000;
+
+  /**
+   * Rows numberInOrder reads in its first page, doubled per page up to {@link #MAX_ORDER_PAGE}: a
+   * walk usually stops within a few rows, and a long one takes few round trips.
+   */
+  private static final int FIRST_ORDER_PAGE = 64;
+
+  private static final int MAX_ORDER_PAGE = 1024;
 
   private final HikariDataSource pool;
   private final Dialect dialect;
@@ -205,8 +214,9 @@ public final class JdbcJobStore implements JobStore {
                   """
                   INSERT INTO fanout_job (id, sealed, state, paused, spec, total, max_concurrency,
                     pending, running, succeeded, failed, cancelled, retries, last_seq,
-                    created_at, deadline_at, idempotency_key, fingerprint)
-                  VALUES (?, FALSE, 'ACCEPTED', FALSE, ?, 0, ?, 0, 0, 0, 0, 0, 0, 0, ?, ?, ?, ?)""")) {
+                    created_at, deadline_at, idempotency_key, fingerprint, result_order)
+                  VALUES (?, FALSE, 'ACCEPTED', FALSE, ?, 0, ?, 0, 0, 0, 0, 0, 0, 0, ?, ?, ?, ?,
+                    ?)""")) {
             insert.setString(1, job.id().value());
             insert.setString(2, job.spec());
             insert.setInt(3, job.maxConcurrency());
@@ -214,6 +224,7 @@ public final class JdbcJobStore implements JobStore {
             Timestamps.bind(insert, 5, job.deadlineAt());
             insert.setString(6, job.idempotencyKey());
             insert.setString(7, job.fingerprint());
+            insert.setString(8, job.resultOrder().name());
             insert.executeUpdate();
           } catch (SQLException e) {
             if (isUniqueViolation(e)) {
@@ -224,6 +235,12 @@ public final class JdbcJobStore implements JobStore {
           }
           return null;
         });
+  }
+
+  /** Both orders: see {@link #numberInOrder}. */
+  @Override
+  public boolean supportsResultOrder(ResultOrder order) {
+    return order != null;
   }
 
   /** The job holding another job's idempotency key, if any job still does. */
@@ -680,7 +697,9 @@ public final class JdbcJobStore implements JobStore {
                   before.total(),
                   before.pending() + settled.retried(),
                   before.running() - settled.freed(),
-                  settled.lastSeq());
+                  settled.lastSeq(),
+                  before.inputOrder(),
+                  before.nextInOrder());
           List<ClaimedTask> claimed =
               claimLimit > 0
                   ? claimLocked(connection, id, after, owner, claimLimit, now, leaseUntil)
@@ -710,6 +729,9 @@ public final class JdbcJobStore implements JobStore {
     // stays true for the rest of the transaction.
     Map<Long, ItemHolder> holders = readHolders(connection, id, completions, dialect);
     long lastSeq = job.lastSeq();
+    // An input-ordered job's items settle held, under a placeholder seq; see numberInOrder.
+    boolean inputOrder = job.inputOrder();
+    boolean frontierSettled = false;
     List<StoredResult> settled = new ArrayList<>();
     int retried = 0;
     int succeeded = 0;
@@ -735,14 +757,14 @@ public final class JdbcJobStore implements JobStore {
             StoredResult result =
                 new StoredResult(
                     id,
-                    ++lastSeq,
+                    inputOrder ? 0 : ++lastSeq,
                     s.index(),
                     TaskState.SUCCEEDED,
                     s.value(),
                     null,
                     holder.attempts,
                     s.durationMillis());
-            settles.add(new Dialect.Settle(result, s.fence()));
+            settles.add(settle(result, s.fence(), inputOrder));
             settled.add(result);
             succeeded++;
           }
@@ -750,14 +772,14 @@ public final class JdbcJobStore implements JobStore {
             StoredResult result =
                 new StoredResult(
                     id,
-                    ++lastSeq,
+                    inputOrder ? 0 : ++lastSeq,
                     f.index(),
                     TaskState.FAILED,
                     null,
                     f.error(),
                     holder.attempts,
                     f.durationMillis());
-            settles.add(new Dialect.Settle(result, f.fence()));
+            settles.add(settle(result, f.fence(), inputOrder));
             settled.add(result);
             failed++;
           }
@@ -773,6 +795,8 @@ public final class JdbcJobStore implements JobStore {
         }
         // A second report for the same item in this batch is stale by now.
         holder.released = true;
+        frontierSettled |=
+            completion.index() == job.nextInOrder() && !(completion instanceof Completion.Retry);
       }
       if (!settles.isEmpty() && dialect.settle(connection, id, settles) != settles.size()) {
         throw new SQLException(
@@ -782,6 +806,10 @@ public final class JdbcJobStore implements JobStore {
     }
     if (settled.isEmpty() && retried == 0) {
       return new Settled(List.of(), 0, lastSeq);
+    }
+    // Only the first unnumbered item holds the others back, so only its settling frees any.
+    if (inputOrder && frontierSettled) {
+      lastSeq = numberInOrder(connection, id, job.nextInOrder(), lastSeq);
     }
     try (PreparedStatement count =
         connection.prepareStatement(
@@ -800,6 +828,119 @@ public final class JdbcJobStore implements JobStore {
       count.executeUpdate();
     }
     return new Settled(settled, retried, lastSeq);
+  }
+
+  /**
+   * What a settle writes: the result with its seq, or, in an input-ordered job, with the
+   * placeholder {@code -1 - index} that marks it held.
+   */
+  private static Dialect.Settle settle(StoredResult result, long fence, boolean held) {
+    if (!held) {
+      return new Dialect.Settle(result, fence);
+    }
+    return new Dialect.Settle(
+        new StoredResult(
+            result.jobId(),
+            -1 - result.index(),
+            result.index(),
+            result.status(),
+            result.value(),
+            result.error(),
+            result.attempts(),
+            result.durationMillis()),
+        fence);
+  }
+
+  /**
+   * Numbers an input-ordered job's held items in index order, from {@code from} (the job's {@code
+   * next_in_order}) up to its first item that has not settled, and stores the new {@code
+   * next_in_order} and {@code last_seq}. Items numbered in an earlier round (before a retry of the
+   * failed ones) and cancelled items are passed over. Runs under the job lock, which every change
+   * of an item's state takes first, so what it reads stays true until the transaction ends.
+   *
+   * <p>Each item is read here once per round, when the items before it have all settled: the walk
+   * starts where the last one stopped, at an item that had not settled then. Consecutive held items
+   * are numbered by one UPDATE over their index range, so a job whose items mostly settle in order
+   * pays one statement per call.
+   *
+   * @return the job's new last seq
+   */
+  private static long numberInOrder(Connection connection, JobId id, long from, long lastSeq)
+      throws SQLException {
+    long next = from;
+    long seq = lastSeq;
+    List<long[]> runs = new ArrayList<>(); // [first index, first seq, count]
+    long[] run = null;
+    int pageSize = FIRST_ORDER_PAGE;
+    boolean blocked = false;
+    try (PreparedStatement page =
+        connection.prepareStatement(
+            "SELECT idx, seq, state FROM fanout_item WHERE job_id = ? AND idx >= ?"
+                + " ORDER BY job_id, idx FETCH FIRST ? ROWS ONLY")) {
+      while (!blocked) {
+        page.setString(1, id.value());
+        page.setLong(2, next);
+        page.setInt(3, pageSize);
+        int read = 0;
+        try (ResultSet rows = page.executeQuery()) {
+          while (rows.next()) {
+            read++;
+            long idx = rows.getLong("idx");
+            String state = rows.getString("state");
+            if ("PENDING".equals(state) || "RUNNING".equals(state)) {
+              blocked = true;
+              break;
+            }
+            long itemSeq = rows.getLong("seq");
+            if (!rows.wasNull() && itemSeq < 0) {
+              if (run != null && run[0] + run[2] == idx) {
+                run[2]++;
+              } else {
+                run = new long[] {idx, seq + 1, 1};
+                runs.add(run);
+              }
+              seq++;
+            }
+            next = idx + 1;
+          }
+        }
+        if (read < pageSize) {
+          break; // the end of the job, or the first item that has not settled
+        }
+        pageSize = Math.min(pageSize * 2, MAX_ORDER_PAGE);
+      }
+    }
+    if (!runs.isEmpty()) {
+      try (PreparedStatement number =
+          connection.prepareStatement(
+              "UPDATE fanout_item SET seq = idx + CAST(? AS BIGINT)"
+                  + " WHERE job_id = ? AND idx >= ? AND idx < ?")) {
+        for (long[] r : runs) {
+          number.setLong(1, r[1] - r[0]);
+          number.setString(2, id.value());
+          number.setLong(3, r[0]);
+          number.setLong(4, r[0] + r[2]);
+          number.addBatch();
+        }
+        int[] counts = number.executeBatch();
+        for (int i = 0; i < counts.length; i++) {
+          // SUCCESS_NO_INFO (-2) is no definite miss; any other count than the run's is one.
+          if (counts[i] >= 0 && counts[i] != runs.get(i)[2]) {
+            throw new SQLException(
+                "an item of job " + id + " changed while the job was locked; nothing was recorded");
+          }
+        }
+      }
+    }
+    try (PreparedStatement frontier =
+        connection.prepareStatement(
+            "UPDATE fanout_job SET next_in_order = ?, last_seq = ? WHERE id = ?")) {
+      frontier.setLong(1, next);
+      frontier.setLong(2, seq);
+      frontier.setString(3, id.value());
+      frontier.executeUpdate();
+    }
+    return seq;
   }
 
   /** Fails the transaction if an update guarded by state and fence missed: the lock was broken. */
@@ -905,6 +1046,10 @@ public final class JdbcJobStore implements JobStore {
           if (forced != null) {
             cancelUnsettled(connection, id);
           }
+          if (job.inputOrder()) {
+            // Nothing unsettled is left to hold them back: the job ends with every result numbered.
+            numberInOrder(connection, id, job.nextInOrder(), job.lastSeq());
+          }
           JobRow settled = readJob(connection, id).orElseThrow();
           Verdict verdict = folder.fold(settled, new SucceededValues(connection, id));
           Objects.requireNonNull(verdict, "the folder returned no verdict");
@@ -939,6 +1084,20 @@ public final class JdbcJobStore implements JobStore {
               || (locked.get().state() != JobState.SUCCEEDED
                   && locked.get().state() != JobState.FAILED)) {
             return Optional.empty();
+          }
+          if (locked.get().inputOrder()) {
+            // The new round is numbered from its lowest index on; the results before it stand.
+            try (PreparedStatement frontier =
+                connection.prepareStatement(
+                    """
+                    UPDATE fanout_job SET next_in_order = COALESCE(
+                      (SELECT MIN(idx) FROM fanout_item WHERE job_id = ? AND state = 'FAILED'),
+                      next_in_order)
+                    WHERE id = ?""")) {
+              frontier.setString(1, id.value());
+              frontier.setString(2, id.value());
+              frontier.executeUpdate();
+            }
           }
           // A settle is guarded by "seq IS NULL" and the fence, so clearing the seq and bumping
           // the fence makes each item settle once more, and only by a claim made from now on.
@@ -1025,7 +1184,8 @@ public final class JdbcJobStore implements JobStore {
                 + where
                 + " FETCH FIRST ? ROWS ONLY")) {
       select.setString(1, id.value());
-      select.setLong(2, afterSeq);
+      // Held items carry negative placeholders: never below 0, whatever the caller passes.
+      select.setLong(2, Math.max(0, afterSeq));
       select.setInt(3, limit);
       List<StoredResult> results = new ArrayList<>();
       try (ResultSet rows = select.executeQuery()) {
@@ -1276,7 +1436,9 @@ public final class JdbcJobStore implements JobStore {
       long total,
       long pending,
       long running,
-      long lastSeq) {
+      long lastSeq,
+      boolean inputOrder,
+      long nextInOrder) {
 
     boolean isFinal() {
       return state.isFinal();
@@ -1291,8 +1453,8 @@ public final class JdbcJobStore implements JobStore {
   private Optional<LockedJob> lockJob(Connection connection, JobId id) throws SQLException {
     try (PreparedStatement select =
         connection.prepareStatement(
-            "SELECT sealed, state, paused, max_concurrency, total, pending, running, last_seq"
-                + " FROM fanout_job WHERE id = ? "
+            "SELECT sealed, state, paused, max_concurrency, total, pending, running, last_seq,"
+                + " result_order, next_in_order FROM fanout_job WHERE id = ? "
                 + dialect.jobRowLock())) {
       select.setString(1, id.value());
       try (ResultSet row = select.executeQuery()) {
@@ -1308,7 +1470,9 @@ public final class JdbcJobStore implements JobStore {
                 row.getLong("total"),
                 row.getLong("pending"),
                 row.getLong("running"),
-                row.getLong("last_seq")));
+                row.getLong("last_seq"),
+                ResultOrder.INPUT.name().equals(row.getString("result_order")),
+                row.getLong("next_in_order")));
       }
     }
   }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.fanout.JobId;
 import dev.fanout.JobState;
+import dev.fanout.ResultOrder;
 import dev.fanout.spi.ClaimedTask;
 import dev.fanout.spi.Completion;
 import dev.fanout.spi.JobRow;
@@ -65,8 +66,13 @@ abstract class JdbcJobStoreBehaviour {
 
   /** Creates, fills and seals a job whose items are "0", "1", ... as JSON. */
   JobId sealedJob(int items, int maxConcurrency) {
+    return sealedJob(items, maxConcurrency, ResultOrder.COMPLETION);
+  }
+
+  JobId sealedJob(int items, int maxConcurrency, ResultOrder order) {
     JobId id = newJobId();
-    store.createJob(new NewJob(id, "{\"name\":\"test\"}", maxConcurrency, T0, null));
+    store.createJob(
+        new NewJob(id, "{\"name\":\"test\"}", maxConcurrency, T0, null, null, null, order));
     List<String> batch = new ArrayList<>();
     long first = 0;
     for (int i = 0; i < items; i++) {
@@ -113,6 +119,150 @@ abstract class JdbcJobStoreBehaviour {
     assertThat(job.pending()).isEqualTo(1);
     assertThat(store.results(id, 0, 10))
         .containsExactly(new StoredResult(id, 1, 0, TaskState.SUCCEEDED, "\"a\"", null, 1, 7));
+  }
+
+  @Test
+  void an_input_ordered_job_goes_on_in_index_order_in_a_store_reopened_over_the_same_database() {
+    JobId id = sealedJob(5, 5, ResultOrder.INPUT);
+    List<ClaimedTask> claimed = store.claim(id, "w1", 5, T0, T0.plusSeconds(30));
+    store.complete(
+        id,
+        List.of(succeeded(claimed.get(4)), failed(claimed.get(1)), succeeded(claimed.get(0))),
+        T0);
+    assertThat(store.results(id, 0, 10)).extracting(StoredResult::index).containsExactly(0L, 1L);
+    store.close();
+
+    // As after a crash: another store, the old leases run out, other workers take the items.
+    store = database.open();
+    assertThat(store.reclaimExpired(T0.plusSeconds(30))).isEqualTo(2);
+    assertThat(store.results(id, 0, 10)).extracting(StoredResult::index).containsExactly(0L, 1L);
+    List<ClaimedTask> again = store.claim(id, "w2", 5, T0.plusSeconds(31), T0.plusSeconds(60));
+    assertThat(again).extracting(ClaimedTask::index).containsExactly(2L, 3L);
+    store.complete(id, List.of(succeeded(again.get(1))), T0.plusSeconds(32));
+    assertThat(store.results(id, 2, 10)).isEmpty();
+    store.complete(id, List.of(succeeded(again.get(0))), T0.plusSeconds(33));
+    assertThat(seqAndIndex(store.results(id, 0, 10)))
+        .containsExactly(
+            List.of(1L, 0L), List.of(2L, 1L), List.of(3L, 2L), List.of(4L, 3L), List.of(5L, 4L));
+    store
+        .finish(id, T0.plusSeconds(34), null, null, (job, values) -> failedVerdict())
+        .orElseThrow();
+    store.close();
+
+    // The failed item runs again through yet another store, numbered after everything before.
+    store = database.open();
+    store.retryFailed(id).orElseThrow();
+    ClaimedTask retried = store.claim(id, "w3", 5, T0.plusSeconds(40), T0.plusSeconds(70)).get(0);
+    assertThat(retried.index()).isEqualTo(1);
+    store.complete(id, List.of(succeeded(retried)), T0.plusSeconds(41));
+    assertThat(seqAndIndex(store.results(id, 5, 10))).containsExactly(List.of(6L, 1L));
+    assertThat(store.job(id).orElseThrow().lastSeq()).isEqualTo(6);
+  }
+
+  @Test
+  void a_late_first_item_releases_thousands_of_held_results_in_one_call_across_pages() {
+    int items = 3_000;
+    JobId id = sealedJob(items, items, ResultOrder.INPUT);
+    List<ClaimedTask> claimed = store.claim(id, "w1", items, T0, T0.plusSeconds(60));
+    List<Completion> reports = new ArrayList<>();
+    for (ClaimedTask task : claimed.reversed()) {
+      if (task.index() != 0) {
+        reports.add(
+            task.index() % 100 == 7
+                ? new Completion.Failed(task.index(), task.fence(), "\"no\"", 1)
+                : succeeded(task));
+      }
+    }
+    store.complete(id, reports, T0);
+    assertThat(store.results(id, 0, 10)).isEmpty();
+
+    store.complete(id, List.of(succeeded(claimed.get(0))), T0.plusSeconds(1));
+
+    List<StoredResult> all = readAll(id);
+    assertNumberedInIndexOrder(all, items);
+    assertThat(all).filteredOn(r -> r.status() == TaskState.FAILED).hasSize(30);
+    assertThat(store.job(id).orElseThrow().lastSeq()).isEqualTo(items);
+  }
+
+  /**
+   * The race of {@link #concurrent_claimers_never_exceed_the_cap_and_settle_each_item_exactly_once}
+   * on an input-ordered job, with a reader paging through the results from its last seq the whole
+   * time: it must only ever see the next index, under the next seq.
+   */
+  @Test
+  void concurrent_claimers_on_two_stores_number_an_input_ordered_job_in_index_order()
+      throws Exception {
+    int items = 3_000;
+    int cap = 50;
+    JobId id = sealedJob(items, cap, ResultOrder.INPUT);
+    List<StoredResult> seen = new ArrayList<>();
+    ClaimRace race = new ClaimRace(id, cap, List.of(store, database.open()));
+    try {
+      race.run(
+          6,
+          () -> {
+            long after = seen.isEmpty() ? 0 : seen.getLast().seq();
+            for (StoredResult r : store.results(id, after, 200)) {
+              if (r.seq() != seen.size() + 1 || r.index() != seen.size()) {
+                throw new AssertionError(
+                    "after "
+                        + seen.size()
+                        + " results the reader got seq "
+                        + r.seq()
+                        + " for index "
+                        + r.index());
+              }
+              seen.add(r);
+            }
+            return countItems(id, "RUNNING");
+          });
+    } finally {
+      race.stores().get(1).close();
+    }
+
+    assertThat(seen.size()).isPositive();
+    List<StoredResult> all = readAll(id);
+    assertNumberedInIndexOrder(all, items);
+    assertThat(all.subList(0, seen.size())).isEqualTo(seen);
+    assertThat(store.job(id).orElseThrow().lastSeq()).isEqualTo(items);
+  }
+
+  /** Every item has a result, and item i has seq i + 1. */
+  private static void assertNumberedInIndexOrder(List<StoredResult> all, int items) {
+    assertThat(all)
+        .extracting(StoredResult::index)
+        .containsExactlyElementsOf(LongStream.range(0, items).boxed().toList());
+    assertThat(all)
+        .extracting(StoredResult::seq)
+        .containsExactlyElementsOf(LongStream.rangeClosed(1, items).boxed().toList());
+  }
+
+  private List<StoredResult> readAll(JobId id) {
+    List<StoredResult> results = new ArrayList<>();
+    for (long after = 0; ; ) {
+      List<StoredResult> page = store.results(id, after, 700);
+      if (page.isEmpty()) {
+        return results;
+      }
+      results.addAll(page);
+      after = page.getLast().seq();
+    }
+  }
+
+  private static List<List<Long>> seqAndIndex(List<StoredResult> results) {
+    return results.stream().map(r -> List.of(r.seq(), r.index())).toList();
+  }
+
+  private static Completion succeeded(ClaimedTask task) {
+    return new Completion.Succeeded(task.index(), task.fence(), task.item(), 1);
+  }
+
+  private static Completion failed(ClaimedTask task) {
+    return new Completion.Failed(task.index(), task.fence(), "\"no\"", 1);
+  }
+
+  private static Verdict failedVerdict() {
+    return new Verdict(JobState.FAILED, null, null);
   }
 
   @Test

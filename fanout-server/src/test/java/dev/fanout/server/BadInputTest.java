@@ -400,6 +400,8 @@ class BadInputTest {
             422,
             "invalid_value",
             job("\"failurePolicy\": {\"mode\": \"sometimes\"}")));
+    c.add(submit("an order that is not a string", 400, "invalid_type", job("\"order\": 1")));
+    c.add(submit("an unknown order", 422, "invalid_value", job("\"order\": \"index\"")));
     c.add(
         submit(
             "max backoff below backoff",

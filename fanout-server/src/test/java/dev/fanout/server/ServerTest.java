@@ -324,12 +324,12 @@ class ServerTest {
   /** One server-sent event. */
   record Event(String id, String name, String data) {}
 
-  private static BufferedReader reader(HttpResponse<InputStream> response) {
+  static BufferedReader reader(HttpResponse<InputStream> response) {
     return new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8));
   }
 
   /** Reads the next event, skipping comments; null at the end of the stream. */
-  private static Event next(BufferedReader reader) throws java.io.IOException {
+  static Event next(BufferedReader reader) throws java.io.IOException {
     String id = null;
     String name = "message";
     StringBuilder data = null;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.fanout.FailureMode;
 import dev.fanout.FailurePolicy;
 import dev.fanout.JobSpec;
+import dev.fanout.ResultOrder;
 import dev.fanout.RetryPolicy;
 import dev.fanout.server.internal.ApiException;
 import dev.fanout.server.internal.call.HttpFunction;
@@ -38,6 +39,7 @@ final class JobRequest {
   private final Long timeoutMs;
   private final Long deadlineMs;
   private final FailurePolicy failurePolicy;
+  private final ResultOrder order;
   private final JsonNode webhookConfig;
   private final JsonNode metadata;
 
@@ -103,7 +105,7 @@ final class JobRequest {
             ? integer(fields.get("deadlineMs"), "deadlineMs", 1, MAX_MILLIS)
             : null;
     this.failurePolicy = failurePolicy(fields.get("failurePolicy"));
-    order(fields.get("order"));
+    this.order = order(fields.get("order"));
     JsonNode webhook = fields.get("webhook");
     this.webhookConfig =
         webhook == null || webhook.isNull() ? null : components.webhookConfig(webhook);
@@ -173,6 +175,9 @@ final class JobRequest {
     }
     if (failurePolicy != null) {
       spec.failurePolicy(failurePolicy);
+    }
+    if (order != null) {
+      spec.resultOrder(order);
     }
     if (metadata != null) {
       spec.metadata(metadata);
@@ -327,23 +332,21 @@ final class JobRequest {
     return policy;
   }
 
-  private static void order(JsonNode node) {
+  private static ResultOrder order(JsonNode node) {
     if (node == null || node.isNull()) {
-      return;
+      return null;
     }
     if (!node.isTextual()) {
       throw ApiException.badRequest("invalid_type", "order must be a string");
     }
-    switch (node.asText()) {
-      case "completion" -> {}
-      case "input" ->
-          throw ApiException.invalid(
-              "unsupported", "order: \"input\" is not available on this server yet");
+    return switch (node.asText()) {
+      case "completion" -> ResultOrder.COMPLETION;
+      case "input" -> ResultOrder.INPUT;
       default ->
           throw ApiException.invalid(
               "invalid_value",
               "order must be \"completion\" or \"input\", got \"" + node.asText() + "\"");
-    }
+    };
   }
 
   /** The items per call of an HTTP function: 1 (no batching) when absent or null. */
