@@ -43,7 +43,7 @@ final class CrashWorker {
 
   private static final Duration LEASE = Duration.ofSeconds(1);
   private static final Duration POLL = Duration.ofMillis(20);
-  private static final long PROGRESS_EVERY_MILLIS = 50;
+  private static final long PROGRESS_EVERY_MILLIS = 10;
 
   private CrashWorker() {}
 

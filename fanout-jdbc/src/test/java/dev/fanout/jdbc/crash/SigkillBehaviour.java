@@ -46,7 +46,7 @@ abstract class SigkillBehaviour {
    * The longest a worker runs on past its kill point before the kill looks for a call in flight, so
    * that kills land at random moments rather than right after a progress report.
    */
-  private static final int MAX_KILL_DELAY_MILLIS = 40;
+  private static final int MAX_KILL_DELAY_MILLIS = 20;
 
   @TempDir Path folder;
 
@@ -79,8 +79,10 @@ abstract class SigkillBehaviour {
       String jobId = worker.awaitJobId();
       long settled = 0;
       for (int number = 1; number <= KILLS; number++) {
-        // Spread the kills over the job, leaving work for the ones still to come.
-        long budget = (ITEMS - settled) / (KILLS - number + 2);
+        // Spread the kills over the job, leaving work for the ones still to come: the last kill
+        // lands in the first third of what is left, so the job cannot finish during the delay
+        // below even at the fastest (64 calls of 1 ms at once).
+        long budget = (ITEMS - settled) / (KILLS - number + 3);
         long killPoint = settled + 1 + random.nextLong(budget);
         worker.awaitSettled(killPoint);
         Thread.sleep(random.nextInt(MAX_KILL_DELAY_MILLIS + 1));

@@ -173,6 +173,14 @@ final class WorkerProcess implements AutoCloseable {
    */
   int killMidCall(Random random) throws IOException, InterruptedException {
     for (int look = 0; look < 1_000; look++) {
+      if (!process.isAlive()) {
+        throw new AssertionError(
+            name
+                + " exited with "
+                + process.exitValue()
+                + " before it could be killed"
+                + logTail());
+      }
       signal("STOP");
       awaitStopped();
       int calls = inFlight.read();
