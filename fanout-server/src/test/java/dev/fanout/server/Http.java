@@ -124,16 +124,6 @@ final class Http {
     }
   }
 
-  /** Waits until a job is final, for up to 30 seconds, and returns it. */
-  JsonNode awaitFinal(String id) {
-    org.awaitility.Awaitility.await()
-        .atMost(Duration.ofSeconds(30))
-        .until(() -> get("/v1/jobs/" + id).json().get("status").asText().matches(FINAL));
-    return get("/v1/jobs/" + id).json();
-  }
-
-  private static final String FINAL = "SUCCEEDED|FAILED|CANCELLED";
-
   HttpClient client() {
     return client;
   }
