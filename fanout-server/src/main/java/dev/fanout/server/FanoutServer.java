@@ -72,7 +72,7 @@ public final class FanoutServer implements AutoCloseable {
    * @throws RuntimeException when the store cannot be opened or the port cannot be bound
    */
   public synchronized FanoutServer start() {
-    if (app != null || closed) {
+    if (engine != null || closed) {
       throw new IllegalStateException("the server was already started");
     }
     try {
@@ -122,13 +122,24 @@ public final class FanoutServer implements AutoCloseable {
               metrics);
       // After the API exists, so resumed webhook deliveries find the views their bodies need.
       engine.start();
-      app = api.create().start(settings.bind, settings.port);
+      if (settings.http) {
+        app = api.create().start(settings.bind, settings.port);
+      }
     } catch (RuntimeException e) {
       closeQuietly();
       throw e;
     }
-    log.info("Fanout listening on {}", url());
+    if (settings.http) {
+      log.info("Fanout listening on {}", url());
+    } else {
+      log.info("Fanout worker running the jobs of {}", redacted(settings.jdbcUrl));
+    }
     return this;
+  }
+
+  /** A JDBC URL without the password a query parameter may carry, for the log. */
+  private static String redacted(String jdbcUrl) {
+    return jdbcUrl.replaceAll("(?i)(password=)[^&;]*", "$1***");
   }
 
   /**
@@ -139,7 +150,8 @@ public final class FanoutServer implements AutoCloseable {
    */
   public synchronized String url() {
     if (app == null) {
-      throw new IllegalStateException("the server is not started");
+      throw new IllegalStateException(
+          settings.http ? "the server is not started" : "a worker serves no HTTP");
     }
     String host = settings.bind.contains(":") ? "[" + settings.bind + "]" : settings.bind;
     return "http://" + host + ":" + app.port();
@@ -153,7 +165,8 @@ public final class FanoutServer implements AutoCloseable {
    */
   public synchronized int port() {
     if (app == null) {
-      throw new IllegalStateException("the server is not started");
+      throw new IllegalStateException(
+          settings.http ? "the server is not started" : "a worker serves no HTTP");
     }
     return app.port();
   }
@@ -294,7 +307,8 @@ public final class FanoutServer implements AutoCloseable {
       Map<String, TaskFunction<JsonNode, ?>> functions,
       List<String> allowHosts,
       Duration shutdownGrace,
-      Duration batchLinger) {}
+      Duration batchLinger,
+      boolean http) {}
 
   /** Configures a {@link FanoutServer}; every option is checked when set and names itself. */
   public static final class Builder {
@@ -314,8 +328,22 @@ public final class FanoutServer implements AutoCloseable {
     private List<String> allowHosts = List.of();
     private Duration shutdownGrace = Duration.ofSeconds(30);
     private Duration batchLinger = HttpFunction.DEFAULT_BATCH_LINGER;
+    private boolean workerOnly;
 
     private Builder() {}
+
+    /**
+     * Runs jobs from the store without serving HTTP ({@code fanout worker}): the node shares the
+     * store's jobs with the servers and other workers, running their items within each job's cap,
+     * delivering their webhooks and folding their aggregates, but accepts no requests. It needs a
+     * store other processes can open too, so {@link #jdbcUrl} must be set.
+     *
+     * @return this builder
+     */
+    public Builder workerOnly() {
+      this.workerOnly = true;
+      return this;
+    }
 
     /**
      * Offers a function that jobs may name with {@code {"function": {"name": ...}}}, besides the
@@ -551,6 +579,11 @@ public final class FanoutServer implements AutoCloseable {
      *     #noAuth()}
      */
     public FanoutServer build() {
+      if (workerOnly && jdbcUrl == null) {
+        throw new IllegalArgumentException(
+            "a worker shares its jobs with other processes: give it a database URL (--db), not"
+                + " the embedded store that only one process can open");
+      }
       if (token == null && !noAuth && !isLoopback(bind)) {
         throw new IllegalArgumentException(
             "binding "
@@ -574,7 +607,8 @@ public final class FanoutServer implements AutoCloseable {
               Map.copyOf(functions),
               allowHosts,
               shutdownGrace,
-              batchLinger));
+              batchLinger,
+              !workerOnly));
     }
 
     private static boolean isLoopback(String host) {
