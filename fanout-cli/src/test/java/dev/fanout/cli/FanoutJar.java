@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** Runs the packaged {@code fanout.jar} in a child JVM, as a user's shell would. */
@@ -34,20 +35,17 @@ final class FanoutJar {
   }
 
   static Run run(Path workDir, String... args) throws IOException, InterruptedException {
-    List<String> command = new ArrayList<>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.add("-jar");
-    command.add(jar().toString());
-    command.addAll(List.of(args));
-    // Files rather than pipes: nothing has to drain them while the child runs.
-    Path out = workDir.resolve("stdout.txt");
+    return run(workDir, Map.of(), null, args);
+  }
+
+  /**
+   * Runs the jar with extra environment variables and, when {@code stdin} is given, that file as
+   * its standard input.
+   */
+  static Run run(Path workDir, Map<String, String> env, Path stdin, String... args)
+      throws IOException, InterruptedException {
+    Process process = start(workDir, env, stdin, args);
     Path err = workDir.resolve("stderr.txt");
-    Process process =
-        new ProcessBuilder(command)
-            .directory(workDir.toFile())
-            .redirectOutput(out.toFile())
-            .redirectError(err.toFile())
-            .start();
     // A guard against a hung child, not a timing assertion: the demo takes well under a second.
     if (!process.waitFor(2, TimeUnit.MINUTES)) {
       process.destroyForcibly().waitFor();
@@ -55,7 +53,34 @@ final class FanoutJar {
     }
     return new Run(
         process.exitValue(),
-        Files.readString(out, StandardCharsets.UTF_8),
+        Files.readString(workDir.resolve("stdout.txt"), StandardCharsets.UTF_8),
         Files.readString(err, StandardCharsets.UTF_8));
+  }
+
+  /**
+   * Starts the jar without waiting for it; its output goes to {@code stdout.txt} and {@code
+   * stderr.txt} in {@code workDir}.
+   */
+  static Process start(Path workDir, Map<String, String> env, Path stdin, String... args)
+      throws IOException {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add("-jar");
+    command.add(jar().toString());
+    command.addAll(List.of(args));
+    // Files rather than pipes: nothing has to drain them while the child runs.
+    ProcessBuilder builder =
+        new ProcessBuilder(command)
+            .directory(workDir.toFile())
+            .redirectOutput(workDir.resolve("stdout.txt").toFile())
+            .redirectError(workDir.resolve("stderr.txt").toFile());
+    // The machine's own settings must not leak into a test.
+    builder.environment().remove("FANOUT_SERVER");
+    builder.environment().remove("FANOUT_TOKEN");
+    builder.environment().putAll(env);
+    if (stdin != null) {
+      builder.redirectInput(stdin.toFile());
+    }
+    return builder.start();
   }
 }
