@@ -5,7 +5,6 @@ import dev.fanout.client.FanoutClient;
 import dev.fanout.client.JobView;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Parameters;
 
 /**
  * The commands that change one job and print it as the server answered: cancel, pause, resume,
@@ -14,12 +13,7 @@ import picocli.CommandLine.Parameters;
  */
 abstract class JobChangeCommand extends RemoteCommand {
 
-  @Parameters(
-      index = "0",
-      paramLabel = "ID",
-      converter = JobIdConverter.class,
-      description = "The job's ID, as submit printed it.")
-  JobId id;
+  @Mixin JobIdArgument target;
 
   @Mixin OutputOptions output;
 
@@ -28,7 +22,7 @@ abstract class JobChangeCommand extends RemoteCommand {
 
   @Override
   final int run(FanoutClient client) {
-    printJob(client, output, change(client, id));
+    printJob(client, output, change(client, target.id));
     return ExitCodes.OK;
   }
 

@@ -1,7 +1,6 @@
 package dev.fanout.cli;
 
 import dev.fanout.ItemStatus;
-import dev.fanout.JobId;
 import dev.fanout.client.FanoutClient;
 import dev.fanout.client.JobEvent;
 import dev.fanout.client.JobResult;
@@ -10,8 +9,8 @@ import java.io.PrintWriter;
 import java.util.Iterator;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /** {@code fanout results ID}: a job's results as NDJSON on standard output. */
 @Command(
@@ -31,12 +30,7 @@ import picocli.CommandLine.Parameters;
 final class ResultsCommand extends RemoteCommand {
   private static final int PAGE = 1_000;
 
-  @Parameters(
-      index = "0",
-      paramLabel = "ID",
-      converter = JobIdConverter.class,
-      description = "The job's ID, as submit printed it.")
-  JobId id;
+  @Mixin JobIdArgument target;
 
   @Option(names = "--follow", description = "Keep printing results until the job is final.")
   boolean follow;
@@ -53,7 +47,7 @@ final class ResultsCommand extends RemoteCommand {
     if (!follow) {
       long after = 0;
       for (ResultPage page; ; after = page.next()) {
-        page = client.results(id, after, PAGE, status);
+        page = client.results(target.id, after, PAGE, status);
         page.results().forEach(r -> out.println(r.json().toString()));
         out.flush();
         if (page.done() || page.results().isEmpty()) {
@@ -61,7 +55,7 @@ final class ResultsCommand extends RemoteCommand {
         }
       }
     }
-    try (Stream<JobEvent> events = client.events(id, 0)) {
+    try (Stream<JobEvent> events = client.events(target.id, 0)) {
       for (Iterator<JobEvent> it = events.iterator(); it.hasNext(); ) {
         switch (it.next()) {
           case JobEvent.Result r -> print(out, r.result());
@@ -73,7 +67,8 @@ final class ResultsCommand extends RemoteCommand {
         }
       }
     }
-    throw CliException.failed("the events of job " + id + " ended before it was final", null);
+    throw CliException.failed(
+        "the events of job " + target.id + " ended before it was final", null);
   }
 
   private void print(PrintWriter out, JobResult r) {

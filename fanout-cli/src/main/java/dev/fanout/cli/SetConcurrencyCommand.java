@@ -1,6 +1,5 @@
 package dev.fanout.cli;
 
-import dev.fanout.JobId;
 import dev.fanout.client.FanoutClient;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -17,12 +16,7 @@ import picocli.CommandLine.Parameters;
     footer = {"  fanout set-concurrency 0192f1e4-7b1c-7d3e-9a4f-2b6c8d0e1f23 50"})
 final class SetConcurrencyCommand extends RemoteCommand {
 
-  @Parameters(
-      index = "0",
-      paramLabel = "ID",
-      converter = JobIdConverter.class,
-      description = "The job's ID.")
-  JobId id;
+  @Mixin JobIdArgument target;
 
   @Parameters(index = "1", paramLabel = "N", description = "The new cap, 1 to 100000.")
   int maxConcurrency;
@@ -34,7 +28,7 @@ final class SetConcurrencyCommand extends RemoteCommand {
     if (maxConcurrency < 1) {
       throw CliException.usage("N must be at least 1, got " + maxConcurrency);
     }
-    printJob(client, output, client.changeMaxConcurrency(id, maxConcurrency));
+    printJob(client, output, client.changeMaxConcurrency(target.id, maxConcurrency));
     return ExitCodes.OK;
   }
 }

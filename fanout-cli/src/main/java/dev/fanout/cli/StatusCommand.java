@@ -1,11 +1,9 @@
 package dev.fanout.cli;
 
-import dev.fanout.JobId;
 import dev.fanout.client.FanoutClient;
 import dev.fanout.client.JobView;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Parameters;
 
 /** {@code fanout status ID}: one job's state, counts, aggregate and first failures. */
 @Command(
@@ -18,18 +16,13 @@ import picocli.CommandLine.Parameters;
     footer = {"  fanout status 0192f1e4-7b1c-7d3e-9a4f-2b6c8d0e1f23 --output json"})
 final class StatusCommand extends RemoteCommand {
 
-  @Parameters(
-      index = "0",
-      paramLabel = "ID",
-      converter = JobIdConverter.class,
-      description = "The job's ID, as submit printed it.")
-  JobId id;
+  @Mixin JobIdArgument target;
 
   @Mixin OutputOptions output;
 
   @Override
   int run(FanoutClient client) {
-    JobView job = client.get(id);
+    JobView job = client.get(target.id);
     printJob(client, output, job);
     return exitCode(job);
   }

@@ -10,7 +10,6 @@ import java.util.Iterator;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Parameters;
 
 /** {@code fanout watch ID}: a job's progress until it is final, then the job. */
 @Command(
@@ -25,12 +24,7 @@ import picocli.CommandLine.Parameters;
     footer = {"  fanout watch 0192f1e4-7b1c-7d3e-9a4f-2b6c8d0e1f23"})
 final class WatchCommand extends RemoteCommand {
 
-  @Parameters(
-      index = "0",
-      paramLabel = "ID",
-      converter = JobIdConverter.class,
-      description = "The job's ID, as submit printed it.")
-  JobId id;
+  @Mixin JobIdArgument target;
 
   @Mixin OutputOptions output;
 
@@ -38,7 +32,7 @@ final class WatchCommand extends RemoteCommand {
 
   @Override
   int run(FanoutClient client) {
-    JobView job = follow(client, id, progress, System.err, "fanout watch");
+    JobView job = follow(client, target.id, progress, System.err, "fanout watch");
     printJob(client, output, job);
     return exitCode(job);
   }
