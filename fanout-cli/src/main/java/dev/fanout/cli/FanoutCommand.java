@@ -29,6 +29,7 @@ import picocli.CommandLine.Spec;
       CommandLine.HelpCommand.class,
       VersionCommand.class,
       DemoCommand.class,
+      RunCommand.class,
       ServeCommand.class,
       SubmitCommand.class,
       StatusCommand.class,

@@ -26,6 +26,8 @@ final class PlainProgress implements Progress {
   // The first count seen: a resumed job's earlier work must not inflate this run's rate.
   private long baseline = -1;
   private boolean closed;
+  // The counts the last printed line showed, so close() does not repeat a line the timer printed.
+  private String lastCounts;
 
   /**
    * Creates a display that prints only when asked; {@link #start} adds the timer.
@@ -86,20 +88,33 @@ final class PlainProgress implements Progress {
         Thread.currentThread().interrupt();
       }
     }
-    out.println(line(nanoTime.getAsLong()));
-    out.flush();
-  }
-
-  private void print() {
     String line;
     synchronized (this) {
-      if (closed) {
+      if (counts().equals(lastCounts)) {
         return;
       }
       line = line(nanoTime.getAsLong());
     }
     out.println(line);
     out.flush();
+  }
+
+  /** Prints the line for now: what the timer does every interval. */
+  void print() {
+    String line;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      line = line(nanoTime.getAsLong());
+      lastCounts = counts();
+    }
+    out.println(line);
+    out.flush();
+  }
+
+  private String counts() {
+    return done + "/" + failed + "/" + total;
   }
 
   /**

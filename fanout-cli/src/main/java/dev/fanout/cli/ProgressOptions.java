@@ -1,9 +1,12 @@
 package dev.fanout.cli;
 
 import java.io.Console;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import picocli.CommandLine.Option;
 
@@ -16,7 +19,7 @@ import picocli.CommandLine.Option;
 final class ProgressOptions {
   /** How progress is shown. */
   enum Mode {
-    /** A live bar in an interactive terminal, plain lines anywhere else. */
+    /** A live bar when standard error is a terminal, plain lines anywhere else. */
     AUTO,
     /** A live bar, even where it does not look like a terminal. */
     BAR,
@@ -31,8 +34,8 @@ final class ProgressOptions {
       paramLabel = "MODE",
       defaultValue = "auto",
       description =
-          "How to show progress on standard error: auto (a live bar in a terminal, else a plain"
-              + " line every interval), bar, plain or none. Default: auto.")
+          "How to show progress on standard error: auto (a live bar when it is a terminal, else a"
+              + " plain line every interval), bar, plain or none. Default: auto.")
   Mode mode = Mode.AUTO;
 
   @Option(names = "--no-progress", description = "Show no progress; the same as --progress none.")
@@ -73,14 +76,27 @@ final class ProgressOptions {
   }
 
   /**
-   * Tells whether the command runs in an interactive terminal. Before Java 22 {@link
-   * System#console()} is null unless it does; from Java 22 on it may return a console for a
-   * redirected process too, and {@code Console.isTerminal()} tells (looked up reflectively, since
-   * the code targets Java 21).
+   * Tells whether standard error, where progress goes, is a terminal. Where {@code /proc/self/fd/2}
+   * tells (Linux), it decides; elsewhere the {@link Console} does, which needs standard input and
+   * output to be a terminal as well.
    *
-   * @return true when standard input and output are a terminal
+   * @return true for a terminal
    */
   static boolean interactive() {
+    try {
+      String target = Files.readSymbolicLink(Path.of("/proc/self/fd/2")).toString();
+      return target.startsWith("/dev/pts/") || target.startsWith("/dev/tty");
+    } catch (IOException | UnsupportedOperationException | SecurityException e) {
+      return consoleIsTerminal();
+    }
+  }
+
+  /**
+   * Before Java 22 {@link System#console()} is null unless the process runs in a terminal; from
+   * Java 22 on it may return a console for a redirected process too, and {@code
+   * Console.isTerminal()} tells (looked up reflectively, since the code targets Java 21).
+   */
+  private static boolean consoleIsTerminal() {
     Console console = System.console();
     if (console == null) {
       return false;

@@ -34,8 +34,26 @@ final class FanoutJar {
     return path;
   }
 
+  /** The command line that runs the jar with these arguments, on the JDK running the tests. */
+  static List<String> command(String... args) {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add("-jar");
+    command.add(jar().toString());
+    command.addAll(List.of(args));
+    return command;
+  }
+
   static Run run(Path workDir, String... args) throws IOException, InterruptedException {
-    return run(workDir, Map.of(), null, args);
+    return runWithStdin(workDir, null, args);
+  }
+
+  /** Runs the jar with {@code stdin} as its standard input (none, at end of file, when null). */
+  static Run runWithStdin(Path workDir, String stdin, String... args)
+      throws IOException, InterruptedException {
+    Path in = workDir.resolve("stdin.txt");
+    Files.writeString(in, stdin == null ? "" : stdin, StandardCharsets.UTF_8);
+    return run(workDir, Map.of(), in, args);
   }
 
   /**
@@ -59,28 +77,27 @@ final class FanoutJar {
 
   /**
    * Starts the jar without waiting for it; its output goes to {@code stdout.txt} and {@code
-   * stderr.txt} in {@code workDir}.
+   * stderr.txt} in {@code workDir}, and its standard input is {@code stdin}, or an empty file when
+   * null, so it never waits for a pipe nobody writes.
    */
   static Process start(Path workDir, Map<String, String> env, Path stdin, String... args)
       throws IOException {
-    List<String> command = new ArrayList<>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.add("-jar");
-    command.add(jar().toString());
-    command.addAll(List.of(args));
+    Path in = stdin;
+    if (in == null) {
+      in = workDir.resolve("stdin.txt");
+      Files.writeString(in, "", StandardCharsets.UTF_8);
+    }
     // Files rather than pipes: nothing has to drain them while the child runs.
     ProcessBuilder builder =
-        new ProcessBuilder(command)
+        new ProcessBuilder(command(args))
             .directory(workDir.toFile())
+            .redirectInput(in.toFile())
             .redirectOutput(workDir.resolve("stdout.txt").toFile())
             .redirectError(workDir.resolve("stderr.txt").toFile());
     // The machine's own settings must not leak into a test.
     builder.environment().remove("FANOUT_SERVER");
     builder.environment().remove("FANOUT_TOKEN");
     builder.environment().putAll(env);
-    if (stdin != null) {
-      builder.redirectInput(stdin.toFile());
-    }
     return builder.start();
   }
 }

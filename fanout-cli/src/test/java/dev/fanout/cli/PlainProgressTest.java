@@ -85,6 +85,21 @@ class PlainProgressTest {
   }
 
   @Test
+  void close_does_not_repeat_the_line_the_timer_printed_last() {
+    progress.update(1, 0, 2);
+    progress.print();
+    progress.update(2, 0, 2);
+    progress.print();
+    advanceSeconds(1);
+    progress.close();
+
+    assertThat(bytes.toString(StandardCharsets.UTF_8).lines())
+        .containsExactly(
+            "fanout run: 1/2 done (50%), 0 failed, 0.0/s, ETA ?",
+            "fanout run: 2/2 done (100%), 0 failed, 0.0/s");
+  }
+
+  @Test
   void clock_formats_hours_minutes_and_seconds() {
     assertThat(PlainProgress.clock(0)).isEqualTo("0:00:00");
     assertThat(PlainProgress.clock(65)).isEqualTo("0:01:05");

@@ -37,14 +37,23 @@ import java.util.function.Function;
  * again then.
  */
 public final class Components implements AutoCloseable {
-  /** The function factory behind {@code {"function": {"url": ...}}}. */
-  static final String HTTP = "fanout.http";
+  /**
+   * The function factory behind {@code {"function": {"url": ...}}}. Its configuration: {@code
+   * {"function": <the function object>, "maxConcurrency": n}}.
+   */
+  public static final String HTTP = "fanout.http";
 
-  /** The transform factory behind {@code "transform": "<jq>"}. */
-  static final String JQ = "fanout.jq";
+  /**
+   * The transform factory behind {@code "transform": "<jq>"}. Its configuration: {@code
+   * {"expression": "<jq>"}}.
+   */
+  public static final String JQ = "fanout.jq";
 
-  /** The reducer factory behind {@code "reduce": "concat"}, {@code "merge"} and jq folds. */
-  static final String REDUCE = "fanout.reduce";
+  /**
+   * The reducer factory behind {@code "reduce": "concat"}, {@code "merge"} and jq folds. Its
+   * configuration: the request's {@code reduce} value as given.
+   */
+  public static final String REDUCE = "fanout.reduce";
 
   /** The consumer factory behind {@code "webhook": {"url": ..., "secret": ...}}. */
   static final String WEBHOOK = "fanout.webhook";
