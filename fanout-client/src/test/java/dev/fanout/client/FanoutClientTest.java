@@ -125,6 +125,8 @@ class FanoutClientTest {
                 .timeout(Duration.ofSeconds(10))
                 .deadline(Duration.ofMinutes(5))
                 .failurePolicy(FailurePolicy.failFast().toleratingFailures(1))
+                .order(dev.fanout.ResultOrder.COMPLETION)
+                .batchSize(1)
                 .metadata(metadata)
                 .build());
 
@@ -133,6 +135,61 @@ class FanoutClientTest {
     assertThat(job.aggregate().asLong()).isEqualTo(200);
     assertThat(job.status().maxConcurrency()).isEqualTo(3);
     assertThat(job.metadata()).isEqualTo(metadata);
+  }
+
+  @Test
+  void a_webhook_and_an_http_function_are_sent_with_the_job() throws Exception {
+    List<String> deliveries = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<String> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
+    com.sun.net.httpserver.HttpServer receiver =
+        com.sun.net.httpserver.HttpServer.create(
+            new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+    receiver.createContext(
+        "/hook",
+        exchange -> {
+          deliveries.add(
+              new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+          exchange.sendResponseHeaders(204, -1);
+          exchange.close();
+        });
+    receiver.createContext(
+        "/double",
+        exchange -> {
+          calls.add(exchange.getRequestHeaders().getFirst("X-Api-Key"));
+          long n =
+              Long.parseLong(
+                  new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8)
+                      .strip());
+          byte[] answer = ("{\"twice\": " + (2 * n) + "}").getBytes(StandardCharsets.UTF_8);
+          exchange.getResponseHeaders().add("Content-Type", "application/json");
+          exchange.sendResponseHeaders(200, answer.length);
+          exchange.getResponseBody().write(answer);
+          exchange.close();
+        });
+    receiver.start();
+    try {
+      String base = "http://127.0.0.1:" + receiver.getAddress().getPort();
+      JobId id =
+          client
+              .submit(
+                  SubmitRequest.builder()
+                      .functionUrl(URI.create(base + "/double"))
+                      .functionHeader("X-Api-Key", "k-123")
+                      .rateLimitPerSecond(1000)
+                      .items(List.of(1, 2, 3))
+                      .transform(".twice")
+                      .reduce("sum")
+                      .webhook(URI.create(base + "/hook"), "s3cret")
+                      .build())
+              .id();
+
+      assertThat(awaitFinal(id).aggregate().asLong()).isEqualTo(12);
+      assertThat(calls).containsOnly("k-123").hasSize(3);
+      await().atMost(Duration.ofSeconds(30)).until(() -> deliveries.size() == 4);
+      assertThat(deliveries.getLast()).contains("\"event\":\"done\"");
+    } finally {
+      receiver.stop(0);
+    }
   }
 
   @Test
