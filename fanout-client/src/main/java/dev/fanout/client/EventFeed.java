@@ -42,6 +42,7 @@ final class EventFeed implements Iterator<JobEvent>, AutoCloseable {
   private volatile boolean closed;
   private long failingSince = -1;
   private int reconnects;
+  private boolean connected;
 
   EventFeed(
       Opener opener,
@@ -113,27 +114,45 @@ final class EventFeed implements Iterator<JobEvent>, AutoCloseable {
       stream = opener.open(job, lastSeq);
       reader = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8));
       failingSince = -1;
+      connected = true;
     } catch (IOException e) {
-      long now = System.nanoTime();
-      if (failingSince < 0) {
-        failingSince = now;
+      waitToRetry(e, null);
+    } catch (FanoutApiException e) {
+      // A gateway's 502, 503 or 504 while the server restarts is as passing as a refused
+      // connection; any other refusal (404: the job was deleted; 401) is final.
+      if (e.status() < 500) {
+        throw e;
       }
-      if (now - failingSince >= reconnectTimeout.toNanos()) {
-        throw new FanoutUnreachableException(
-            "lost the event stream of job "
-                + job
-                + " and could not open it again within "
-                + reconnectTimeout
-                + ": "
-                + FanoutClient.describe(e),
-            e);
+      waitToRetry(e, e);
+    }
+  }
+
+  private void waitToRetry(Exception failure, FanoutApiException answer) {
+    long now = System.nanoTime();
+    if (failingSince < 0) {
+      failingSince = now;
+    }
+    if (now - failingSince >= reconnectTimeout.toNanos()) {
+      if (answer != null) {
+        throw answer;
       }
-      try {
-        Thread.sleep(reconnectDelay);
-      } catch (InterruptedException interrupted) {
-        Thread.currentThread().interrupt();
-        throw new CancellationException("interrupted while reconnecting to job " + job);
-      }
+      throw new FanoutUnreachableException(
+          (connected
+                  ? "lost the event stream of job " + job + " and could not open it again"
+                  : "could not open the event stream of job " + job)
+              + " within "
+              + reconnectTimeout
+              + ": "
+              + (failure instanceof IOException io
+                  ? FanoutClient.describe(io)
+                  : failure.getMessage()),
+          failure);
+    }
+    try {
+      Thread.sleep(reconnectDelay);
+    } catch (InterruptedException interrupted) {
+      Thread.currentThread().interrupt();
+      throw new CancellationException("interrupted while reconnecting to job " + job);
     }
   }
 

@@ -602,7 +602,7 @@ class FanoutClientTest {
           .isInstanceOf(FanoutUnreachableException.class);
       assertThatThrownBy(() -> nowhere.results(id).toList())
           .isInstanceOf(FanoutUnreachableException.class)
-          .hasMessageContaining("could not open it again");
+          .hasMessageContaining("could not open the event stream");
     }
   }
 
