@@ -30,7 +30,17 @@ import picocli.CommandLine.Spec;
       VersionCommand.class,
       DemoCommand.class,
       RunCommand.class,
-      ServeCommand.class
+      ServeCommand.class,
+      SubmitCommand.class,
+      StatusCommand.class,
+      JobsCommand.class,
+      WatchCommand.class,
+      ResultsCommand.class,
+      JobChangeCommand.Cancel.class,
+      JobChangeCommand.Pause.class,
+      JobChangeCommand.Resume.class,
+      SetConcurrencyCommand.class,
+      JobChangeCommand.RetryFailed.class
     },
     footerHeading = "%nExample:%n",
     footer = {"  fanout demo --count 20 --max-latency-ms 5"},

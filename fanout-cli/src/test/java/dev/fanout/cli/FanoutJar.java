@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** Runs the packaged {@code fanout.jar} in a child JVM, as a user's shell would. */
@@ -50,18 +51,19 @@ final class FanoutJar {
   /** Runs the jar with {@code stdin} as its standard input (none, at end of file, when null). */
   static Run runWithStdin(Path workDir, String stdin, String... args)
       throws IOException, InterruptedException {
-    // Files rather than pipes: nothing has to drain them while the child runs.
-    Path out = workDir.resolve("stdout.txt");
-    Path err = workDir.resolve("stderr.txt");
     Path in = workDir.resolve("stdin.txt");
     Files.writeString(in, stdin == null ? "" : stdin, StandardCharsets.UTF_8);
-    Process process =
-        new ProcessBuilder(command(args))
-            .directory(workDir.toFile())
-            .redirectInput(in.toFile())
-            .redirectOutput(out.toFile())
-            .redirectError(err.toFile())
-            .start();
+    return run(workDir, Map.of(), in, args);
+  }
+
+  /**
+   * Runs the jar with extra environment variables and, when {@code stdin} is given, that file as
+   * its standard input.
+   */
+  static Run run(Path workDir, Map<String, String> env, Path stdin, String... args)
+      throws IOException, InterruptedException {
+    Process process = start(workDir, env, stdin, args);
+    Path err = workDir.resolve("stderr.txt");
     // A guard against a hung child, not a timing assertion: the demo takes well under a second.
     if (!process.waitFor(2, TimeUnit.MINUTES)) {
       process.destroyForcibly().waitFor();
@@ -69,7 +71,33 @@ final class FanoutJar {
     }
     return new Run(
         process.exitValue(),
-        Files.readString(out, StandardCharsets.UTF_8),
+        Files.readString(workDir.resolve("stdout.txt"), StandardCharsets.UTF_8),
         Files.readString(err, StandardCharsets.UTF_8));
+  }
+
+  /**
+   * Starts the jar without waiting for it; its output goes to {@code stdout.txt} and {@code
+   * stderr.txt} in {@code workDir}, and its standard input is {@code stdin}, or an empty file when
+   * null, so it never waits for a pipe nobody writes.
+   */
+  static Process start(Path workDir, Map<String, String> env, Path stdin, String... args)
+      throws IOException {
+    Path in = stdin;
+    if (in == null) {
+      in = workDir.resolve("stdin.txt");
+      Files.writeString(in, "", StandardCharsets.UTF_8);
+    }
+    // Files rather than pipes: nothing has to drain them while the child runs.
+    ProcessBuilder builder =
+        new ProcessBuilder(command(args))
+            .directory(workDir.toFile())
+            .redirectInput(in.toFile())
+            .redirectOutput(workDir.resolve("stdout.txt").toFile())
+            .redirectError(workDir.resolve("stderr.txt").toFile());
+    // The machine's own settings must not leak into a test.
+    builder.environment().remove("FANOUT_SERVER");
+    builder.environment().remove("FANOUT_TOKEN");
+    builder.environment().putAll(env);
+    return builder.start();
   }
 }
