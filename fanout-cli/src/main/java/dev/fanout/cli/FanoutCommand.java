@@ -31,6 +31,7 @@ import picocli.CommandLine.Spec;
       DemoCommand.class,
       RunCommand.class,
       ServeCommand.class,
+      WorkerCommand.class,
       SubmitCommand.class,
       StatusCommand.class,
       JobsCommand.class,

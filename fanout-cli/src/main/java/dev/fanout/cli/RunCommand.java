@@ -13,6 +13,7 @@ import dev.fanout.RetryPolicy;
 import dev.fanout.jdbc.JdbcJobStore;
 import dev.fanout.server.internal.ApiException;
 import dev.fanout.server.internal.api.Components;
+import dev.fanout.server.internal.call.HttpFunction;
 import dev.fanout.server.internal.call.HttpFunctionConfig;
 import dev.fanout.server.internal.call.UrlGuard;
 import dev.fanout.server.internal.json.JqTransform;
@@ -380,7 +381,7 @@ final class RunCommand implements Callable<Integer> {
       store.reclaimExpired(java.time.Instant.now().plus(Duration.ofDays(3650)));
     }
     engine = FanOut.builder().store(store).pollInterval(Duration.ofMillis(pollIntervalMs)).build();
-    components = new Components(UrlGuard.defaults());
+    components = new Components(UrlGuard.defaults(), HttpFunction.DEFAULT_BATCH_LINGER);
     components.register(engine);
     engine.registerFunctionFactory(ExecFunction.NAME, JsonNode.class, ExecFunction.factory());
   }

@@ -1,0 +1,143 @@
+package dev.fanout.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.abort;
+
+import dev.fanout.JobId;
+import dev.fanout.JobState;
+import dev.fanout.jdbc.JdbcJobStore;
+import dev.fanout.server.FanoutServer;
+import dev.fanout.spi.JobRow;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code fanout worker} from the real jar: a server on PostgreSQL accepts a job and goes away; the
+ * worker, a child process on the same database, runs every item and folds the aggregate, then stops
+ * on SIGTERM.
+ */
+class WorkerIT {
+  private static final String POSTGRES =
+      System.getenv()
+          .getOrDefault("FANOUT_TEST_POSTGRES_URL", "jdbc:postgresql://127.0.0.1:5432/test");
+  private static final Pattern ID = Pattern.compile("\"id\"\\s*:\\s*\"([^\"]+)\"");
+
+  @TempDir Path dir;
+  private String schema;
+
+  @BeforeEach
+  void createSchema() {
+    schema = "fanout_worker_it_" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
+    try (Connection c = DriverManager.getConnection(POSTGRES, "postgres", "");
+        Statement s = c.createStatement()) {
+      s.execute("CREATE SCHEMA " + schema);
+    } catch (SQLException e) {
+      String message = "PostgreSQL at " + POSTGRES + " is not reachable: " + e.getMessage();
+      if ("true".equals(System.getenv("CI"))) {
+        fail(message + "; under CI=true this test must run");
+      }
+      abort(message);
+    }
+  }
+
+  @AfterEach
+  void dropSchema() throws SQLException {
+    try (Connection c = DriverManager.getConnection(POSTGRES, "postgres", "");
+        Statement s = c.createStatement()) {
+      s.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+    }
+  }
+
+  private String url() {
+    return POSTGRES
+        + (POSTGRES.contains("?") ? "&" : "?")
+        + "user=postgres&currentSchema="
+        + schema;
+  }
+
+  @Test
+  void a_worker_runs_the_jobs_a_server_accepted_and_stops_on_sigterm() throws Exception {
+    String id;
+    // Short leases and no grace: the few items the server had started come back within a second.
+    try (FanoutServer server =
+        FanoutServer.builder()
+            .port(0)
+            .jdbcUrl(url())
+            .leaseDuration(Duration.ofSeconds(1))
+            .shutdownGrace(Duration.ZERO)
+            .build()
+            .start()) {
+      String items =
+          IntStream.range(0, 40).mapToObj(Integer::toString).collect(Collectors.joining(","));
+      HttpResponse<String> accepted =
+          HttpClient.newHttpClient()
+              .send(
+                  HttpRequest.newBuilder(URI.create(server.url() + "/v1/jobs"))
+                      .header("Content-Type", "application/json")
+                      .POST(
+                          HttpRequest.BodyPublishers.ofString(
+                              "{\"function\": {\"name\": \"demo\"}, \"items\": ["
+                                  + items
+                                  + "], \"reduce\": \"sum\", \"maxConcurrency\": 4}"))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString());
+      assertThat(accepted.statusCode()).as(accepted.body()).isEqualTo(202);
+      Matcher m = ID.matcher(accepted.body());
+      assertThat(m.find()).isTrue();
+      id = m.group(1);
+    }
+
+    Process worker = FanoutJar.start(dir, Map.of(), null, "worker", "--db", url());
+    try (JdbcJobStore store = JdbcJobStore.open(url())) {
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .until(() -> store.job(JobId.of(id)).map(r -> r.state().isFinal()).orElse(false));
+      JobRow row = store.job(JobId.of(id)).orElseThrow();
+      assertThat(row.state()).as(log()).isEqualTo(JobState.SUCCEEDED);
+      // demo squares each number: 0² + ... + 39².
+      assertThat(row.aggregate()).isEqualTo("20540");
+      assertThat(Files.readString(dir.resolve("stdout.txt"), StandardCharsets.UTF_8))
+          .contains("Fanout worker running");
+
+      worker.destroy(); // SIGTERM
+      assertThat(worker.waitFor(30, TimeUnit.SECONDS)).as("stopped after SIGTERM").isTrue();
+    } finally {
+      worker.destroyForcibly();
+    }
+  }
+
+  @Test
+  void a_worker_without_a_database_is_a_usage_error() throws Exception {
+    FanoutJar.Run run = FanoutJar.run(dir, "worker");
+
+    assertThat(run.exitCode()).as(run.describe()).isEqualTo(ExitCodes.USAGE);
+    assertThat(run.err()).contains("--db");
+  }
+
+  private String log() throws java.io.IOException {
+    return Files.readString(dir.resolve("stderr.txt"), StandardCharsets.UTF_8);
+  }
+}
