@@ -44,7 +44,7 @@ import picocli.CommandLine.Spec;
       JobChangeCommand.RetryFailed.class
     },
     footerHeading = "%nExample:%n",
-    footer = {"  fanout demo --count 20 --max-latency-ms 5"},
+    footer = {"  fanout demo --count 200"},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
       ExitCodes.OK + ":success; for a job, it finished SUCCEEDED",

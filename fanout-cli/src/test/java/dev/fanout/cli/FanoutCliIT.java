@@ -11,7 +11,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 class FanoutCliIT {
 
-  private static final Pattern RESULT_LINE = Pattern.compile("(\\d+) -> (\\d+)");
+  private static final Pattern RESULT_LINE =
+      Pattern.compile("(\\d+) -> (\\d+)( \\(after \\d+ transient failures?\\))?");
 
   @TempDir Path dir;
 
@@ -44,17 +45,23 @@ class FanoutCliIT {
   }
 
   @Test
-  void demo_prints_the_sum_and_exits_zero() throws Exception {
-    FanoutJar.Run run = FanoutJar.run(dir, "demo", "--count", "20", "--max-latency-ms", "5");
+  void demo_serves_a_job_over_http_shows_each_square_and_checks_the_sum() throws Exception {
+    FanoutJar.Run run = FanoutJar.run(dir, "demo", "--count", "20", "--max-concurrency", "20");
 
     assertThat(run.exitCode()).as(run.describe()).isZero();
     List<String> lines = run.out().lines().toList();
+    assertThat(lines.get(0))
+        .as(run.describe())
+        .startsWith("Fanout demo server on http://127.0.0.1:");
+    // The ID comes back before any result.
+    assertThat(lines.get(1)).as(run.describe()).matches("submitted job \\S+: 20 numbers to square");
     assertThat(lines).as(run.describe()).contains("sum = 2870, n(n+1)(2n+1)/6 = 2870 (match)");
-    assertThat(lines).filteredOn(l -> l.startsWith("submitted job ")).hasSize(1);
     assertThat(lines.stream().map(RESULT_LINE::matcher).filter(m -> m.matches()))
         .map(m -> Long.parseLong(m.group(1)))
-        .containsExactlyInAnyOrderElementsOf(LongStream.range(0, 20).boxed().toList());
-    assertThat(run.err()).as("nothing logged at WARN or above").isEmpty();
+        .containsExactlyInAnyOrderElementsOf(LongStream.rangeClosed(1, 20).boxed().toList());
+    assertThat(lines)
+        .anyMatch(l -> l.matches("the job over the API: http://127\\.0\\.0\\.1:\\d+/v1/jobs/\\S+"));
+    assertThat(run.err()).as("nothing logged at WARN or above").doesNotContain("WARN", "ERROR");
   }
 
   @Test
