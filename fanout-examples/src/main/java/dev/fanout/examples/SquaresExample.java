@@ -77,13 +77,17 @@ public final class SquaresExample {
       throw new IllegalArgumentException("maxLatency must not be negative, got " + maxLatency);
     }
     Objects.requireNonNull(out, "out");
+    return run(count, n -> slowSquare(n, maxLatency), out);
+  }
 
+  /** {@link #run(int, Duration, PrintStream)} with the remote call given, for tests to drive. */
+  static long run(int count, Call call, PrintStream out) {
     List<Integer> numbers = IntStream.rangeClosed(1, count).boxed().toList();
     try (Engine engine = FanOut.builder().build()) {
       JobHandle<Long> job =
           engine.submit(
               JobSpec.items(numbers)
-                  .function((n, ctx) -> slowSquare(n, maxLatency))
+                  .function((n, ctx) -> call.square(n))
                   .consumer(
                       r ->
                           out.println(r.index() + " -> " + (r.succeeded() ? r.value() : r.error())))
@@ -124,6 +128,12 @@ public final class SquaresExample {
   public static long expectedSum(int n) {
     long m = n;
     return m * (m + 1) * (2 * m + 1) / 6;
+  }
+
+  /** The slow remote call that squares a number. */
+  @FunctionalInterface
+  interface Call {
+    long square(int n) throws Exception;
   }
 
   /** Stands in for a remote call: the square comes back after a random delay. */
