@@ -48,10 +48,28 @@ public final class SquaresExample {
    * @param args optionally, how many numbers to square
    */
   public static void main(String[] args) {
-    int count = args.length > 0 ? Integer.parseInt(args[0]) : DEFAULT_COUNT;
+    int count = DEFAULT_COUNT;
+    if (args.length > 1 || (args.length == 1 && (count = parseCount(args[0])) < 1)) {
+      System.err.println(
+          "squares: expected one argument, how many numbers to square (1 to "
+              + MAX_COUNT
+              + "), got "
+              + String.join(" ", args));
+      System.exit(2);
+    }
     long sum = run(count, Duration.ofMillis(DEFAULT_MAX_LATENCY_MILLIS), System.out);
     if (sum != expectedSum(count)) {
       System.exit(1);
+    }
+  }
+
+  /** The count in {@code text}, or 0 when it is not a whole number from 1 to the maximum. */
+  private static int parseCount(String text) {
+    try {
+      int n = Integer.parseInt(text);
+      return n <= MAX_COUNT ? n : 0;
+    } catch (NumberFormatException e) {
+      return 0;
     }
   }
 
