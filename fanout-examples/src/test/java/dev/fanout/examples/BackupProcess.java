@@ -159,8 +159,12 @@ final class BackupProcess implements AutoCloseable {
     signal("STOP");
     Path tasks = Path.of("/proc", Long.toString(process.pid()), "task");
     for (int look = 0; look < 5_000; look++) {
-      if (allStopped(tasks)) {
-        return;
+      try {
+        if (allStopped(tasks)) {
+          return;
+        }
+      } catch (NoSuchFileException gone) {
+        throw new AssertionError(name + " ended before it could be frozen" + tail());
       }
       Thread.sleep(1);
     }
