@@ -48,10 +48,28 @@ public final class SquaresExample {
    * @param args optionally, how many numbers to square
    */
   public static void main(String[] args) {
-    int count = args.length > 0 ? Integer.parseInt(args[0]) : DEFAULT_COUNT;
+    int count = DEFAULT_COUNT;
+    if (args.length > 1 || (args.length == 1 && (count = parseCount(args[0])) < 1)) {
+      System.err.println(
+          "squares: expected one argument, how many numbers to square (1 to "
+              + MAX_COUNT
+              + "), got "
+              + String.join(" ", args));
+      System.exit(2);
+    }
     long sum = run(count, Duration.ofMillis(DEFAULT_MAX_LATENCY_MILLIS), System.out);
     if (sum != expectedSum(count)) {
       System.exit(1);
+    }
+  }
+
+  /** The count in {@code text}, or 0 when it is not a whole number from 1 to the maximum. */
+  private static int parseCount(String text) {
+    try {
+      int n = Integer.parseInt(text);
+      return n <= MAX_COUNT ? n : 0;
+    } catch (NumberFormatException e) {
+      return 0;
     }
   }
 
@@ -77,13 +95,17 @@ public final class SquaresExample {
       throw new IllegalArgumentException("maxLatency must not be negative, got " + maxLatency);
     }
     Objects.requireNonNull(out, "out");
+    return run(count, n -> slowSquare(n, maxLatency), out);
+  }
 
+  /** {@link #run(int, Duration, PrintStream)} with the remote call given, for tests to drive. */
+  static long run(int count, Call call, PrintStream out) {
     List<Integer> numbers = IntStream.rangeClosed(1, count).boxed().toList();
     try (Engine engine = FanOut.builder().build()) {
       JobHandle<Long> job =
           engine.submit(
               JobSpec.items(numbers)
-                  .function((n, ctx) -> slowSquare(n, maxLatency))
+                  .function((n, ctx) -> call.square(n))
                   .consumer(
                       r ->
                           out.println(r.index() + " -> " + (r.succeeded() ? r.value() : r.error())))
@@ -124,6 +146,12 @@ public final class SquaresExample {
   public static long expectedSum(int n) {
     long m = n;
     return m * (m + 1) * (2 * m + 1) / 6;
+  }
+
+  /** The slow remote call that squares a number. */
+  @FunctionalInterface
+  interface Call {
+    long square(int n) throws Exception;
   }
 
   /** Stands in for a remote call: the square comes back after a random delay. */
