@@ -2,6 +2,7 @@ package dev.fanout.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.groups.Tuple.tuple;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -15,6 +16,7 @@ import dev.fanout.JobSpec;
 import dev.fanout.JobState;
 import dev.fanout.JobStatus;
 import dev.fanout.NoSuchJobException;
+import dev.fanout.ResultOrder;
 import dev.fanout.RetryPolicy;
 import java.io.ByteArrayInputStream;
 import java.math.BigDecimal;
@@ -193,16 +195,27 @@ class FanoutClientTest {
   }
 
   @Test
-  void parts_of_the_contract_the_server_does_not_serve_come_back_as_422_unsupported() {
-    assertThatThrownBy(
-            () ->
-                client.submit(
-                    identity().items(List.of(1)).order(dev.fanout.ResultOrder.INPUT).build()))
+  void input_order_and_a_batch_size_reach_the_server() {
+    JobAccepted accepted =
+        client.submit(
+            identity()
+                .items(List.of(30, 10, 20, 40))
+                .order(ResultOrder.INPUT)
+                .reduce("collect")
+                .build());
+
+    try (Stream<JobResult> results = client.results(accepted.id())) {
+      assertThat(results.toList())
+          .extracting(JobResult::index, JobResult::seq)
+          .containsExactly(tuple(0L, 1L), tuple(1L, 2L), tuple(2L, 3L), tuple(3L, 4L));
+    }
+    // A named function takes one item a call: the server names the field it refuses.
+    assertThatThrownBy(() -> client.submit(identity().items(List.of(1)).batchSize(2).build()))
         .isInstanceOfSatisfying(
             FanoutApiException.class,
             e -> {
               assertThat(e.status()).isEqualTo(422);
-              assertThat(e.code()).isEqualTo("unsupported");
+              assertThat(e.serverMessage()).contains("batchSize");
             });
   }
 
