@@ -125,6 +125,18 @@ public final class Api {
         });
   }
 
+  /** True when reading the request failed because the client closed it before its end. */
+  static boolean clientWentAway(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof org.eclipse.jetty.io.EofException
+          || (t instanceof java.io.IOException
+              && String.valueOf(t.getMessage()).contains("Early EOF"))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /**
    * Builds the Javalin app with every route; the caller starts it.
    *
@@ -148,6 +160,16 @@ public final class Api {
           config.routes.exception(
               Exception.class,
               (e, ctx) -> {
+                if (clientWentAway(e)) {
+                  // The client stopped sending its body (it gave up, or its own source failed):
+                  // nothing was stored, and nobody is left to read a 500.
+                  log.info("{} {}: the client closed the request early", ctx.method(), ctx.path());
+                  error(
+                      ctx,
+                      ApiException.badRequest(
+                          "incomplete_body", "the request body ended before it was complete"));
+                  return;
+                }
                 log.error("{} {} failed", ctx.method(), ctx.path(), e);
                 error(ctx, new ApiException(500, "internal_error", "the server failed: " + e));
               });
