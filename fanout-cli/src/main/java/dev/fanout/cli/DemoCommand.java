@@ -100,6 +100,7 @@ final class DemoCommand implements Callable<Integer> {
       throw CliException.failed("could not start the demo server: " + e.getMessage(), e);
     }
     boolean succeeded;
+    boolean serving = false;
     try (FanoutClient client = FanoutClient.builder(URI.create(server.url())).build()) {
       out.println("Fanout demo server on " + server.url() + " (data in " + data + ")");
       JobAccepted accepted =
@@ -118,11 +119,13 @@ final class DemoCommand implements Callable<Integer> {
         out.println("Still serving on " + server.url() + ": try GET " + accepted.location());
         out.println("Press Ctrl-C to stop.");
         out.flush();
+        serving = true;
         awaitInterrupt(server, data);
         return succeeded ? ExitCodes.OK : ExitCodes.JOB_FAILED;
       }
     } finally {
-      if (!keep) {
+      // With --keep the shutdown hook closes the server; until it is registered, this does.
+      if (!serving) {
         server.close();
         deleteTree(data);
       }

@@ -55,6 +55,11 @@ final class WorkerCommand implements Callable<Integer> {
               + " again on another node). Default: ${DEFAULT-VALUE}.")
   long graceSeconds;
 
+  /** The URL without the password a query parameter may carry: error messages end up in logs. */
+  static String redacted(String jdbcUrl) {
+    return jdbcUrl.replaceAll("(?i)(password=)[^&;]*", "$1***");
+  }
+
   @Override
   public Integer call() throws InterruptedException {
     if (graceSeconds < 0) {
@@ -77,7 +82,8 @@ final class WorkerCommand implements Callable<Integer> {
     try {
       worker.start();
     } catch (RuntimeException e) {
-      throw CliException.unreachable("cannot open the database " + db + ": " + e.getMessage(), e);
+      throw CliException.unreachable(
+          "cannot open the database " + redacted(db) + ": " + e.getMessage(), e);
     }
     CountDownLatch stopped = new CountDownLatch(1);
     // SIGTERM and Ctrl-C run shutdown hooks: let running attempts settle, close the store.

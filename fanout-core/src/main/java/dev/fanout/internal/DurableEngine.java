@@ -43,6 +43,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -133,6 +134,10 @@ final class DurableEngine {
   private volatile String owner;
 
   private final Map<String, AtomicInteger> runningByOwner = new ConcurrentHashMap<>();
+
+  /** The tokens renewLeases found idle at its last beat; only the heartbeat touches it. */
+  private final Set<String> idleLastBeat = new HashSet<>();
+
   private final Duration lease;
   private final Duration pollInterval;
   private final int claimBatch;
@@ -232,7 +237,18 @@ final class DurableEngine {
   /** Renews the leases of every owner token this engine still runs items under. */
   private void renewLeases(Instant now) {
     String current = owner;
-    runningByOwner.entrySet().removeIf(e -> e.getValue().get() == 0 && !e.getKey().equals(current));
+    // A token is dropped only when it was idle at the last beat too: a claim under it may be in
+    // flight right now, with its attempts not yet counted, and a beat apart it has long landed.
+    Set<String> idle = new HashSet<>();
+    runningByOwner.forEach(
+        (token, running) -> {
+          if (running.get() == 0 && !token.equals(current)) {
+            idle.add(token);
+          }
+        });
+    runningByOwner.keySet().removeIf(t -> idle.contains(t) && idleLastBeat.contains(t));
+    idleLastBeat.clear();
+    idleLastBeat.addAll(idle);
     for (String token : runningByOwner.keySet()) {
       store.renewLeases(token, now.plus(lease));
     }
@@ -1154,10 +1170,8 @@ final class DurableEngine {
   private void resumeDeliveries() {
     // Every job, page by page: a consumer behind on an old job is owed its results as much as one
     // on a new job, however many jobs the store keeps.
-    JobId before = null;
-    for (List<JobRow> page;
-        !(page = store.listJobs(RESUME_PAGE, before)).isEmpty();
-        before = page.get(page.size() - 1).id()) {
+    List<JobRow> page = store.listJobs(RESUME_PAGE, null);
+    while (!page.isEmpty()) {
       for (JobRow row : page) {
         DurableSpec spec = decode(row.spec(), DurableSpec.class);
         if (spec.consumer() != null
@@ -1168,7 +1182,23 @@ final class DurableEngine {
           startDelivery(row.id(), spec.consumer());
         }
       }
+      page = page.size() < RESUME_PAGE ? List.of() : nextPage(page);
     }
+  }
+
+  /**
+   * The page after {@code page}. A cursor naming a job deleted meanwhile (purged, or deleted over
+   * the API) reads as the end, so the rows before it are tried in turn: some job of a full page
+   * still exists unless the whole page went, and rows read twice only find their delivery running.
+   */
+  private List<JobRow> nextPage(List<JobRow> page) {
+    for (int i = page.size() - 1; i >= 0; i--) {
+      List<JobRow> next = store.listJobs(RESUME_PAGE, page.get(i).id());
+      if (!next.isEmpty() || store.job(page.get(i).id()).isPresent()) {
+        return next;
+      }
+    }
+    return List.of();
   }
 
   private void startDelivery(JobId id, String consumerName) {
