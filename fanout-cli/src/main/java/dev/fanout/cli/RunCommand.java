@@ -13,6 +13,7 @@ import dev.fanout.RetryPolicy;
 import dev.fanout.jdbc.JdbcJobStore;
 import dev.fanout.server.internal.ApiException;
 import dev.fanout.server.internal.api.Components;
+import dev.fanout.server.internal.api.Views;
 import dev.fanout.server.internal.call.HttpFunction;
 import dev.fanout.server.internal.call.HttpFunctionConfig;
 import dev.fanout.server.internal.call.UrlGuard;
@@ -503,10 +504,10 @@ final class RunCommand implements Callable<Integer> {
       }
     }
     JsonNode aggregate = store.job(id).map(JobRow::aggregate).map(Json::parse).orElse(null);
-    ObjectNode view = JobViews.job(s, aggregate, job.metadata().orElse(null));
+    ObjectNode view = Views.job(s, true, aggregate, job.metadata().orElse(null));
     List<JsonNode> failures = new ArrayList<>();
     for (StoredResult r : store.failures(id, 0, JobReport.FAILURES_SHOWN)) {
-      failures.add(JobViews.result(r));
+      failures.add(Views.result(r, Json::parse));
     }
     JobReport.print(summary, output, view, failures);
     return JobReport.exitCode(view);
@@ -515,7 +516,7 @@ final class RunCommand implements Callable<Integer> {
   private long printResults(JobId id, long after, PrintWriter out) {
     for (List<StoredResult> page; !(page = store.results(id, after, PAGE)).isEmpty(); ) {
       for (StoredResult r : page) {
-        out.println(JobViews.result(r).toString());
+        out.println(Views.result(r, Json::parse).toString());
       }
       after = page.get(page.size() - 1).seq();
       out.flush();

@@ -36,7 +36,6 @@ import java.nio.file.Path;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -421,34 +420,8 @@ public final class Api {
 
   private ObjectNode jobView(JobHandle<?> job, boolean withAggregate) {
     JobStatus s = job.status();
-    ObjectNode view = json.createObjectNode();
-    view.put("id", s.id().toString());
-    view.put("status", s.state().name());
-    if (s.total().isPresent()) {
-      view.put("total", s.total().getAsLong());
-    } else {
-      view.putNull("total");
-    }
-    view.put("pending", s.pending());
-    view.put("running", s.running());
-    view.put("succeeded", s.succeeded());
-    view.put("failed", s.failed());
-    view.put("cancelled", s.cancelled());
-    view.put("retries", s.retries());
-    view.put("maxConcurrency", s.maxConcurrency());
-    if (withAggregate) {
-      view.set("aggregate", inlineAggregate(s));
-    }
-    time(view, "createdAt", s.createdAt());
-    time(view, "startedAt", s.startedAt());
-    time(view, "finishedAt", s.finishedAt());
-    if (s.error() == null) {
-      view.putNull("error");
-    } else {
-      view.put("error", s.error());
-    }
-    view.set("metadata", job.metadata().orElse(json.nullNode()));
-    return view;
+    return Views.job(
+        s, withAggregate, withAggregate ? inlineAggregate(s) : null, job.metadata().orElse(null));
   }
 
   private JsonNode inlineAggregate(JobStatus s) {
@@ -471,14 +444,6 @@ public final class Api {
     }
     String raw = store.job(s.id()).map(JobRow::aggregate).orElse("null");
     ctx.contentType("application/json").result(raw == null ? "null" : raw);
-  }
-
-  private static void time(ObjectNode view, String field, Instant t) {
-    if (t == null) {
-      view.putNull(field);
-    } else {
-      view.put(field, t.toString());
-    }
   }
 
   private void list(Context ctx) {
@@ -703,31 +668,7 @@ public final class Api {
   }
 
   ObjectNode resultView(StoredResult r) {
-    ObjectNode view = json.createObjectNode();
-    view.put("seq", r.seq());
-    view.put("index", r.index());
-    view.put("status", r.status().name());
-    if (r.status() == TaskState.SUCCEEDED) {
-      view.set("value", r.value() == null ? json.nullNode() : parse(r.value()));
-    } else {
-      JsonNode stored = r.error() == null ? json.createObjectNode() : parse(r.error());
-      ObjectNode error = view.putObject("error");
-      error.put("code", stored.path("code").asText(codeOf(r.status())));
-      error.put("message", stored.path("message").asText(null));
-      JsonNode status = stored.get("httpStatus");
-      if (status != null && status.isInt()) {
-        error.put("httpStatus", status.asInt());
-      } else {
-        error.putNull("httpStatus");
-      }
-    }
-    view.put("attempts", r.attempts());
-    view.put("durationMs", r.durationMillis());
-    return view;
-  }
-
-  private static String codeOf(TaskState state) {
-    return state == TaskState.CANCELLED ? "cancelled" : "function_error";
+    return Views.result(r, this::parse);
   }
 
   private JsonNode parse(String raw) {

@@ -1,31 +1,37 @@
-package dev.fanout.cli;
+package dev.fanout.server.internal.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fanout.JobStatus;
 import dev.fanout.spi.StoredResult;
 import dev.fanout.spi.TaskState;
 import java.time.Instant;
+import java.util.function.Function;
 
 /**
- * A local job and its results in the shapes of the HTTP API ({@code GET /v1/jobs/{id}} and {@code
- * GET /v1/jobs/{id}/results}, docs/api.md), so {@code fanout run --output json} and {@code
- * --results} print what a remote command prints for a job on a server.
+ * A job and a result in the shapes of the v1 API ({@code GET /v1/jobs/{id}}, {@code GET
+ * /v1/jobs/{id}/results}; docs/api.md): one place for them, so the server and {@code fanout run
+ * --output json} print the same fields.
  */
-final class JobViews {
-  private JobViews() {}
+public final class Views {
+  private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+
+  private Views() {}
 
   /**
    * A job as {@code GET /v1/jobs/{id}} shows it.
    *
    * @param s its status
-   * @param aggregate its aggregate (JSON null until final, or when it has none)
-   * @param metadata its metadata, or JSON null
+   * @param withAggregate whether the view has an {@code aggregate} field (the job list has none)
+   * @param aggregate the aggregate, or null for JSON null
+   * @param metadata its metadata, or null for JSON null
    * @return the view
    */
-  static ObjectNode job(JobStatus s, JsonNode aggregate, JsonNode metadata) {
-    ObjectNode view = Json.object();
+  public static ObjectNode job(
+      JobStatus s, boolean withAggregate, JsonNode aggregate, JsonNode metadata) {
+    ObjectNode view = NODES.objectNode();
     view.put("id", s.id().toString());
     view.put("status", s.state().name());
     if (s.total().isPresent()) {
@@ -40,7 +46,9 @@ final class JobViews {
     view.put("cancelled", s.cancelled());
     view.put("retries", s.retries());
     view.put("maxConcurrency", s.maxConcurrency());
-    view.set("aggregate", aggregate == null ? NullNode.instance : aggregate);
+    if (withAggregate) {
+      view.set("aggregate", aggregate == null ? NullNode.instance : aggregate);
+    }
     time(view, "createdAt", s.createdAt());
     time(view, "startedAt", s.startedAt());
     time(view, "finishedAt", s.finishedAt());
@@ -56,21 +64,22 @@ final class JobViews {
   /**
    * A settled item as {@code GET /v1/jobs/{id}/results} lists it: {@code seq}, {@code index},
    * {@code status}, {@code value} or {@code error} ({@code code}, {@code message}, {@code
-   * httpStatus}, and {@code exitStatus} for a failed {@code --exec} command), {@code attempts},
-   * {@code durationMs}.
+   * httpStatus}, and {@code exitStatus} when the stored error has one, as a failed {@code fanout
+   * run --exec} command's does), {@code attempts}, {@code durationMs}.
    *
    * @param r the stored result
+   * @param parse reads stored JSON text
    * @return the view
    */
-  static ObjectNode result(StoredResult r) {
-    ObjectNode view = Json.object();
+  public static ObjectNode result(StoredResult r, Function<String, JsonNode> parse) {
+    ObjectNode view = NODES.objectNode();
     view.put("seq", r.seq());
     view.put("index", r.index());
     view.put("status", r.status().name());
     if (r.status() == TaskState.SUCCEEDED) {
-      view.set("value", Json.parse(r.value()));
+      view.set("value", r.value() == null ? NullNode.instance : parse.apply(r.value()));
     } else {
-      JsonNode stored = r.error() == null ? Json.object() : Json.parse(r.error());
+      JsonNode stored = r.error() == null ? NODES.objectNode() : parse.apply(r.error());
       ObjectNode error = view.putObject("error");
       error.put(
           "code",
