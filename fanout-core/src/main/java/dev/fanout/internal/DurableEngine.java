@@ -821,6 +821,17 @@ final class DurableEngine {
 
   // ------------------------------------------------------------------ attempts
 
+  /**
+   * Gives an attempt's slot on this node back. The writer refills a job's slot once its report is
+   * recorded; the dispatcher is needed only when this frees a slot of a full node, which any job
+   * may take.
+   */
+  private void releaseSlot() {
+    if (localRunning.getAndDecrement() >= nodeConcurrency) {
+      signal();
+    }
+  }
+
   /** Starts an attempt of a claimed item, whose slot on this node its claimer has reserved. */
   private void launch(Active job, ClaimedTask task, AtomicInteger runningUnderOwner) {
     runningUnderOwner.incrementAndGet();
@@ -836,7 +847,7 @@ final class DurableEngine {
           });
     } catch (RuntimeException e) {
       unreported.decrementAndGet();
-      localRunning.decrementAndGet();
+      releaseSlot();
       runningUnderOwner.decrementAndGet();
       abandonOwnerToken();
       log.warn(
@@ -859,7 +870,7 @@ final class DurableEngine {
       timer = timeout == null ? null : scheduler.schedule(timeout, attempt::timeOut);
     } catch (RuntimeException e) {
       job.attempts.remove(attempt);
-      localRunning.decrementAndGet();
+      releaseSlot();
       runningUnderOwner.decrementAndGet();
       abandonOwnerToken();
       log.warn(
@@ -893,11 +904,7 @@ final class DurableEngine {
       }
       job.attempts.remove(attempt);
       runningUnderOwner.decrementAndGet();
-      // The writer refills the job's slot once the report is recorded; the dispatcher is needed
-      // only when this frees a slot of a full node, which any job may take.
-      if (localRunning.getAndDecrement() >= nodeConcurrency) {
-        signal();
-      }
+      releaseSlot();
     }
     if (attempt.timedOut) {
       failure = new AttemptTimeoutException(timeout);
