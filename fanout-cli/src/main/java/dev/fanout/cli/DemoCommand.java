@@ -116,7 +116,13 @@ final class DemoCommand implements Callable<Integer> {
       out.flush();
       succeeded = follow(client, accepted, out);
       if (keep) {
-        out.println("Still serving on " + server.url() + ": try GET " + accepted.location());
+        out.println(
+            "Still serving on "
+                + server.url()
+                + ": open "
+                + server.url()
+                + "/ for the dashboard, or GET "
+                + accepted.location());
         out.println("Press Ctrl-C to stop.");
         out.flush();
         serving = true;
@@ -173,6 +179,7 @@ final class DemoCommand implements Callable<Integer> {
     out.println(
         "sum = " + sum + ", n(n+1)(2n+1)/6 = " + expected + (match ? " (match)" : " (MISMATCH)"));
     out.println("the job over the API: " + client.baseUri() + "/v1/jobs/" + job.id());
+    out.println("the job on the dashboard: " + client.baseUri() + "/#/jobs/" + job.id());
     out.flush();
     return match;
   }

@@ -61,6 +61,9 @@ class FanoutCliIT {
         .containsExactlyInAnyOrderElementsOf(LongStream.rangeClosed(1, 20).boxed().toList());
     assertThat(lines)
         .anyMatch(l -> l.matches("the job over the API: http://127\\.0\\.0\\.1:\\d+/v1/jobs/\\S+"));
+    assertThat(lines)
+        .anyMatch(
+            l -> l.matches("the job on the dashboard: http://127\\.0\\.0\\.1:\\d+/#/jobs/\\S+"));
     assertThat(run.err()).as("nothing logged at WARN or above").doesNotContain("WARN", "ERROR");
   }
 

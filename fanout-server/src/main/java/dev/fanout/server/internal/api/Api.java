@@ -155,6 +155,17 @@ public final class Api {
           for (Route r : routes()) {
             config.routes.addHttpHandler(r.method(), r.path(), r.handler());
           }
+          // The dashboard: files inside the jar, open like /health (its API calls carry the token).
+          config.routes.addHttpHandler(
+              HandlerType.GET, "/", ctx -> dashboardFile(ctx, "index.html", "text/html"));
+          config.routes.addHttpHandler(
+              HandlerType.GET,
+              "/dashboard.js",
+              ctx -> dashboardFile(ctx, "dashboard.js", "text/javascript"));
+          config.routes.addHttpHandler(
+              HandlerType.GET,
+              "/dashboard.css",
+              ctx -> dashboardFile(ctx, "dashboard.css", "text/css"));
           config.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e));
           config.routes.exception(
               Exception.class,
@@ -723,6 +734,19 @@ public final class Api {
   }
 
   // ------------------------------------------------------------------ misc
+
+  private static void dashboardFile(Context ctx, String name, String type) throws IOException {
+    try (InputStream in = Api.class.getResourceAsStream("/dev/fanout/server/dashboard/" + name)) {
+      if (in == null) {
+        throw new IllegalStateException(name + " is missing from the server's jar");
+      }
+      ctx.contentType(type + "; charset=utf-8")
+          // No inline script and nothing from elsewhere: the page loads only its own files.
+          .header("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
+          .header("X-Content-Type-Options", "nosniff")
+          .result(in.readAllBytes());
+    }
+  }
 
   private void openApi(Context ctx) throws IOException {
     try (InputStream in = Api.class.getResourceAsStream("/dev/fanout/server/openapi.json")) {
