@@ -149,6 +149,19 @@ class BadInputTest {
             "invalid_json",
             "{" + OK_FUNCTION + ", \"items\": []} x"));
     c.add(submit("items is a number", 400, "invalid_type", "{" + OK_FUNCTION + ", \"items\": 5}"));
+    // A body with several faults: its wrong type is answered first, whichever field comes first.
+    c.add(
+        submit(
+            "an unknown reducer and metadata of the wrong type",
+            400,
+            "invalid_type",
+            job("\"reduce\": \"median\", \"metadata\": [1]")));
+    c.add(
+        submit(
+            "a cap of 0 and a timeout that is a string",
+            400,
+            "invalid_type",
+            job("\"timeoutMs\": \"soon\", \"maxConcurrency\": 0")));
     c.add(
         submit(
             "maxConcurrency is a string", 400, "invalid_type", job("\"maxConcurrency\": \"10\"")));

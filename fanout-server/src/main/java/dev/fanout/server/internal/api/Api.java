@@ -350,7 +350,8 @@ public final class Api {
             : new DigestInputStream(ctx.bodyInputStream(), bodyDigest);
     SubmitParser.Parsed parsed = parser.parse(in, spoolDir);
     try {
-      JobRequest request = new JobRequest(parsed.fields(), functions, components, traceparent(ctx));
+      JobRequest request =
+          JobRequest.parse(parsed.fields(), functions, components, traceparent(ctx));
       String bodyHash = bodyDigest == null ? null : HexFormat.of().formatHex(bodyDigest.digest());
       JobHandle<?> job;
       try (SubmitParser.SpoolReader items = parser.read(parsed.spool())) {

@@ -13,6 +13,7 @@ import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -42,6 +43,52 @@ final class JobRequest {
   private final ResultOrder order;
   private final JsonNode webhookConfig;
   private final JsonNode metadata;
+
+  /**
+   * Checks a submission's fields as {@link #JobRequest} does, with one rule for a body that has
+   * more than one fault: a wrong type (400) or a value too large (413) anywhere is answered before
+   * an invalid value (422), whatever the order of the fields, so fixing the answer's fault never
+   * reveals one of a lower status first. Only a refused body pays for the extra checks: each field
+   * is checked again on its own, beside a valid function.
+   *
+   * @throws ApiException the answer for the body's most basic fault
+   */
+  static JobRequest parse(
+      Map<String, JsonNode> fields,
+      Set<String> functions,
+      Components components,
+      String traceparent) {
+    try {
+      return new JobRequest(fields, functions, components, traceparent);
+    } catch (ApiException invalid) {
+      if (invalid.status() != 422) {
+        throw invalid;
+      }
+      ApiException tooLarge = null;
+      for (Map.Entry<String, JsonNode> field : fields.entrySet()) {
+        Map<String, JsonNode> alone = new LinkedHashMap<>();
+        alone.put("function", field.getKey().equals("function") ? field.getValue() : IDENTITY);
+        alone.put(field.getKey(), field.getValue());
+        try {
+          new JobRequest(alone, functions, components, traceparent);
+        } catch (ApiException e) {
+          if (e.status() == 400) {
+            throw e;
+          }
+          if (e.status() == 413 && tooLarge == null) {
+            tooLarge = e;
+          }
+        }
+      }
+      throw tooLarge != null ? tooLarge : invalid;
+    }
+  }
+
+  /** The built-in function a field is checked beside, on its own. */
+  private static final JsonNode IDENTITY =
+      com.fasterxml.jackson.databind.node.JsonNodeFactory.instance
+          .objectNode()
+          .put("name", "identity");
 
   JobRequest(
       Map<String, JsonNode> fields,
