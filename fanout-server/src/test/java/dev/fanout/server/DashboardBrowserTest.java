@@ -1,6 +1,7 @@
 package dev.fanout.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.withinPercentage;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.fanout.TaskContext;
@@ -11,6 +12,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -22,6 +26,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -47,6 +52,7 @@ class DashboardBrowserTest {
 
   @TempDir Path data;
   private final CountDownLatch gate = new CountDownLatch(1);
+  private final Set<Integer> flakyCalls = ConcurrentHashMap.newKeySet();
   private FanoutServer server;
   private Http http;
   private ChromeDriver browser;
@@ -77,6 +83,16 @@ class DashboardBrowserTest {
                 "gated",
                 (JsonNode item, TaskContext ctx) -> {
                   gate.await();
+                  return item;
+                })
+            // Odd items fail their first call only, so a retry of the failed items succeeds.
+            .function(
+                "flaky",
+                (JsonNode item, TaskContext ctx) -> {
+                  int n = item.asInt();
+                  if (n % 2 == 1 && flakyCalls.add(n)) {
+                    throw new IllegalStateException("odd item " + n + " fails its first call");
+                  }
                   return item;
                 })
             // A little work per item, so a large job runs long enough to be watched.
@@ -138,10 +154,16 @@ class DashboardBrowserTest {
   }
 
   private long domNodes() {
-    return ((Number)
-            ((JavascriptExecutor) browser)
-                .executeScript("return document.getElementsByTagName('*').length"))
-        .longValue();
+    return ((Number) script("return document.getElementsByTagName('*').length")).longValue();
+  }
+
+  private Object script(String js) {
+    return ((JavascriptExecutor) browser).executeScript(js);
+  }
+
+  private int chartPoints() {
+    String points = browser.findElement(By.id("rate-line")).getDomAttribute("points");
+    return points == null || points.isBlank() ? 0 : points.trim().split(" ").length;
   }
 
   private long progressValue() {
@@ -183,7 +205,72 @@ class DashboardBrowserTest {
     waitForText("job-state", "SUCCEEDED");
     waitForText("job-aggregate", "4950");
     assertThat(text("job-percent")).startsWith("100 of 100 settled");
+    // Every result came through the event stream into the histogram, and `done` ended the reading.
+    waitForText("latency-count", "100");
+    assertThat(text("latency-p50")).endsWith(" ms");
+    assertThat(text("latency-p99")).endsWith(" ms");
+    assertThat(script("return stream.done")).isEqualTo(true);
     screenshot("succeeded");
+  }
+
+  @Test
+  void latency_percentiles_stay_within_ten_percent_and_the_chart_keeps_its_last_readings() {
+    open("");
+    @SuppressWarnings("unchecked")
+    List<Object> answer =
+        (List<Object>)
+            script(
+                "const h = new LatencyHistogram();"
+                    + " for (let i = 0; i < 200000; i++) { h.add(1 + (i % 1000)); }"
+                    + " const t = new Throughput();"
+                    + " for (let i = 0; i < 1000; i++) { t.add(i * 10, i * 250); }"
+                    + " return [h.percentile(0.5), h.percentile(0.9), h.percentile(0.99),"
+                    + " h.percentile(1), h.count, h.counts.length, t.rates.length,"
+                    + " t.rates[t.rates.length - 1]];");
+    double[] v = answer.stream().mapToDouble(o -> ((Number) o).doubleValue()).toArray();
+    assertThat(v[0]).isCloseTo(500, withinPercentage(10));
+    assertThat(v[1]).isCloseTo(900, withinPercentage(10));
+    assertThat(v[2]).isCloseTo(990, withinPercentage(10));
+    assertThat(v[3]).isEqualTo(1000);
+    assertThat(v[4]).isEqualTo(200_000);
+    assertThat(v[5]).as("buckets, not results").isEqualTo(200);
+    assertThat(v[6]).as("readings kept").isEqualTo(120);
+    assertThat(v[7]).as("10 items in 250 ms").isEqualTo(40);
+  }
+
+  @Test
+  void a_failed_job_lists_its_failures_and_the_retry_button_runs_them_again() {
+    String id =
+        http.submit(
+            "{\"function\": {\"name\": \"flaky\"}, \"items\": "
+                + numbers(10)
+                + ", \"reduce\": \"sum\", \"retry\": {\"maxAttempts\": 1}}");
+
+    open("#/jobs/" + id);
+    waitForText("job-state", "FAILED");
+    waitFor().until(d -> d.findElements(By.cssSelector("#job-failures li")).size() == 5);
+    assertThat(text("job-failures"))
+        .contains("item 1: ", "odd item 1 fails its first call", "(1 attempt)");
+    waitForText("job-aggregate", String.valueOf(0 + 2 + 4 + 6 + 8));
+    waitForText("latency-count", "10");
+    screenshot("failed");
+    script("window.firstRun = stream");
+
+    WebElement retry = waitFor().until(ExpectedConditions.elementToBeClickable(By.id("retry")));
+    retry.click();
+
+    waitForText("job-state", "SUCCEEDED");
+    waitForText("job-aggregate", "45");
+    assertThat(browser.findElements(By.cssSelector("#job-failures li"))).isEmpty();
+    // The stream was read again for the new run: each item's latest result once, then `done`.
+    waitFor()
+        .until(
+            d ->
+                Boolean.TRUE.equals(
+                    script(
+                        "return stream !== null && stream !== window.firstRun && stream.done"
+                            + " && stream.latency.count === 10")));
+    waitForText("latency-count", "10");
   }
 
   @Test
@@ -197,7 +284,7 @@ class DashboardBrowserTest {
     open("#/jobs/" + id);
     waitForText("job-state", "RUNNING");
     WebElement cancel = waitFor().until(ExpectedConditions.elementToBeClickable(By.id("cancel")));
-    cancel.click();
+    cancel.sendKeys(Keys.ENTER); // from the keyboard
 
     waitForText("job-state", "CANCELLED");
     assertThat(http.get("/v1/jobs/" + id).json().get("status").asText()).isEqualTo("CANCELLED");
@@ -221,7 +308,16 @@ class DashboardBrowserTest {
     waitFor().until(d -> progressValue() > first);
     assertThat(domNodes()).isLessThan(5_000);
     assertThat(text("job-state")).isEqualTo("RUNNING");
+    // The chart is fed by progress events: several readings, a rate above nothing.
+    waitFor().until(d -> chartPoints() >= 5);
+    waitFor().until(d -> !text("rate-now").equals("–") && !text("rate-now").startsWith("0"));
+    assertThat(domNodes()).isLessThan(5_000);
     screenshot("million");
+
+    // Leaving the page stops reading the stream.
+    browser.findElement(By.linkText("Fanout")).click();
+    waitFor().until(ExpectedConditions.visibilityOfElementLocated(By.id("jobs")));
+    assertThat(script("return stream")).isNull();
     // Not cancelled: cancelling a million items keeps the store busy longer than closing it.
   }
 }
