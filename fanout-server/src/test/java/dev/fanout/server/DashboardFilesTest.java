@@ -14,7 +14,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The dashboard's files are served from the jar at {@code /}, open like {@code /health} while the
- * API stays behind the token; the page itself is exercised in a browser by the dashboard issue.
+ * API stays behind the token; the page itself is exercised in a browser by {@link
+ * DashboardBrowserTest}.
  */
 class DashboardFilesTest {
   private static final String TOKEN = "a-token-of-at-least-16-chars";

@@ -15,13 +15,17 @@ function say(text) {
 }
 
 // The token lives in sessionStorage: kept for this tab, never put in a URL.
-async function api(method, path) {
-  const headers = { Accept: "application/json" };
+function headersFor(accept) {
+  const headers = { Accept: accept };
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (token) {
     headers.Authorization = "Bearer " + token;
   }
-  const response = await fetch(path, { method, headers });
+  return headers;
+}
+
+async function api(method, path) {
+  const response = await fetch(path, { method, headers: headersFor("application/json") });
   if (response.status === 401) {
     sessionStorage.removeItem(TOKEN_KEY);
     showOnly("login");
@@ -81,7 +85,266 @@ function cell(row, content) {
   return td;
 }
 
+// Latency percentiles in constant memory: counts in buckets whose bounds grow by 10 % each, so a
+// percentile is within 10 % of the truth however many results stream past; no result is kept.
+class LatencyHistogram {
+  static GROWTH = 1.1;
+  static BUCKETS = 200; // past 1.1^198 ms (about 150 days) everything shares the last bucket
+
+  constructor() {
+    this.counts = new Uint32Array(LatencyHistogram.BUCKETS);
+    this.count = 0;
+    this.max = 0;
+  }
+
+  // Bucket 0 holds 0 ms; bucket i > 0 holds [1.1^(i-1), 1.1^i) ms.
+  add(ms) {
+    if (!(ms >= 0)) {
+      return;
+    }
+    const i = ms < 1 ? 0 : 1 + Math.floor(Math.log(ms) / Math.log(LatencyHistogram.GROWTH));
+    this.counts[Math.min(i, LatencyHistogram.BUCKETS - 1)]++;
+    this.count++;
+    this.max = Math.max(this.max, ms);
+  }
+
+  // The upper bound of the bucket holding the p-th fraction of results (never above the maximum).
+  percentile(p) {
+    if (this.count === 0) {
+      return null;
+    }
+    const rank = Math.max(1, Math.ceil(p * this.count));
+    let seen = 0;
+    for (let i = 0; i < this.counts.length; i++) {
+      seen += this.counts[i];
+      if (seen >= rank) {
+        return i === 0 ? 0 : Math.min(Math.pow(LatencyHistogram.GROWTH, i), this.max);
+      }
+    }
+    return this.max;
+  }
+}
+
+// The last RATE_POINTS throughputs, one per progress event: a bounded ring, drawn as one polyline.
+const RATE_POINTS = 120;
+
+class Throughput {
+  constructor() {
+    this.rates = [];
+    this.last = null;
+  }
+
+  // Progress events come at most four times a second; the rate is settled items per second since
+  // the previous one.
+  add(settledNow, atMs) {
+    if (this.last !== null && atMs > this.last.at) {
+      const rate = Math.max(0, ((settledNow - this.last.settled) * 1000) / (atMs - this.last.at));
+      this.rates.push(rate);
+      if (this.rates.length > RATE_POINTS) {
+        this.rates.shift();
+      }
+    }
+    this.last = { settled: settledNow, at: atMs };
+  }
+}
+
+// One job's event stream, read with fetch so the Authorization header goes with it (EventSource
+// cannot send one). It stops at `done`, when the page shows something else, or when the tab closes.
+let stream = null;
+
+function stopStream() {
+  if (stream) {
+    stream.controller.abort();
+    stream = null;
+  }
+}
+
+function startStream(id) {
+  stopStream();
+  const current = {
+    id,
+    controller: new AbortController(),
+    latency: new LatencyHistogram(),
+    throughput: new Throughput(),
+    lastSeq: null,
+    done: false,
+  };
+  stream = current;
+  drawLive(current);
+  readStream(current);
+}
+
+async function readStream(s) {
+  while (!s.done && stream === s) {
+    const headers = headersFor("text/event-stream");
+    if (s.lastSeq !== null) {
+      headers["Last-Event-ID"] = String(s.lastSeq); // resumes without losing or repeating a result
+    }
+    try {
+      const response = await fetch("/v1/jobs/" + encodeURIComponent(s.id) + "/events",
+        { headers, signal: s.controller.signal });
+      if (!response.ok) {
+        // The page's own read reports why; forgetting the stream lets the next read start it again
+        // (after a new token, say).
+        if (stream === s) {
+          stream = null;
+        }
+        return;
+      }
+      await readEvents(response.body, s);
+    } catch (e) {
+      if (s.controller.signal.aborted) {
+        return;
+      }
+    }
+    if (!s.done && stream === s) {
+      await new Promise((resolve) => setTimeout(resolve, REFRESH_MS));
+    }
+  }
+}
+
+async function readEvents(body, s) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) {
+      return;
+    }
+    buffer += value.replace(/\r\n?/g, "\n");
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      onEvent(block, s);
+      if (s.done) {
+        reader.cancel();
+        s.controller.abort();
+        return;
+      }
+    }
+  }
+}
+
+function onEvent(block, s) {
+  let name = "message";
+  let data = "";
+  let id = null;
+  for (const line of block.split("\n")) {
+    const colon = line.indexOf(":");
+    if (colon === 0) {
+      continue; // a comment: the stream's greeting or a keep-alive
+    }
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+    if (field === "event") {
+      name = value;
+    } else if (field === "data") {
+      data += (data ? "\n" : "") + value;
+    } else if (field === "id") {
+      id = value;
+    }
+  }
+  if (id !== null) {
+    s.lastSeq = id;
+  }
+  if (name === "result") {
+    s.latency.add(JSON.parse(data).durationMs);
+  } else if (name === "progress") {
+    const counts = JSON.parse(data);
+    s.throughput.add(settled(counts), performance.now());
+    drawLive(s);
+    if (counts.id === s.id) {
+      showProgress(counts);
+      showCounts(counts);
+    }
+  } else if (name === "done") {
+    s.done = true;
+    drawLive(s);
+    refresh();
+  }
+}
+
+function formatMs(ms) {
+  if (ms === null) {
+    return "–";
+  }
+  return (ms < 10 ? ms.toFixed(1) : Math.round(ms).toString()) + " ms";
+}
+
+function formatRate(rate) {
+  return (rate < 10 ? rate.toFixed(1) : Math.round(rate).toString()) + "/s";
+}
+
+// Draws the chart as one polyline in a fixed viewBox, and says the same in words for screen
+// readers: the page holds the same few elements however long the job runs.
+function drawLive(s) {
+  const rates = s.throughput.rates;
+  const peak = rates.reduce((a, b) => Math.max(a, b), 0);
+  const width = 600;
+  const height = 120;
+  const step = width / (RATE_POINTS - 1);
+  const points = rates.map((rate, i) => {
+    const x = (RATE_POINTS - rates.length + i) * step;
+    const y = peak > 0 ? height - (rate / peak) * (height - 4) : height;
+    return x.toFixed(1) + "," + y.toFixed(1);
+  });
+  $("rate-line").setAttribute("points", points.join(" "));
+  const now = rates.length ? rates[rates.length - 1] : null;
+  $("rate-now").textContent = now === null ? "–" : formatRate(now);
+  $("rate-peak").textContent = rates.length ? formatRate(peak) : "–";
+  $("rate-summary").textContent = rates.length
+    ? "Throughput, last " + rates.length + " readings: now " + formatRate(now) + ", peak " +
+      formatRate(peak) + "."
+    : "Throughput: no readings yet.";
+  const h = s.latency;
+  $("latency-count").textContent = String(h.count);
+  $("latency-p50").textContent = formatMs(h.percentile(0.5));
+  $("latency-p90").textContent = formatMs(h.percentile(0.9));
+  $("latency-p99").textContent = formatMs(h.percentile(0.99));
+  $("latency-max").textContent = h.count ? formatMs(h.max) : "–";
+}
+
+const COUNT_KEYS = ["total", "pending", "running", "succeeded", "failed", "cancelled", "retries",
+                    "maxConcurrency", "createdAt", "startedAt", "finishedAt"];
+
+// Fills the counts in place, so a progress event (which has some of them) and a full read agree.
+function showCounts(job) {
+  const list = $("job-counts");
+  if (list.children.length === 0) {
+    for (const key of COUNT_KEYS) {
+      const dt = document.createElement("dt");
+      dt.textContent = key;
+      const dd = document.createElement("dd");
+      dd.id = "count-" + key;
+      list.append(dt, dd);
+    }
+  }
+  for (const key of COUNT_KEYS) {
+    if (key in job) {
+      $("count-" + key).textContent = job[key] ?? "";
+    }
+  }
+}
+
+// A progress event has the counts but not the start time: it keeps the rate the last read showed.
+let jobRate = "";
+
+function showProgress(job) {
+  if ("startedAt" in job) {
+    jobRate = rate(job);
+  }
+  const total = job.total || 0;
+  $("job-progress").max = total || 1;
+  $("job-progress").value = settled(job);
+  $("job-percent").textContent =
+    settled(job) + " of " + (job.total ?? "?") + " settled" +
+    (total ? " (" + Math.floor((100 * settled(job)) / total) + " %)" : "") +
+    (jobRate ? ", " + jobRate : "");
+}
+
 async function showJobs() {
+  stopStream();
   const page = await api("GET", "/v1/jobs?limit=50");
   const rows = document.createDocumentFragment();
   for (const job of page.jobs) {
@@ -105,27 +368,15 @@ async function showJobs() {
 
 async function showJob(id) {
   const job = await api("GET", "/v1/jobs/" + encodeURIComponent(id));
+  if (!stream || stream.id !== job.id) {
+    startStream(job.id);
+  }
   $("job-id").textContent = job.id;
   $("job-state").textContent = job.status;
   $("job-state").className = job.status;
   $("job-error").textContent = job.error || "";
-  const total = job.total || 0;
-  $("job-progress").max = total || 1;
-  $("job-progress").value = settled(job);
-  $("job-percent").textContent =
-    settled(job) + " of " + (job.total ?? "?") + " settled" +
-    (total ? " (" + Math.floor((100 * settled(job)) / total) + " %)" : "") +
-    (rate(job) ? ", " + rate(job) : "");
-  const counts = document.createDocumentFragment();
-  for (const key of ["total", "pending", "running", "succeeded", "failed", "cancelled", "retries",
-                     "maxConcurrency", "createdAt", "startedAt", "finishedAt"]) {
-    const dt = document.createElement("dt");
-    dt.textContent = key;
-    const dd = document.createElement("dd");
-    dd.textContent = job[key] ?? "";
-    counts.append(dt, dd);
-  }
-  $("job-counts").replaceChildren(counts);
+  showProgress(job);
+  showCounts(job);
   const final = ["SUCCEEDED", "FAILED", "CANCELLED"].includes(job.status);
   $("cancel").disabled = final;
   $("retry").disabled = !final || job.status === "CANCELLED" || job.failed === 0;
@@ -169,6 +420,9 @@ async function act(action) {
   }
   try {
     await api("POST", "/v1/jobs/" + encodeURIComponent(decodeURIComponent(match[1])) + "/" + action);
+    if (action === "retry-failed") {
+      stopStream(); // the retried items make a new run with a new `done`: read the stream again
+    }
   } catch (e) {
     say(e.message);
   }
@@ -185,5 +439,6 @@ document.addEventListener("DOMContentLoaded", () => {
   $("cancel").addEventListener("click", () => act("cancel"));
   $("retry").addEventListener("click", () => act("retry-failed"));
   window.addEventListener("hashchange", refresh);
+  window.addEventListener("pagehide", stopStream);
   refresh();
 });
