@@ -50,6 +50,13 @@ class DashboardBrowserTest {
   private static final String TOKEN = "a-token-of-at-least-16-chars";
   private static final Duration PATIENCE = Duration.ofSeconds(60);
 
+  /**
+   * Selenium warns that it has no DevTools bindings for this Chromium's version; the tests use
+   * WebDriver only. Held here, since java.util.logging keeps its loggers weakly.
+   */
+  private static final java.util.logging.Logger DEVTOOLS_LOG =
+      java.util.logging.Logger.getLogger("org.openqa.selenium.devtools");
+
   @TempDir Path data;
   private final CountDownLatch gate = new CountDownLatch(1);
   private final Set<Integer> flakyCalls = ConcurrentHashMap.newKeySet();
@@ -59,6 +66,7 @@ class DashboardBrowserTest {
 
   @BeforeAll
   static void browserIsInstalled() {
+    DEVTOOLS_LOG.setLevel(java.util.logging.Level.SEVERE);
     boolean installed = Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER);
     if ("true".equals(System.getenv("CI"))) {
       assertThat(installed)
