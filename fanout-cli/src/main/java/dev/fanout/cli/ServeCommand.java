@@ -2,11 +2,10 @@ package dev.fanout.cli;
 
 import dev.fanout.server.FanoutServer;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -65,23 +64,7 @@ final class ServeCommand implements Callable<Integer> {
               + " Default: the FANOUT_TOKEN environment variable.")
   String token;
 
-  @Option(
-      names = "--allow-hosts",
-      paramLabel = "HOSTS",
-      split = ",",
-      description =
-          "Let HTTP functions call only these hosts: names, IP literals, or *.example.com."
-              + " Link-local and cloud metadata addresses are refused in any case.")
-  List<String> allowHosts = List.of();
-
-  @Option(
-      names = "--grace-seconds",
-      paramLabel = "SECONDS",
-      defaultValue = "30",
-      description =
-          "On SIGTERM, how long running calls may finish before they are stopped (their items run"
-              + " again at the next start). Default: ${DEFAULT-VALUE}.")
-  long graceSeconds;
+  @Mixin NodeOptions node;
 
   @Option(
       names = "--no-auth",
@@ -93,11 +76,8 @@ final class ServeCommand implements Callable<Integer> {
   public Integer call() throws InterruptedException {
     FanoutServer.Builder builder = FanoutServer.builder();
     try {
-      builder
-          .port(port)
-          .bind(bind)
-          .dataDir(data)
-          .shutdownGrace(java.time.Duration.ofSeconds(graceSeconds));
+      builder.port(port).bind(bind).dataDir(data);
+      node.applyTo(builder);
       if (db != null) {
         builder.jdbcUrl(db);
       }
@@ -106,9 +86,6 @@ final class ServeCommand implements Callable<Integer> {
       }
       if (noAuth) {
         builder.noAuth();
-      }
-      if (!allowHosts.isEmpty()) {
-        builder.allowHosts(allowHosts);
       }
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
@@ -125,19 +102,8 @@ final class ServeCommand implements Callable<Integer> {
       spec.commandLine().getErr().println("fanout serve: could not start: " + e.getMessage());
       return CommandLine.ExitCode.SOFTWARE;
     }
-    CountDownLatch stopped = new CountDownLatch(1);
-    // SIGTERM and Ctrl-C run shutdown hooks: stop accepting, let attempts settle, close the store.
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  server.close();
-                  stopped.countDown();
-                },
-                "fanout-shutdown"));
-    spec.commandLine().getOut().println("Fanout listening on " + server.url());
-    spec.commandLine().getOut().flush();
-    stopped.await();
+    NodeOptions.runUntilStopped(
+        server, spec.commandLine().getOut(), "Fanout listening on " + server.url());
     return CommandLine.ExitCode.OK;
   }
 }

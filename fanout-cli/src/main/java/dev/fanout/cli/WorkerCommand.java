@@ -1,11 +1,9 @@
 package dev.fanout.cli;
 
 import dev.fanout.server.FanoutServer;
-import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -37,23 +35,7 @@ final class WorkerCommand implements Callable<Integer> {
               + " The embedded H2 store opens in one process only, so a worker cannot share it.")
   String db;
 
-  @Option(
-      names = "--allow-hosts",
-      paramLabel = "HOSTS",
-      split = ",",
-      description =
-          "Let HTTP functions call only these hosts: names, IP literals, or *.example.com."
-              + " Link-local and cloud metadata addresses are refused in any case.")
-  List<String> allowHosts = List.of();
-
-  @Option(
-      names = "--grace-seconds",
-      paramLabel = "SECONDS",
-      defaultValue = "30",
-      description =
-          "On SIGTERM, how long running calls may finish before they are stopped (their items run"
-              + " again on another node). Default: ${DEFAULT-VALUE}.")
-  long graceSeconds;
+  @Mixin NodeOptions node;
 
   /** The URL without the password a query parameter may carry: error messages end up in logs. */
   static String redacted(String jdbcUrl) {
@@ -62,19 +44,13 @@ final class WorkerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws InterruptedException {
-    if (graceSeconds < 0) {
-      throw CliException.usage("--grace-seconds must be 0 or more, got " + graceSeconds);
+    if (node.graceSeconds < 0) {
+      throw CliException.usage("--grace-seconds must be 0 or more, got " + node.graceSeconds);
     }
     FanoutServer worker;
     try {
-      FanoutServer.Builder builder =
-          FanoutServer.builder()
-              .workerOnly()
-              .jdbcUrl(db)
-              .shutdownGrace(Duration.ofSeconds(graceSeconds));
-      if (!allowHosts.isEmpty()) {
-        builder.allowHosts(allowHosts);
-      }
+      FanoutServer.Builder builder = FanoutServer.builder().workerOnly().jdbcUrl(db);
+      node.applyTo(builder);
       worker = builder.build();
     } catch (IllegalArgumentException e) {
       throw CliException.usage(e.getMessage());
@@ -85,19 +61,8 @@ final class WorkerCommand implements Callable<Integer> {
       throw CliException.unreachable(
           "cannot open the database " + redacted(db) + ": " + e.getMessage(), e);
     }
-    CountDownLatch stopped = new CountDownLatch(1);
-    // SIGTERM and Ctrl-C run shutdown hooks: let running attempts settle, close the store.
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  worker.close();
-                  stopped.countDown();
-                },
-                "fanout-shutdown"));
-    spec.commandLine().getOut().println("Fanout worker running the jobs of the database");
-    spec.commandLine().getOut().flush();
-    stopped.await();
+    NodeOptions.runUntilStopped(
+        worker, spec.commandLine().getOut(), "Fanout worker running the jobs of the database");
     return ExitCodes.OK;
   }
 }
