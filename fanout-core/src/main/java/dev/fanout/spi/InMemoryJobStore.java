@@ -11,6 +11,7 @@ import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -32,6 +33,11 @@ public final class InMemoryJobStore implements JobStore {
 
   /** Idempotency keys and the jobs holding them: the unique constraint of a database. */
   private final Map<String, JobId> keys = new HashMap<>();
+
+  /** The nodes by ID, in the order they first beat. */
+  private final Map<String, NodeRow> nodes = new LinkedHashMap<>();
+
+  private final StoreSignals signals = StoreSignals.local();
 
   /** Creates an empty store. */
   public InMemoryJobStore() {}
@@ -443,6 +449,104 @@ public final class InMemoryJobStore implements JobStore {
   }
 
   @Override
+  public boolean leaseDelivery(
+      JobId id, String consumer, String holder, Instant now, Instant until) {
+    Objects.requireNonNull(holder, "holder");
+    lock.lock();
+    try {
+      Job job = jobs.get(id);
+      if (job == null) {
+        return false;
+      }
+      DeliveryLease held = job.deliveries.get(consumer);
+      if (held != null && !held.holder.equals(holder) && held.until.isAfter(now)) {
+        return false;
+      }
+      job.deliveries.put(consumer, new DeliveryLease(holder, until));
+      return true;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public void releaseDelivery(JobId id, String consumer, String holder) {
+    lock.lock();
+    try {
+      Job job = jobs.get(id);
+      if (job != null) {
+        job.deliveries.computeIfPresent(consumer, (c, l) -> l.holder.equals(holder) ? null : l);
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public void heartbeat(NodeRow node) {
+    lock.lock();
+    try {
+      NodeRow running =
+          new NodeRow(
+              node.id(),
+              node.host(),
+              node.version(),
+              node.startedAt(),
+              node.lastSeen(),
+              node.concurrency(),
+              node.running(),
+              false);
+      nodes.put(node.id(), running);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public void leave(String nodeId, Instant at) {
+    lock.lock();
+    try {
+      nodes.computeIfPresent(
+          nodeId,
+          (k, n) ->
+              new NodeRow(
+                  n.id(), n.host(), n.version(), n.startedAt(), at, n.concurrency(), 0, true));
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public List<NodeRow> nodes() {
+    lock.lock();
+    try {
+      List<NodeRow> all = new ArrayList<>(nodes.values());
+      all.sort(Comparator.comparing(NodeRow::startedAt).thenComparing(NodeRow::id));
+      return all;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public int forgetNodes(Instant lastSeenBefore) {
+    lock.lock();
+    try {
+      int before = nodes.size();
+      nodes.values().removeIf(n -> n.lastSeen().isBefore(lastSeenBefore));
+      return before - nodes.size();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Signals within this process: no other process shares this store. */
+  @Override
+  public StoreSignals signals() {
+    return signals;
+  }
+
+  @Override
   public boolean deleteJob(JobId id) {
     lock.lock();
     try {
@@ -560,6 +664,7 @@ public final class InMemoryJobStore implements JobStore {
     final Set<Task> runningTasks = new LinkedHashSet<>();
     final List<StoredResult> results = new ArrayList<>();
     final Map<String, Long> acks = new HashMap<>();
+    final Map<String, DeliveryLease> deliveries = new HashMap<>();
     final boolean inputOrder;
 
     /**
@@ -721,4 +826,6 @@ public final class InMemoryJobStore implements JobStore {
           error);
     }
   }
+
+  private record DeliveryLease(String holder, Instant until) {}
 }

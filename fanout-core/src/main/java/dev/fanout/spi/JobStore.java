@@ -308,6 +308,82 @@ public interface JobStore extends AutoCloseable {
   void acknowledge(JobId id, String consumer, long seq);
 
   /**
+   * Takes, keeps or checks the lease on delivering a job's results to a named consumer, so that in
+   * a cluster one node at a time hands them over. The lease is granted when nobody holds it, when
+   * its holder's lease ran out, or when {@code holder} holds it already (then it is extended). A
+   * holder that stalls past its lease may deliver a page another node then delivers again: delivery
+   * is at least once, and acknowledgements never move backwards.
+   *
+   * <p>The default grants every request, for a store only one engine uses.
+   *
+   * @param id the job
+   * @param consumer the consumer's name
+   * @param holder the node asking, by its worker ID
+   * @param now the current time
+   * @param until when the lease runs out unless renewed
+   * @return true when {@code holder} now holds the lease
+   */
+  default boolean leaseDelivery(
+      JobId id, String consumer, String holder, Instant now, Instant until) {
+    return true;
+  }
+
+  /**
+   * Gives up a delivery lease, so another node may take it at once; does nothing unless {@code
+   * holder} holds it.
+   *
+   * @param id the job
+   * @param consumer the consumer's name
+   * @param holder the node giving it up
+   */
+  default void releaseDelivery(JobId id, String consumer, String holder) {}
+
+  /**
+   * Records a node's heartbeat: inserts its row, or replaces the row of the same ID (which then
+   * counts as running again). The default keeps nothing, for a store that never lists its nodes.
+   *
+   * @param node the node as it is now; {@code stopped} is ignored
+   */
+  default void heartbeat(NodeRow node) {}
+
+  /**
+   * Marks a node stopped: it shut down cleanly, with nothing running.
+   *
+   * @param nodeId the node's ID
+   * @param at when it stopped
+   */
+  default void leave(String nodeId, Instant at) {}
+
+  /**
+   * The nodes that have heartbeated and not been forgotten, oldest first.
+   *
+   * @return the nodes
+   */
+  default List<NodeRow> nodes() {
+    return List.of();
+  }
+
+  /**
+   * Deletes the rows of nodes last seen before a time: long stopped, or long dead.
+   *
+   * @param lastSeenBefore the cutoff
+   * @return how many were deleted
+   */
+  default int forgetNodes(Instant lastSeenBefore) {
+    return 0;
+  }
+
+  /**
+   * The wake-ups this store carries between the engines and servers sharing it. The default carries
+   * none, so waiters rely on their polls alone.
+   *
+   * @return the signals, the same object on every call
+   */
+  default StoreSignals signals() {
+    return NoSignals.INSTANCE;
+  }
+
+  /**
    * Deletes a job with its items, results and acknowledgements.
    *
    * @param id the job
