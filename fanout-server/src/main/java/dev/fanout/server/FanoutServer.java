@@ -24,6 +24,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -86,6 +87,8 @@ public final class FanoutServer implements AutoCloseable {
           FanOut.builder()
               .store(store)
               .listener(metrics)
+              .workerId(settings.nodeId)
+              .maxConcurrency(settings.concurrency)
               .pollInterval(settings.pollInterval)
               .leaseDuration(settings.leaseDuration)
               .shutdownGrace(settings.shutdownGrace)
@@ -183,6 +186,15 @@ public final class FanoutServer implements AutoCloseable {
       throw new IllegalStateException("the server is not started");
     }
     return engine;
+  }
+
+  /**
+   * This node's ID: in the cluster's node list, its leases and its HTTP function calls.
+   *
+   * @return the ID
+   */
+  public String nodeId() {
+    return settings.nodeId;
   }
 
   /** The routes served, as {@code METHOD /path}; for the check against the OpenAPI document. */
@@ -292,6 +304,9 @@ public final class FanoutServer implements AutoCloseable {
     }
   }
 
+  /** Items a node runs at once when no {@code concurrency} is set. */
+  private static final int DEFAULT_CONCURRENCY = 10_000;
+
   private record Settings(
       String bind,
       int port,
@@ -308,7 +323,9 @@ public final class FanoutServer implements AutoCloseable {
       List<String> allowHosts,
       Duration shutdownGrace,
       Duration batchLinger,
-      boolean http) {}
+      boolean http,
+      String nodeId,
+      int concurrency) {}
 
   /** Configures a {@link FanoutServer}; every option is checked when set and names itself. */
   public static final class Builder {
@@ -329,8 +346,46 @@ public final class FanoutServer implements AutoCloseable {
     private Duration shutdownGrace = Duration.ofSeconds(30);
     private Duration batchLinger = HttpFunction.DEFAULT_BATCH_LINGER;
     private boolean workerOnly;
+    private String nodeId;
+    private int concurrency = DEFAULT_CONCURRENCY;
 
     private Builder() {}
+
+    /**
+     * Names this node in the cluster's node list, in its leases and in the {@code X-Fanout-Node}
+     * header of its HTTP function calls. Each running node needs its own: two processes under one
+     * ID would renew each other's leases.
+     *
+     * @param nodeId not blank, at most 100 characters (default: host name, process ID and a random
+     *     suffix)
+     * @return this builder
+     * @throws IllegalArgumentException when blank or too long
+     */
+    public Builder nodeId(String nodeId) {
+      Objects.requireNonNull(nodeId, "nodeId");
+      if (nodeId.isBlank() || nodeId.length() > 100) {
+        throw new IllegalArgumentException(
+            "nodeId must be 1 to 100 characters and not blank, got '" + nodeId + "'");
+      }
+      this.nodeId = nodeId;
+      return this;
+    }
+
+    /**
+     * Caps how many items this node runs at once, over all jobs. A job's own {@code maxConcurrency}
+     * holds across the whole cluster on top of it.
+     *
+     * @param concurrency at least 1 (default 10,000)
+     * @return this builder
+     * @throws IllegalArgumentException when below 1
+     */
+    public Builder concurrency(int concurrency) {
+      if (concurrency < 1) {
+        throw new IllegalArgumentException("concurrency must be >= 1, got " + concurrency);
+      }
+      this.concurrency = concurrency;
+      return this;
+    }
 
     /**
      * Runs jobs from the store without serving HTTP ({@code fanout worker}): the node shares the
@@ -608,7 +663,23 @@ public final class FanoutServer implements AutoCloseable {
               allowHosts,
               shutdownGrace,
               batchLinger,
-              !workerOnly));
+              !workerOnly,
+              nodeId != null ? nodeId : defaultNodeId(),
+              concurrency));
+    }
+
+    private static String defaultNodeId() {
+      String host;
+      try {
+        host = InetAddress.getLocalHost().getHostName();
+      } catch (UnknownHostException e) {
+        host = "localhost";
+      }
+      return host
+          + "-"
+          + ProcessHandle.current().pid()
+          + "-"
+          + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000, 0x10000));
     }
 
     private static boolean isLoopback(String host) {
