@@ -188,7 +188,15 @@ final class ClusterHarness implements AutoCloseable {
     await()
         .atMost(Duration.ofSeconds(60))
         .pollInterval(Duration.ofMillis(50))
-        .failFast(() -> !node.process.isAlive())
+        .failFast(
+            "node " + id + " exited",
+            () -> {
+              if (node.process.isAlive()) {
+                return false;
+              }
+              System.err.println("node " + id + " exited:\n" + node.log());
+              return true;
+            })
         .until(() -> node.out().contains(command.equals("serve") ? "Fanout listening" : "running"));
     if (command.equals("serve")) {
       Matcher m = LISTENING.matcher(node.out());
