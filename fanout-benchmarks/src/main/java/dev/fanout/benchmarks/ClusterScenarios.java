@@ -1,0 +1,215 @@
+package dev.fanout.benchmarks;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.fanout.Engine;
+import dev.fanout.FanOut;
+import dev.fanout.JobOutcome;
+import dev.fanout.JobSpec;
+import dev.fanout.JobState;
+import dev.fanout.jdbc.JdbcJobStore;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
+
+/**
+ * The cluster scenarios of issue 6: worker nodes as child JVMs ({@link ClusterNode}) on one
+ * PostgreSQL schema, each job timed from {@code submit} to its outcome.
+ *
+ * <ol>
+ *   <li>I/O-bound scale-out: 1, 2 and 4 nodes, each capped at 50 concurrent items, run items that
+ *       sleep 100 ms ({@code sleep100}); 3,000 items per node, so every run lasts about 6 s at the
+ *       ideal 500 items a second per node. Reported: items per second per node count, and 4 nodes
+ *       against 1 (target at least 3.5).
+ *   <li>Durable no-op throughput: 100,000 {@code identity} items on 2 nodes with the default node
+ *       cap.
+ * </ol>
+ *
+ * <p>This JVM only submits and waits: its engine has neither function registered, so it never runs
+ * an item. Each node count starts fresh nodes and runs a warm-up job before the timed one. Run with
+ * {@code java -cp fanout-benchmarks/target/benchmarks.jar dev.fanout.benchmarks.ClusterScenarios
+ * [scale] [noop]} (both by default); PostgreSQL is 127.0.0.1:5432, database {@code test}, in a
+ * schema of its own that is dropped afterwards.
+ */
+public final class ClusterScenarios {
+  private static final String POSTGRES = "jdbc:postgresql://127.0.0.1:5432/test";
+  private static final int NODE_CONCURRENCY = 50;
+  private static final int ITEMS_PER_NODE = 3_000;
+  private static final int NOOP_ITEMS = 100_000;
+
+  private ClusterScenarios() {}
+
+  /**
+   * Runs the scenarios named in {@code args} (both by default) and prints a table.
+   *
+   * @param args {@code scale}, {@code noop}, or both
+   * @throws Exception when PostgreSQL or a node cannot start, or a job does not succeed
+   */
+  public static void main(String[] args) throws Exception {
+    List<String> scenarios = args.length == 0 ? List.of("scale", "noop") : List.of(args);
+    String schema = "fanout_bench_" + UUID.randomUUID().toString().substring(0, 8);
+    try (Connection c = DriverManager.getConnection(POSTGRES, "postgres", "");
+        Statement s = c.createStatement()) {
+      s.execute("CREATE SCHEMA " + schema);
+    }
+    String url = POSTGRES + "?user=postgres&currentSchema=" + schema;
+    Path logs = Files.createTempDirectory("fanout-bench-cluster");
+    List<String> rows = new ArrayList<>();
+    try (JdbcJobStore store =
+            JdbcJobStore.builder(POSTGRES).user("postgres").schema(schema).build();
+        Engine submitter =
+            FanOut.builder().store(store).pollInterval(Duration.ofMillis(50)).build()) {
+      for (String scenario : scenarios) {
+        switch (scenario) {
+          case "scale" -> rows.addAll(scaleOut(submitter, url, logs));
+          case "noop" -> rows.add(noop(submitter, url, logs));
+          default ->
+              throw new IllegalArgumentException(
+                  "unknown scenario '" + scenario + "': scale or noop");
+        }
+      }
+    } finally {
+      dropSchema(schema);
+    }
+    System.out.println();
+    System.out.println("| scenario | result | target |");
+    System.out.println("| --- | --- | --- |");
+    rows.forEach(System.out::println);
+    System.out.println("node logs: " + logs);
+  }
+
+  private static List<String> scaleOut(Engine submitter, String url, Path logs) throws Exception {
+    List<String> rows = new ArrayList<>();
+    double one = 0;
+    double four = 0;
+    for (int nodes : new int[] {1, 2, 4}) {
+      List<Process> started = startNodes(url, logs, "scale" + nodes, nodes, NODE_CONCURRENCY);
+      try {
+        timeJob(submitter, "sleep100", nodes * NODE_CONCURRENCY * 10);
+        int items = nodes * ITEMS_PER_NODE;
+        double seconds = timeJob(submitter, "sleep100", items);
+        double perSecond = items / seconds;
+        if (nodes == 1) {
+          one = perSecond;
+        } else if (nodes == 4) {
+          four = perSecond;
+        }
+        System.out.printf(
+            Locale.ROOT,
+            "%d node(s): %,d items in %.2f s, %,.0f items/s%n",
+            nodes,
+            items,
+            seconds,
+            perSecond);
+        rows.add(
+            row(
+                "%d node(s) x 50, %,d items of 100 ms".formatted(nodes, items),
+                "%,.0f items/s (ideal %,d)".formatted(perSecond, nodes * NODE_CONCURRENCY * 10),
+                ""));
+      } finally {
+        stop(started);
+      }
+    }
+    rows.add(row("4 nodes against 1", "%.2f x".formatted(four / one), ">= 3.5 x"));
+    return rows;
+  }
+
+  private static String noop(Engine submitter, String url, Path logs) throws Exception {
+    List<Process> started = startNodes(url, logs, "noop", 2, 0);
+    try {
+      timeJob(submitter, "identity", 20_000);
+      double seconds = timeJob(submitter, "identity", NOOP_ITEMS);
+      System.out.printf(Locale.ROOT, "2 nodes: 100k no-op in %.2f s%n", seconds);
+      return row(
+          "2 nodes, %,d no-op items".formatted(NOOP_ITEMS),
+          "%,.0f tasks/s".formatted(NOOP_ITEMS / seconds),
+          "");
+    } finally {
+      stop(started);
+    }
+  }
+
+  /** Starts {@code count} nodes and waits until each prints {@code ready}. */
+  private static List<Process> startNodes(
+      String url, Path logs, String round, int count, int concurrency) throws Exception {
+    List<Process> nodes = new ArrayList<>();
+    List<Path> outs = new ArrayList<>();
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    for (int i = 0; i < count; i++) {
+      String id = round + "-node" + i;
+      Path out = logs.resolve(id + ".out");
+      nodes.add(
+          new ProcessBuilder(
+                  java,
+                  "-cp",
+                  System.getProperty("java.class.path"),
+                  ClusterNode.class.getName(),
+                  url,
+                  id,
+                  Integer.toString(concurrency))
+              .redirectOutput(out.toFile())
+              .redirectError(logs.resolve(id + ".err").toFile())
+              .start());
+      outs.add(out);
+    }
+    Instant deadline = Instant.now().plusSeconds(60);
+    for (int i = 0; i < count; i++) {
+      while (!Files.readString(outs.get(i), StandardCharsets.UTF_8).contains("ready")) {
+        if (!nodes.get(i).isAlive() || Instant.now().isAfter(deadline)) {
+          stop(nodes);
+          throw new IllegalStateException("node " + outs.get(i) + " did not start; see its .err");
+        }
+        Thread.sleep(20);
+      }
+    }
+    return nodes;
+  }
+
+  private static void stop(List<Process> nodes) throws InterruptedException {
+    nodes.forEach(Process::destroy);
+    for (Process p : nodes) {
+      if (!p.waitFor(60, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+      }
+    }
+  }
+
+  /** Submits {@code n} items of {@code function} and returns the seconds from submit to outcome. */
+  private static double timeJob(Engine submitter, String function, int n) {
+    List<Integer> items = IntStream.range(0, n).boxed().toList();
+    JobSpec<Integer, JsonNode, JsonNode> spec =
+        JobSpec.items(items).function(function).reduce("count").build();
+    long t0 = System.nanoTime();
+    JobOutcome<JsonNode> outcome = submitter.submit(spec).outcome().join();
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    if (outcome.state() != JobState.SUCCEEDED || outcome.aggregate().longValue() != n) {
+      throw new IllegalStateException(
+          "benchmark job ended " + outcome.state() + ": " + outcome.status());
+    }
+    return seconds;
+  }
+
+  private static String row(String scenario, String result, String target) {
+    return "| " + scenario + " | " + result + " | " + target + " |";
+  }
+
+  private static void dropSchema(String schema) {
+    try (Connection c = DriverManager.getConnection(POSTGRES, "postgres", "");
+        Statement s = c.createStatement()) {
+      s.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+    } catch (SQLException e) {
+      System.err.println("could not drop schema " + schema + ": " + e.getMessage());
+    }
+  }
+}
