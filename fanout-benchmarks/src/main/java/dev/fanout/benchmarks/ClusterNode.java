@@ -9,8 +9,9 @@ import java.util.concurrent.CountDownLatch;
  * item. The built-in {@code identity} serves the no-op scenario.
  *
  * <p>Usage: {@code java -cp benchmarks.jar dev.fanout.benchmarks.ClusterNode <jdbc-url> <node-id>
- * <concurrency>}, where a concurrency of 0 keeps the node's default cap. It prints {@code ready}
- * once it runs, and stops on SIGTERM.
+ * <concurrency> [http]}, where a concurrency of 0 keeps the node's default cap, and {@code http}
+ * makes it a {@code fanout serve} node that also takes submissions on a free loopback port. It
+ * prints {@code ready} (and the URL) once it runs, and stops on SIGTERM.
  */
 public final class ClusterNode {
 
@@ -19,24 +20,27 @@ public final class ClusterNode {
   /**
    * Runs the node until SIGTERM.
    *
-   * @param args the JDBC URL, the node id and the node's concurrency cap (0 for the default)
+   * @param args the JDBC URL, the node id, the node's concurrency cap (0 for the default), and
+   *     {@code http} for a node that serves the HTTP API too
    * @throws InterruptedException never in practice: the main thread waits for the shutdown hook
    */
   public static void main(String[] args) throws InterruptedException {
-    if (args.length != 3) {
-      throw new IllegalArgumentException("usage: ClusterNode <jdbc-url> <node-id> <concurrency>");
+    if (args.length < 3 || args.length > 4 || (args.length == 4 && !args[3].equals("http"))) {
+      throw new IllegalArgumentException(
+          "usage: ClusterNode <jdbc-url> <node-id> <concurrency> [http]");
     }
+    boolean http = args.length == 4;
     FanoutServer.Builder builder =
-        FanoutServer.builder()
-            .workerOnly()
-            .jdbcUrl(args[0])
-            .nodeId(args[1])
-            .function(
-                "sleep100",
-                (item, ctx) -> {
-                  Thread.sleep(100);
-                  return item;
-                });
+        http ? FanoutServer.builder().port(0) : FanoutServer.builder().workerOnly();
+    builder
+        .jdbcUrl(args[0])
+        .nodeId(args[1])
+        .function(
+            "sleep100",
+            (item, ctx) -> {
+              Thread.sleep(100);
+              return item;
+            });
     int concurrency = Integer.parseInt(args[2]);
     if (concurrency > 0) {
       builder.concurrency(concurrency);
@@ -50,7 +54,7 @@ public final class ClusterNode {
                   node.close();
                   stopped.countDown();
                 }));
-    System.out.println("ready");
+    System.out.println(http ? "ready " + node.url() : "ready");
     System.out.flush();
     stopped.await();
   }

@@ -1,12 +1,11 @@
 package dev.fanout.benchmarks;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.fanout.Engine;
-import dev.fanout.FanOut;
-import dev.fanout.JobOutcome;
-import dev.fanout.JobSpec;
-import dev.fanout.JobState;
-import dev.fanout.jdbc.JdbcJobStore;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,13 +13,16 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
 /**
@@ -47,6 +49,10 @@ public final class ClusterScenarios {
   private static final int NODE_CONCURRENCY = 50;
   private static final int ITEMS_PER_NODE = 3_000;
   private static final int NOOP_ITEMS = 100_000;
+  private static final Pattern READY = Pattern.compile("ready (\\S+)");
+  private static final Set<String> FINAL = Set.of("SUCCEEDED", "FAILED", "CANCELLED");
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   private ClusterScenarios() {}
 
@@ -66,14 +72,11 @@ public final class ClusterScenarios {
     String url = POSTGRES + "?user=postgres&currentSchema=" + schema;
     Path logs = Files.createTempDirectory("fanout-bench-cluster");
     List<String> rows = new ArrayList<>();
-    try (JdbcJobStore store =
-            JdbcJobStore.builder(POSTGRES).user("postgres").schema(schema).build();
-        Engine submitter =
-            FanOut.builder().store(store).pollInterval(Duration.ofMillis(50)).build()) {
+    try {
       for (String scenario : scenarios) {
         switch (scenario) {
-          case "scale" -> rows.addAll(scaleOut(submitter, url, logs));
-          case "noop" -> rows.add(noop(submitter, url, logs));
+          case "scale" -> rows.addAll(scaleOut(url, logs));
+          case "noop" -> rows.add(noop(url, logs));
           default ->
               throw new IllegalArgumentException(
                   "unknown scenario '" + scenario + "': scale or noop");
@@ -89,16 +92,16 @@ public final class ClusterScenarios {
     System.out.println("node logs: " + logs);
   }
 
-  private static List<String> scaleOut(Engine submitter, String url, Path logs) throws Exception {
+  private static List<String> scaleOut(String url, Path logs) throws Exception {
     List<String> rows = new ArrayList<>();
     double one = 0;
     double four = 0;
     for (int nodes : new int[] {1, 2, 4}) {
-      List<Process> started = startNodes(url, logs, "scale" + nodes, nodes, NODE_CONCURRENCY);
+      Cluster started = startNodes(url, logs, "scale" + nodes, nodes, NODE_CONCURRENCY);
       try {
-        timeJob(submitter, "sleep100", nodes * NODE_CONCURRENCY * 10);
+        timeJob(started, "sleep100", nodes * NODE_CONCURRENCY * 10);
         int items = nodes * ITEMS_PER_NODE;
-        double seconds = timeJob(submitter, "sleep100", items);
+        double seconds = timeJob(started, "sleep100", items);
         double perSecond = items / seconds;
         if (nodes == 1) {
           one = perSecond;
@@ -118,46 +121,55 @@ public final class ClusterScenarios {
                 "%,.0f items/s (ideal %,d)".formatted(perSecond, nodes * NODE_CONCURRENCY * 10),
                 ""));
       } finally {
-        stop(started);
+        stop(started.processes());
       }
     }
     rows.add(row("4 nodes against 1", "%.2f x".formatted(four / one), ">= 3.5 x"));
     return rows;
   }
 
-  private static String noop(Engine submitter, String url, Path logs) throws Exception {
-    List<Process> started = startNodes(url, logs, "noop", 2, 0);
+  private static String noop(String url, Path logs) throws Exception {
+    Cluster started = startNodes(url, logs, "noop", 2, 0);
     try {
-      timeJob(submitter, "identity", 20_000);
-      double seconds = timeJob(submitter, "identity", NOOP_ITEMS);
+      timeJob(started, "identity", 20_000);
+      double seconds = timeJob(started, "identity", NOOP_ITEMS);
       System.out.printf(Locale.ROOT, "2 nodes: 100k no-op in %.2f s%n", seconds);
       return row(
           "2 nodes, %,d no-op items".formatted(NOOP_ITEMS),
           "%,.0f tasks/s".formatted(NOOP_ITEMS / seconds),
           "");
     } finally {
-      stop(started);
+      stop(started.processes());
     }
   }
 
-  /** Starts {@code count} nodes and waits until each prints {@code ready}. */
-  private static List<Process> startNodes(
-      String url, Path logs, String round, int count, int concurrency) throws Exception {
+  /** The nodes of one round, and the URL of the first, which serves HTTP. */
+  private record Cluster(List<Process> processes, String url) {}
+
+  /** Starts {@code count} nodes, the first with HTTP, and waits until each prints {@code ready}. */
+  private static Cluster startNodes(String url, Path logs, String round, int count, int concurrency)
+      throws Exception {
     List<Process> nodes = new ArrayList<>();
     List<Path> outs = new ArrayList<>();
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     for (int i = 0; i < count; i++) {
       String id = round + "-node" + i;
       Path out = logs.resolve(id + ".out");
-      nodes.add(
-          new ProcessBuilder(
+      List<String> command =
+          new ArrayList<>(
+              List.of(
                   java,
                   "-cp",
                   System.getProperty("java.class.path"),
                   ClusterNode.class.getName(),
                   url,
                   id,
-                  Integer.toString(concurrency))
+                  Integer.toString(concurrency)));
+      if (i == 0) {
+        command.add("http");
+      }
+      nodes.add(
+          new ProcessBuilder(command)
               .redirectOutput(out.toFile())
               .redirectError(logs.resolve(id + ".err").toFile())
               .start());
@@ -173,7 +185,11 @@ public final class ClusterScenarios {
         Thread.sleep(20);
       }
     }
-    return nodes;
+    Matcher m = READY.matcher(Files.readString(outs.get(0), StandardCharsets.UTF_8));
+    if (!m.find()) {
+      throw new IllegalStateException("the first node printed no URL: " + outs.get(0));
+    }
+    return new Cluster(nodes, m.group(1));
   }
 
   private static void stop(List<Process> nodes) throws InterruptedException {
@@ -185,17 +201,47 @@ public final class ClusterScenarios {
     }
   }
 
-  /** Submits {@code n} items of {@code function} and returns the seconds from submit to outcome. */
-  private static double timeJob(Engine submitter, String function, int n) {
-    List<Integer> items = IntStream.range(0, n).boxed().toList();
-    JobSpec<Integer, JsonNode, JsonNode> spec =
-        JobSpec.items(items).function(function).reduce("count").build();
+  /**
+   * Submits {@code n} items of {@code function} to the cluster's HTTP node and returns the seconds
+   * from sending the submission to reading its final state.
+   */
+  private static double timeJob(Cluster cluster, String function, int n) throws Exception {
+    String items =
+        IntStream.range(0, n).mapToObj(Integer::toString).collect(Collectors.joining(","));
+    String body =
+        "{\"function\": {\"name\": \""
+            + function
+            + "\"}, \"items\": ["
+            + items
+            + "], \"reduce\": \"count\"}";
     long t0 = System.nanoTime();
-    JobOutcome<JsonNode> outcome = submitter.submit(spec).outcome().join();
+    HttpResponse<String> accepted =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create(cluster.url() + "/v1/jobs"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    if (accepted.statusCode() != 202) {
+      throw new IllegalStateException("submission refused: " + accepted.body());
+    }
+    String id = JSON.readTree(accepted.body()).get("id").asText();
+    JsonNode job;
+    while (true) {
+      job =
+          JSON.readTree(
+              HTTP.send(
+                      HttpRequest.newBuilder(URI.create(cluster.url() + "/v1/jobs/" + id)).build(),
+                      HttpResponse.BodyHandlers.ofString())
+                  .body());
+      if (FINAL.contains(job.get("status").asText())) {
+        break;
+      }
+      Thread.sleep(20);
+    }
     double seconds = (System.nanoTime() - t0) / 1e9;
-    if (outcome.state() != JobState.SUCCEEDED || outcome.aggregate().longValue() != n) {
-      throw new IllegalStateException(
-          "benchmark job ended " + outcome.state() + ": " + outcome.status());
+    if (!job.get("status").asText().equals("SUCCEEDED") || job.get("aggregate").asLong() != n) {
+      throw new IllegalStateException("benchmark job ended: " + job);
     }
     return seconds;
   }
