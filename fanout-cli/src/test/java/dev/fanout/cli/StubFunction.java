@@ -146,6 +146,12 @@ final class StubFunction implements AutoCloseable {
     return calls.stream().filter(c -> c.job.equals(job)).toList();
   }
 
+  /** The calls of a job running now. */
+  int inFlight(String job) {
+    AtomicInteger n = inFlight.get(job);
+    return n == null ? 0 : n.get();
+  }
+
   /** The most calls of a job that ran at once. */
   int peak(String job) {
     AtomicInteger p = peak.get(job);
