@@ -1,0 +1,119 @@
+package dev.fanout;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.fanout.spi.InMemoryJobStore;
+import dev.fanout.spi.JobRow;
+import dev.fanout.spi.JobStore;
+import dev.fanout.spi.NodeRow;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Engines sharing one store, as the nodes of a cluster do: each named consumer is delivered by one
+ * node at a time, a later small job is not starved by an earlier big one, and every node shows in
+ * the store's node list until it leaves.
+ */
+class ClusterEngineTest {
+  private final JobStore store = new InMemoryJobStore();
+  private final List<Engine> engines = new CopyOnWriteArrayList<>();
+
+  @AfterEach
+  void close() {
+    engines.forEach(Engine::close);
+  }
+
+  private Engine node(String id, int concurrency) {
+    Engine engine =
+        FanOut.builder()
+            .store(store)
+            .workerId(id)
+            .maxConcurrency(concurrency)
+            .pollInterval(Duration.ofMillis(10))
+            .leaseDuration(Duration.ofSeconds(3))
+            .build();
+    engine.register("id", Integer.class, (Integer n, TaskContext ctx) -> n);
+    engine.register(
+        "slow",
+        Integer.class,
+        (Integer n, TaskContext ctx) -> {
+          Thread.sleep(2);
+          return n;
+        });
+    engines.add(engine);
+    return engine;
+  }
+
+  private static List<Integer> range(int n) {
+    return IntStream.range(0, n).boxed().toList();
+  }
+
+  @Test
+  void three_nodes_running_one_job_hand_each_result_to_its_consumer_once() {
+    Map<Long, AtomicInteger> calls = new ConcurrentHashMap<>();
+    List<Engine> nodes = List.of(node("a", 8), node("b", 8), node("c", 8));
+    for (Engine n : nodes) {
+      n.registerConsumer(
+          "hook",
+          Integer.class,
+          r -> calls.computeIfAbsent(r.index(), k -> new AtomicInteger()).incrementAndGet());
+      n.start();
+    }
+
+    JobHandle<Void> job =
+        nodes.get(0).submit(JobSpec.items(range(2_000)).function("slow").consumer("hook").build());
+
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> store.acknowledged(job.id(), "hook") == 2_000);
+    assertThat(calls).hasSize(2_000);
+    assertThat(calls.values()).allSatisfy(c -> assertThat(c.get()).isEqualTo(1));
+  }
+
+  @Test
+  void a_small_job_submitted_after_a_big_one_finishes_while_most_of_the_big_one_waits() {
+    Engine engine = node("a", 4);
+    JobHandle<Void> big = engine.submit(JobSpec.items(range(20_000)).function("slow").build());
+    await().until(() -> big.status().succeeded() > 20);
+
+    JobHandle<Void> small = engine.submit(JobSpec.items(range(10)).function("slow").build());
+
+    await().atMost(Duration.ofSeconds(60)).until(() -> small.status().state().isFinal());
+    JobRow bigNow = store.job(big.id()).orElseThrow();
+    assertThat(small.status().state()).isEqualTo(JobState.SUCCEEDED);
+    assertThat(bigNow.pending()).as("the big job's items still waiting").isGreaterThan(18_000);
+    big.cancel();
+  }
+
+  @Test
+  void each_node_beats_into_the_node_list_and_shows_stopped_once_closed() {
+    Engine a = node("node-a", 7);
+    Engine b = node("node-b", 9);
+    a.start();
+    b.start();
+
+    await().until(() -> store.nodes().stream().map(NodeRow::id).toList(), ids -> ids.size() == 2);
+    NodeRow rowA = store.nodes().stream().filter(n -> n.id().equals("node-a")).findFirst().get();
+    assertThat(rowA.concurrency()).isEqualTo(7);
+    assertThat(rowA.stopped()).isFalse();
+    assertThat(rowA.version()).isNotBlank();
+
+    a.close();
+    assertThat(store.nodes())
+        .filteredOn(n -> n.id().equals("node-a"))
+        .singleElement()
+        .satisfies(n -> assertThat(n.stopped()).isTrue());
+    assertThat(store.nodes())
+        .filteredOn(n -> n.id().equals("node-b"))
+        .singleElement()
+        .satisfies(n -> assertThat(n.stopped()).isFalse());
+  }
+}
