@@ -116,4 +116,36 @@ class ClusterEngineTest {
         .singleElement()
         .satisfies(n -> assertThat(n.stopped()).isFalse());
   }
+
+  @Test
+  void cancelling_a_job_on_one_node_stops_its_attempts_on_the_others() {
+    AtomicInteger running = new AtomicInteger();
+    AtomicInteger interrupted = new AtomicInteger();
+    List<Engine> nodes = List.of(node("a", 2), node("b", 2));
+    for (Engine n : nodes) {
+      n.register(
+          "hang",
+          Integer.class,
+          (Integer i, TaskContext ctx) -> {
+            running.incrementAndGet();
+            try {
+              Thread.sleep(Duration.ofMinutes(5));
+            } catch (InterruptedException e) {
+              interrupted.incrementAndGet();
+              throw e;
+            } finally {
+              running.decrementAndGet();
+            }
+            return i;
+          });
+      n.start();
+    }
+    JobHandle<Void> job = nodes.get(0).submit(JobSpec.items(range(100)).function("hang").build());
+    await().atMost(Duration.ofSeconds(30)).until(() -> running.get() == 4);
+
+    job.cancel();
+
+    await().atMost(Duration.ofSeconds(30)).until(() -> running.get() == 0);
+    assertThat(interrupted.get()).isEqualTo(4);
+  }
 }

@@ -675,7 +675,19 @@ final class DurableEngine {
       return false;
     }
     List<JobId> ids = store.activeJobs();
-    active.keySet().retainAll(Set.copyOf(ids));
+    Set<JobId> stillActive = Set.copyOf(ids);
+    active
+        .entrySet()
+        .removeIf(
+            e -> {
+              if (stillActive.contains(e.getKey())) {
+                return false;
+              }
+              // Ended elsewhere (another node cancelled it, or its deadline passed there): its
+              // attempts here can only be refused by the fence, so stop them now.
+              e.getValue().stopAll();
+              return true;
+            });
     List<Active> jobs = new ArrayList<>(ids.size());
     int first = ids.isEmpty() ? 0 : Math.floorMod(nextFirstJob++, ids.size());
     for (int i = 0; i < ids.size(); i++) {
