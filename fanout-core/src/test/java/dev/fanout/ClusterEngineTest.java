@@ -148,4 +148,60 @@ class ClusterEngineTest {
     await().atMost(Duration.ofSeconds(30)).until(() -> running.get() == 0);
     assertThat(interrupted.get()).isEqualTo(4);
   }
+
+  @Test
+  void the_nodes_that_did_not_deliver_a_finished_job_stop_asking_for_its_delivery() {
+    AtomicInteger leaseCalls = new AtomicInteger();
+    JobStore counting = countingLeaseCalls(store, leaseCalls);
+    List<Engine> nodes = new java.util.ArrayList<>();
+    for (String id : List.of("a", "b", "c")) {
+      Engine n =
+          FanOut.builder()
+              .store(counting)
+              .workerId(id)
+              .pollInterval(Duration.ofMillis(10))
+              .leaseDuration(Duration.ofMillis(600))
+              .build();
+      n.register("id", Integer.class, (Integer i, TaskContext ctx) -> i);
+      n.registerConsumer("hook", Integer.class, r -> {});
+      n.start();
+      engines.add(n);
+      nodes.add(n);
+    }
+    JobHandle<Void> job =
+        nodes.get(0).submit(JobSpec.items(range(200)).function("id").consumer("hook").build());
+    await().atMost(Duration.ofSeconds(30)).until(() -> store.acknowledged(job.id(), "hook") == 200);
+
+    // Every loop that is not delivering looks again a third of a lease later, finds the job
+    // delivered, and ends: the calls stop.
+    int[] last = {-1};
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .pollInterval(Duration.ofSeconds(1))
+        .until(
+            () -> {
+              int now = leaseCalls.get();
+              boolean quiet = now == last[0];
+              last[0] = now;
+              return quiet;
+            });
+  }
+
+  /** The store, counting calls of leaseDelivery. */
+  private static JobStore countingLeaseCalls(JobStore store, AtomicInteger calls) {
+    return (JobStore)
+        java.lang.reflect.Proxy.newProxyInstance(
+            JobStore.class.getClassLoader(),
+            new Class<?>[] {JobStore.class},
+            (proxy, method, args) -> {
+              if (method.getName().equals("leaseDelivery")) {
+                calls.incrementAndGet();
+              }
+              try {
+                return method.invoke(store, args);
+              } catch (java.lang.reflect.InvocationTargetException e) {
+                throw e.getCause();
+              }
+            });
+  }
 }

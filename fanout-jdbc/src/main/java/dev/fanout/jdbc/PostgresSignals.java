@@ -14,6 +14,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -48,6 +49,8 @@ final class PostgresSignals implements StoreSignals, AutoCloseable {
   /** How long the listener stays quiet before it checks that its connection is alive. */
   private static final Duration LIVENESS_CHECK = Duration.ofSeconds(5);
 
+  private static final Duration FIRST_LISTEN_WAIT = Duration.ofSeconds(5);
+
   private static final Duration MAX_RECONNECT_BACKOFF = Duration.ofSeconds(5);
 
   private final StoreSignals.Local local = (StoreSignals.Local) StoreSignals.local();
@@ -64,6 +67,7 @@ final class PostgresSignals implements StoreSignals, AutoCloseable {
   private Set<String> pendingWork = new LinkedHashSet<>();
   private Set<String> pendingResults = new LinkedHashSet<>();
   private volatile boolean closed;
+  private final CountDownLatch listening = new CountDownLatch(1);
   private final Thread listener;
   private final Thread publisher;
 
@@ -78,11 +82,21 @@ final class PostgresSignals implements StoreSignals, AutoCloseable {
     this.publisher = Thread.ofVirtual().name("fanout-signals-notify").unstarted(this::publishLoop);
   }
 
-  /** Starts listening and publishing on the store's pool. */
+  /**
+   * Starts listening and publishing on the store's pool, and waits a little for the LISTEN to take
+   * effect, so that the signals of a job submitted right after the store opens reach this process.
+   */
   static PostgresSignals start(DataSource pool, String redactedUrl) {
     PostgresSignals signals = new PostgresSignals(pool, redactedUrl, currentSchema(pool));
     signals.listener.start();
     signals.publisher.start();
+    try {
+      if (!signals.listening.await(FIRST_LISTEN_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+        log.warn("not yet listening for signals at {}; polling until then", redactedUrl);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     return signals;
   }
 
@@ -210,6 +224,7 @@ final class PostgresSignals implements StoreSignals, AutoCloseable {
           s.execute("LISTEN " + workChannel);
           s.execute("LISTEN " + resultsChannel);
         }
+        listening.countDown();
         if (missedSome) {
           log.info("listening for signals at {} again", redactedUrl);
           local.deliver(Kind.WORK, null);
