@@ -675,7 +675,19 @@ final class DurableEngine {
       return false;
     }
     List<JobId> ids = store.activeJobs();
-    active.keySet().retainAll(Set.copyOf(ids));
+    Set<JobId> stillActive = Set.copyOf(ids);
+    active
+        .entrySet()
+        .removeIf(
+            e -> {
+              if (stillActive.contains(e.getKey())) {
+                return false;
+              }
+              // Ended elsewhere (another node cancelled it, or its deadline passed there): its
+              // attempts here can only be refused by the fence, so stop them now.
+              e.getValue().stopAll();
+              return true;
+            });
     List<Active> jobs = new ArrayList<>(ids.size());
     int first = ids.isEmpty() ? 0 : Math.floorMod(nextFirstJob++, ids.size());
     for (int i = 0; i < ids.size(); i++) {
@@ -1290,9 +1302,7 @@ final class DurableEngine {
         DurableSpec spec = decode(row.spec(), DurableSpec.class);
         if (spec.consumer() != null
             && registry.hasConsumer(spec.consumer())
-            && (!row.state().isFinal()
-                || store.acknowledged(row.id(), spec.consumer()) < row.lastSeq()
-                || store.acknowledged(row.id(), finishedKey(spec.consumer())) <= row.lastSeq())) {
+            && owesDelivery(row, spec.consumer())) {
           startDelivery(row.id(), spec.consumer());
         }
       }
@@ -1348,7 +1358,12 @@ final class DurableEngine {
       int failures = 0;
       while (!closed) {
         if (!lease.hold()) {
-          // Another node delivers; wait to take over should it die or finish.
+          // Another node delivers: done when it has handed everything over, else wait to take
+          // over should it die.
+          Optional<JobRow> row = store.job(id);
+          if (row.isEmpty() || !owesDelivery(row.get(), consumerName)) {
+            return;
+          }
           lease.awaitTurn();
           if (lease.hold()) {
             // It may have handed over many results since we last looked.
@@ -1422,6 +1437,16 @@ final class DurableEngine {
     }
   }
 
+  /**
+   * Whether a consumer is still owed something of a job: it is not final, or results after the
+   * consumer's acknowledgement, or the report of its end.
+   */
+  private boolean owesDelivery(JobRow row, String consumerName) {
+    return !row.state().isFinal()
+        || store.acknowledged(row.id(), consumerName) < row.lastSeq()
+        || store.acknowledged(row.id(), finishedKey(consumerName)) <= row.lastSeq();
+  }
+
   private void releaseDelivery(JobId id, String consumerName) {
     try {
       store.releaseDelivery(id, consumerName, workerId);
@@ -1483,10 +1508,7 @@ final class DurableEngine {
     }
     try {
       Optional<JobRow> row = store.job(id);
-      if (row.isPresent()
-          && (!row.get().state().isFinal()
-              || store.acknowledged(id, consumerName) < row.get().lastSeq()
-              || store.acknowledged(id, finishedKey(consumerName)) <= row.get().lastSeq())) {
+      if (row.isPresent() && owesDelivery(row.get(), consumerName)) {
         startDelivery(id, consumerName);
       }
     } catch (RuntimeException e) {

@@ -1,0 +1,207 @@
+package dev.fanout;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.fanout.spi.InMemoryJobStore;
+import dev.fanout.spi.JobRow;
+import dev.fanout.spi.JobStore;
+import dev.fanout.spi.NodeRow;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Engines sharing one store, as the nodes of a cluster do: each named consumer is delivered by one
+ * node at a time, a later small job is not starved by an earlier big one, and every node shows in
+ * the store's node list until it leaves.
+ */
+class ClusterEngineTest {
+  private final JobStore store = new InMemoryJobStore();
+  private final List<Engine> engines = new CopyOnWriteArrayList<>();
+
+  @AfterEach
+  void close() {
+    engines.forEach(Engine::close);
+  }
+
+  private Engine node(String id, int concurrency) {
+    Engine engine =
+        FanOut.builder()
+            .store(store)
+            .workerId(id)
+            .maxConcurrency(concurrency)
+            .pollInterval(Duration.ofMillis(10))
+            .leaseDuration(Duration.ofSeconds(3))
+            .build();
+    engine.register("id", Integer.class, (Integer n, TaskContext ctx) -> n);
+    engine.register(
+        "slow",
+        Integer.class,
+        (Integer n, TaskContext ctx) -> {
+          Thread.sleep(2);
+          return n;
+        });
+    engines.add(engine);
+    return engine;
+  }
+
+  private static List<Integer> range(int n) {
+    return IntStream.range(0, n).boxed().toList();
+  }
+
+  @Test
+  void three_nodes_running_one_job_hand_each_result_to_its_consumer_once() {
+    Map<Long, AtomicInteger> calls = new ConcurrentHashMap<>();
+    List<Engine> nodes = List.of(node("a", 8), node("b", 8), node("c", 8));
+    for (Engine n : nodes) {
+      n.registerConsumer(
+          "hook",
+          Integer.class,
+          r -> calls.computeIfAbsent(r.index(), k -> new AtomicInteger()).incrementAndGet());
+      n.start();
+    }
+
+    JobHandle<Void> job =
+        nodes.get(0).submit(JobSpec.items(range(2_000)).function("slow").consumer("hook").build());
+
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> store.acknowledged(job.id(), "hook") == 2_000);
+    assertThat(calls).hasSize(2_000);
+    assertThat(calls.values()).allSatisfy(c -> assertThat(c.get()).isEqualTo(1));
+  }
+
+  @Test
+  void a_small_job_submitted_after_a_big_one_finishes_while_most_of_the_big_one_waits() {
+    Engine engine = node("a", 4);
+    JobHandle<Void> big = engine.submit(JobSpec.items(range(20_000)).function("slow").build());
+    await().until(() -> big.status().succeeded() > 20);
+
+    JobHandle<Void> small = engine.submit(JobSpec.items(range(10)).function("slow").build());
+
+    await().atMost(Duration.ofSeconds(60)).until(() -> small.status().state().isFinal());
+    JobRow bigNow = store.job(big.id()).orElseThrow();
+    assertThat(small.status().state()).isEqualTo(JobState.SUCCEEDED);
+    assertThat(bigNow.pending()).as("the big job's items still waiting").isGreaterThan(18_000);
+    big.cancel();
+  }
+
+  @Test
+  void each_node_beats_into_the_node_list_and_shows_stopped_once_closed() {
+    Engine a = node("node-a", 7);
+    Engine b = node("node-b", 9);
+    a.start();
+    b.start();
+
+    await().until(() -> store.nodes().stream().map(NodeRow::id).toList(), ids -> ids.size() == 2);
+    NodeRow rowA = store.nodes().stream().filter(n -> n.id().equals("node-a")).findFirst().get();
+    assertThat(rowA.concurrency()).isEqualTo(7);
+    assertThat(rowA.stopped()).isFalse();
+    assertThat(rowA.version()).isNotBlank();
+
+    a.close();
+    assertThat(store.nodes())
+        .filteredOn(n -> n.id().equals("node-a"))
+        .singleElement()
+        .satisfies(n -> assertThat(n.stopped()).isTrue());
+    assertThat(store.nodes())
+        .filteredOn(n -> n.id().equals("node-b"))
+        .singleElement()
+        .satisfies(n -> assertThat(n.stopped()).isFalse());
+  }
+
+  @Test
+  void cancelling_a_job_on_one_node_stops_its_attempts_on_the_others() {
+    AtomicInteger running = new AtomicInteger();
+    AtomicInteger interrupted = new AtomicInteger();
+    List<Engine> nodes = List.of(node("a", 2), node("b", 2));
+    for (Engine n : nodes) {
+      n.register(
+          "hang",
+          Integer.class,
+          (Integer i, TaskContext ctx) -> {
+            running.incrementAndGet();
+            try {
+              Thread.sleep(Duration.ofMinutes(5));
+            } catch (InterruptedException e) {
+              interrupted.incrementAndGet();
+              throw e;
+            } finally {
+              running.decrementAndGet();
+            }
+            return i;
+          });
+      n.start();
+    }
+    JobHandle<Void> job = nodes.get(0).submit(JobSpec.items(range(100)).function("hang").build());
+    await().atMost(Duration.ofSeconds(30)).until(() -> running.get() == 4);
+
+    job.cancel();
+
+    await().atMost(Duration.ofSeconds(30)).until(() -> running.get() == 0);
+    assertThat(interrupted.get()).isEqualTo(4);
+  }
+
+  @Test
+  void the_nodes_that_did_not_deliver_a_finished_job_stop_asking_for_its_delivery() {
+    AtomicInteger leaseCalls = new AtomicInteger();
+    JobStore counting = countingLeaseCalls(store, leaseCalls);
+    List<Engine> nodes = new java.util.ArrayList<>();
+    for (String id : List.of("a", "b", "c")) {
+      Engine n =
+          FanOut.builder()
+              .store(counting)
+              .workerId(id)
+              .pollInterval(Duration.ofMillis(10))
+              .leaseDuration(Duration.ofMillis(600))
+              .build();
+      n.register("id", Integer.class, (Integer i, TaskContext ctx) -> i);
+      n.registerConsumer("hook", Integer.class, r -> {});
+      n.start();
+      engines.add(n);
+      nodes.add(n);
+    }
+    JobHandle<Void> job =
+        nodes.get(0).submit(JobSpec.items(range(200)).function("id").consumer("hook").build());
+    await().atMost(Duration.ofSeconds(30)).until(() -> store.acknowledged(job.id(), "hook") == 200);
+
+    // Every loop that is not delivering looks again a third of a lease later, finds the job
+    // delivered, and ends: the calls stop.
+    int[] last = {-1};
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .pollInterval(Duration.ofSeconds(1))
+        .until(
+            () -> {
+              int now = leaseCalls.get();
+              boolean quiet = now == last[0];
+              last[0] = now;
+              return quiet;
+            });
+  }
+
+  /** The store, counting calls of leaseDelivery. */
+  private static JobStore countingLeaseCalls(JobStore store, AtomicInteger calls) {
+    return (JobStore)
+        java.lang.reflect.Proxy.newProxyInstance(
+            JobStore.class.getClassLoader(),
+            new Class<?>[] {JobStore.class},
+            (proxy, method, args) -> {
+              if (method.getName().equals("leaseDelivery")) {
+                calls.incrementAndGet();
+              }
+              try {
+                return method.invoke(store, args);
+              } catch (java.lang.reflect.InvocationTargetException e) {
+                throw e.getCause();
+              }
+            });
+  }
+}
