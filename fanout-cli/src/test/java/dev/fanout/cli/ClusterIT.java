@@ -86,9 +86,10 @@ class ClusterIT {
   void a_killed_worker_s_items_run_again_elsewhere_and_every_index_is_recorded_once()
       throws Exception {
     cluster = new ClusterHarness(dir, List.of("s0", "w1", "w2"), Duration.ofMillis(50));
-    Node serve = cluster.start("s0", "serve", false, "--concurrency", "50");
-    Node victim = cluster.start("w1", "worker", false, "--concurrency", "50");
-    cluster.start("w2", "worker", false, "--concurrency", "50");
+    Node serve = cluster.launch("s0", "serve", false, "--concurrency", "50");
+    Node victim = cluster.launch("w1", "worker", false, "--concurrency", "50");
+    cluster.awaitRunning(
+        serve, victim, cluster.launch("w2", "worker", false, "--concurrency", "50"));
     StubFunction stub = cluster.stub;
     long items = 20_000;
 
@@ -131,9 +132,9 @@ class ClusterIT {
   void a_worker_cut_off_from_postgres_past_its_lease_records_none_of_its_late_results()
       throws Exception {
     cluster = new ClusterHarness(dir, List.of("s0", "w1", "w2"), Duration.ofMillis(20));
-    Node serve = cluster.start("s0", "serve", false, "--concurrency", "50");
-    Node cut = cluster.start("w1", "worker", true, "--concurrency", "50");
-    cluster.start("w2", "worker", false, "--concurrency", "50");
+    Node serve = cluster.launch("s0", "serve", false, "--concurrency", "50");
+    Node cut = cluster.launch("w1", "worker", true, "--concurrency", "50");
+    cluster.awaitRunning(serve, cut, cluster.launch("w2", "worker", false, "--concurrency", "50"));
     StubFunction stub = cluster.stub;
     long items = 3_000;
     // The last items wait on the other nodes, so the job is still running when w1 comes back.
@@ -190,9 +191,11 @@ class ClusterIT {
   @Test
   void a_job_s_max_concurrency_holds_across_the_cluster() throws Exception {
     cluster = new ClusterHarness(dir, List.of("s0", "w1", "w2"), Duration.ofMillis(100));
-    Node serve = cluster.start("s0", "serve", false, "--concurrency", "50");
-    cluster.start("w1", "worker", false, "--concurrency", "50");
-    cluster.start("w2", "worker", false, "--concurrency", "50");
+    Node serve = cluster.launch("s0", "serve", false, "--concurrency", "50");
+    cluster.awaitRunning(
+        serve,
+        cluster.launch("w1", "worker", false, "--concurrency", "50"),
+        cluster.launch("w2", "worker", false, "--concurrency", "50"));
     StubFunction stub = cluster.stub;
     long items = 400;
 
@@ -216,8 +219,8 @@ class ClusterIT {
     // come free often enough for a later job to be claimed; ClusterEngineTest covers the writer's
     // refill that starved it in memory.
     cluster = new ClusterHarness(dir, List.of("s0", "w1"), Duration.ofSeconds(1));
-    Node serve = cluster.start("s0", "serve", false, "--concurrency", "50");
-    cluster.start("w1", "worker", false, "--concurrency", "50");
+    Node serve = cluster.launch("s0", "serve", false, "--concurrency", "50");
+    cluster.awaitRunning(serve, cluster.launch("w1", "worker", false, "--concurrency", "50"));
     StubFunction stub = cluster.stub;
     long bigItems = 1_000_000;
 
