@@ -16,6 +16,7 @@ import io.javalin.Javalin;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -122,7 +123,9 @@ public final class FanoutServer implements AutoCloseable {
               spool,
               names,
               components,
-              metrics);
+              metrics,
+              new Api.Node(settings.nodeId, settings.leaseDuration),
+              Clock.systemUTC());
       // After the API exists, so resumed webhook deliveries find the views their bodies need.
       engine.start();
       if (settings.http) {
@@ -195,6 +198,14 @@ public final class FanoutServer implements AutoCloseable {
    */
   public String nodeId() {
     return settings.nodeId;
+  }
+
+  /** The store, for tests that write into it what other nodes would. */
+  synchronized JobStore store() {
+    if (store == null) {
+      throw new IllegalStateException("the server is not started");
+    }
+    return store;
   }
 
   /** The routes served, as {@code METHOD /path}; for the check against the OpenAPI document. */
