@@ -75,6 +75,7 @@ public final class Api {
   private final ObjectMapper json;
   private final SubmitParser parser;
   private final AtomicBoolean shuttingDown = new AtomicBoolean();
+  private final JobWakeups wakeups;
 
   /**
    * This server as a node of its cluster, for {@code GET /v1/cluster}.
@@ -128,6 +129,7 @@ public final class Api {
             // Keep decimals as written: stripping would turn 100.0 into 1E+2.
             .configure(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false);
     this.parser = new SubmitParser(json, limits);
+    this.wakeups = new JobWakeups(store.signals());
     // Last: a resumed delivery may use these views as soon as they are published.
     components.useViews(
         new WebhookConsumer.Views() {
@@ -262,9 +264,13 @@ public final class Api {
     return routes().stream().map(r -> r.method().name() + " " + r.path()).toList();
   }
 
-  /** Ends open event streams, so stopping the server does not wait for their clients. */
+  /**
+   * Ends open event streams, so stopping the server does not wait for their clients, and stops
+   * listening to the store's signals.
+   */
   public void shutdown() {
     shuttingDown.set(true);
+    wakeups.close();
   }
 
   // ------------------------------------------------------------------ auth and errors
@@ -732,7 +738,7 @@ public final class Api {
     ctx.header("X-Accel-Buffering", "no");
     // The raw servlet stream: Javalin's own buffers the result until the handler returns.
     OutputStream out = ctx.res().getOutputStream();
-    new EventStream(this, job, store, streams, shuttingDown, out, after).run();
+    new EventStream(this, job, store, streams, shuttingDown, wakeups, out, after).run();
   }
 
   ObjectNode progressView(JobStatus s) {
