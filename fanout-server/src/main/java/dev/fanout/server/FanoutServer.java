@@ -101,7 +101,8 @@ public final class FanoutServer implements AutoCloseable {
               settings.allowHosts.isEmpty()
                   ? UrlGuard.defaults()
                   : UrlGuard.allowingOnly(settings.allowHosts),
-              settings.batchLinger);
+              settings.batchLinger,
+              settings.nodeId);
       components.register(engine);
       Set<String> names = new TreeSet<>(BuiltinFunctions.NAMES);
       settings.functions.forEach(
@@ -367,16 +368,17 @@ public final class FanoutServer implements AutoCloseable {
      * header of its HTTP function calls. Each running node needs its own: two processes under one
      * ID would renew each other's leases.
      *
-     * @param nodeId not blank, at most 100 characters (default: host name, process ID and a random
-     *     suffix)
+     * @param nodeId 1 to 100 visible ASCII characters, since it travels in a header (default: host
+     *     name, process ID and a random suffix)
      * @return this builder
-     * @throws IllegalArgumentException when blank or too long
+     * @throws IllegalArgumentException when empty, too long, or holding spaces, control or
+     *     non-ASCII characters
      */
     public Builder nodeId(String nodeId) {
       Objects.requireNonNull(nodeId, "nodeId");
-      if (nodeId.isBlank() || nodeId.length() > 100) {
+      if (!HttpFunction.Builder.isHeaderSafe(nodeId)) {
         throw new IllegalArgumentException(
-            "nodeId must be 1 to 100 characters and not blank, got '" + nodeId + "'");
+            "nodeId must be 1 to 100 visible ASCII characters (no spaces), got '" + nodeId + "'");
       }
       this.nodeId = nodeId;
       return this;
