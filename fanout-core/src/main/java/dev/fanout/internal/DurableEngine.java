@@ -33,8 +33,10 @@ import dev.fanout.spi.IdempotencyKeyTakenException;
 import dev.fanout.spi.JobRow;
 import dev.fanout.spi.JobStore;
 import dev.fanout.spi.NewJob;
+import dev.fanout.spi.NodeRow;
 import dev.fanout.spi.Recorded;
 import dev.fanout.spi.StoreException;
+import dev.fanout.spi.StoreSignals;
 import dev.fanout.spi.StoredResult;
 import dev.fanout.spi.SucceededValue;
 import dev.fanout.spi.TaskState;
@@ -99,6 +101,9 @@ final class DurableEngine {
   private static final int PURGE_BATCH = 100;
   private static final Duration UNSEALED_RETENTION = Duration.ofHours(1);
 
+  /** How long the node list shows a node that stopped or died, after its last heartbeat. */
+  private static final Duration NODE_RETENTION = Duration.ofHours(1);
+
   /**
    * How long a repeated submission waits for the first one under its idempotency key to finish
    * storing its items; a million items take seconds, a submitter that died holds the key until its
@@ -124,6 +129,12 @@ final class DurableEngine {
   private final Scheduler scheduler;
   private final Executor executor;
   private final String workerId;
+  private final String host = NodeIdentity.host();
+  private volatile Instant startedAt;
+  private StoreSignals.Subscription signalSubscription;
+
+  /** Where the dispatcher's next claim round starts in the list of active jobs: jobs take turns. */
+  private int nextFirstJob;
 
   /**
    * The lease owner claims are made under now: the worker ID plus a token that changes at every
@@ -260,6 +271,19 @@ final class DurableEngine {
       return;
     }
     started = true;
+    startedAt = clock.instant();
+    // Other nodes' news: work to claim wakes the dispatcher, results wake the deliveries.
+    signalSubscription =
+        store
+            .signals()
+            .subscribe(
+                (kind, job) -> {
+                  if (kind == StoreSignals.Kind.WORK) {
+                    signal();
+                  } else {
+                    signalConsumers();
+                  }
+                });
     dispatcher = Thread.ofVirtual().name("fanout-dispatcher").start(this::dispatch);
     heartbeat = Thread.ofVirtual().name("fanout-heartbeat").start(this::beat);
     writer = Thread.ofVirtual().name("fanout-writer").start(this::write);
@@ -323,6 +347,17 @@ final class DurableEngine {
       }
     }
     handles.values().forEach(h -> h.future.cancel(false));
+    if (signalSubscription != null) {
+      signalSubscription.close();
+    }
+    if (started) {
+      try {
+        store.leave(workerId, clock.instant());
+      } catch (RuntimeException e) {
+        // The row stays until the node counts as lost; nothing depends on it.
+        log.warn("could not mark node {} stopped in the store: {}", workerId, e.toString());
+      }
+    }
   }
 
   /**
@@ -435,6 +470,7 @@ final class DurableEngine {
       throw e;
     }
     signal();
+    store.signals().publish(StoreSignals.Kind.WORK, id);
     @SuppressWarnings("unchecked")
     JobHandle<A> handle = (JobHandle<A>) handle(id);
     return handle;
@@ -597,7 +633,19 @@ final class DurableEngine {
     while (!closed) {
       Duration pause = lease.dividedBy(3);
       try {
-        renewLeases(clock.instant());
+        Instant now = clock.instant();
+        renewLeases(now);
+        // After the leases, which matter more: a node missing from the list loses nothing.
+        store.heartbeat(
+            new NodeRow(
+                workerId,
+                host,
+                NodeIdentity.version(),
+                startedAt,
+                now,
+                nodeConcurrency,
+                Math.max(0, localRunning.get()),
+                false));
         failures = 0;
       } catch (RuntimeException | Error e) {
         failures++;
@@ -613,15 +661,25 @@ final class DurableEngine {
     }
   }
 
-  /** Claims for each active job in turn; true when it claimed a full batch somewhere. */
+  /**
+   * Claims for each active job in turn; true when it claimed a full batch somewhere.
+   *
+   * <p>Jobs take turns: each round starts one job further down the list, and while several jobs are
+   * active a job first gets no more than its fair share of this node's slots (the node's cap over
+   * the number of active jobs), whatever its size. Slots that a job cannot use (it has nothing
+   * pending, or is at its own cap) go round again to the jobs that filled their share, so the node
+   * is never left idle for fairness' sake.
+   */
   private boolean claimRound(Instant now) {
     if (draining) {
       return false;
     }
     List<JobId> ids = store.activeJobs();
     active.keySet().retainAll(Set.copyOf(ids));
-    boolean full = false;
-    for (JobId id : ids) {
+    List<Active> jobs = new ArrayList<>(ids.size());
+    int first = ids.isEmpty() ? 0 : Math.floorMod(nextFirstJob++, ids.size());
+    for (int i = 0; i < ids.size(); i++) {
+      JobId id = ids.get((first + i) % ids.size());
       Active job = active(id);
       if (job == null) {
         continue;
@@ -631,28 +689,67 @@ final class DurableEngine {
             job, JobState.FAILED, "job deadline of " + job.spec.deadlineMillis() + " ms passed");
         continue;
       }
-      int room = reserveSlots(claimBatch);
-      if (room == 0) {
-        continue; // no claim, but later jobs' deadlines still need checking
+      jobs.add(job);
+    }
+    boolean full = false;
+    List<Active> more = new ArrayList<>();
+    for (Active job : jobs) {
+      int wanted = Math.min(claimBatch, fairRoom(job, jobs.size()));
+      if (wanted <= 0) {
+        more.add(job); // at its share already: it may have more once the others have had theirs
+        continue;
       }
-      String token = owner;
-      AtomicInteger running = runningByOwner.computeIfAbsent(token, k -> new AtomicInteger());
-      List<ClaimedTask> claimed = List.of();
-      try {
-        claimed = store.claim(id, token, room, now, now.plus(lease));
-      } catch (RuntimeException e) {
-        // The claim may have committed without us hearing of it: let its items expire.
-        owner = newOwnerToken();
-        throw e;
-      } finally {
-        localRunning.addAndGet(claimed.size() - room);
+      if (claimAll(job, wanted, now)) {
+        full = true;
+        more.add(job);
       }
-      for (ClaimedTask task : claimed) {
-        launch(job, task, running);
+    }
+    if (jobs.size() > 1) {
+      for (Active job : more) {
+        full |= claimAll(job, claimBatch, now);
       }
-      full |= claimed.size() == room;
     }
     return full;
+  }
+
+  /**
+   * How many more of this node's slots a job may take before the others have had theirs: all of
+   * them when it runs alone, else its share of the node's cap less what it runs already.
+   */
+  private int fairRoom(Active job, int activeJobs) {
+    if (activeJobs <= 1) {
+      return Integer.MAX_VALUE;
+    }
+    int share = Math.max(1, nodeConcurrency / activeJobs);
+    return share - job.running.get();
+  }
+
+  /**
+   * Claims up to {@code wanted} items of a job within this node's free slots and starts them.
+   *
+   * @return true when it got every item it had slots for, so the job may have more
+   */
+  private boolean claimAll(Active job, int wanted, Instant now) {
+    int room = reserveSlots(wanted);
+    if (room == 0) {
+      return false;
+    }
+    String token = owner;
+    AtomicInteger running = runningByOwner.computeIfAbsent(token, k -> new AtomicInteger());
+    List<ClaimedTask> claimed = List.of();
+    try {
+      claimed = store.claim(job.id, token, room, now, now.plus(lease));
+    } catch (RuntimeException e) {
+      // The claim may have committed without us hearing of it: let its items expire.
+      owner = newOwnerToken();
+      throw e;
+    } finally {
+      localRunning.addAndGet(claimed.size() - room);
+    }
+    for (ClaimedTask task : claimed) {
+      launch(job, task, running);
+    }
+    return claimed.size() == room;
   }
 
   /**
@@ -706,6 +803,7 @@ final class DurableEngine {
     Duration unsealedAge =
         retention.compareTo(UNSEALED_RETENTION) < 0 ? retention : UNSEALED_RETENTION;
     int purged = store.purge(now.minus(retention), now.minus(unsealedAge), PURGE_BATCH);
+    store.forgetNodes(now.minus(NODE_RETENTION));
     if (purged > 0) {
       log.info("purged {} jobs older than {}", purged, retention);
     }
@@ -835,6 +933,7 @@ final class DurableEngine {
   /** Starts an attempt of a claimed item, whose slot on this node its claimer has reserved. */
   private void launch(Active job, ClaimedTask task, AtomicInteger runningUnderOwner) {
     runningUnderOwner.incrementAndGet();
+    job.running.incrementAndGet();
     unreported.incrementAndGet();
     try {
       executor.execute(
@@ -847,6 +946,7 @@ final class DurableEngine {
           });
     } catch (RuntimeException e) {
       unreported.decrementAndGet();
+      job.running.decrementAndGet();
       releaseSlot();
       runningUnderOwner.decrementAndGet();
       abandonOwnerToken();
@@ -870,6 +970,7 @@ final class DurableEngine {
       timer = timeout == null ? null : scheduler.schedule(timeout, attempt::timeOut);
     } catch (RuntimeException e) {
       job.attempts.remove(attempt);
+      job.running.decrementAndGet();
       releaseSlot();
       runningUnderOwner.decrementAndGet();
       abandonOwnerToken();
@@ -904,6 +1005,7 @@ final class DurableEngine {
       }
       job.attempts.remove(attempt);
       runningUnderOwner.decrementAndGet();
+      job.running.decrementAndGet();
       releaseSlot();
     }
     if (attempt.timedOut) {
@@ -1022,6 +1124,9 @@ final class DurableEngine {
       List<Completion> completions = e.getValue();
       Recorded recorded = recordAndRefill(e.getKey(), job, completions, now);
       report(e.getKey(), completions, recorded.settled());
+      if (!recorded.settled().isEmpty()) {
+        store.signals().publish(StoreSignals.Kind.RESULTS, e.getKey());
+      }
       if (job != null && !recorded.settled().isEmpty()) {
         afterSettled(job, recorded);
       }
@@ -1049,7 +1154,8 @@ final class DurableEngine {
         job != null && !draining && (job.deadlineAt == null || now.isBefore(job.deadlineAt));
     // Every slot the batch freed, not a claim batch's worth: a wave of equally slow calls ends
     // together, and slots left over would idle until the dispatcher's next poll.
-    int room = mayClaim ? reserveSlots(completions.size()) : 0;
+    int room =
+        mayClaim ? reserveSlots(Math.min(completions.size(), fairRoom(job, active.size()))) : 0;
     String token = owner;
     Recorded recorded = null;
     try {
@@ -1116,6 +1222,7 @@ final class DurableEngine {
 
   private void onFinished(JobRow row) {
     active.remove(row.id());
+    store.signals().publish(StoreSignals.Kind.RESULTS, row.id());
     completeOutcome(row);
     signal();
   }
@@ -1236,9 +1343,19 @@ final class DurableEngine {
               consumerName, id, decode(stored.get().spec(), DurableSpec.class).consumerConfig());
       @SuppressWarnings("unchecked")
       Class<Object> type = (Class<Object>) sink.resultType();
+      DeliveryLease lease = new DeliveryLease(id, consumerName);
       long acked = store.acknowledged(id, consumerName);
       int failures = 0;
       while (!closed) {
+        if (!lease.hold()) {
+          // Another node delivers; wait to take over should it die or finish.
+          lease.awaitTurn();
+          if (lease.hold()) {
+            // It may have handed over many results since we last looked.
+            acked = store.acknowledged(id, consumerName);
+          }
+          continue;
+        }
         List<StoredResult> page = store.results(id, acked, 500);
         if (page.isEmpty()) {
           Optional<JobRow> row = store.job(id);
@@ -1262,7 +1379,8 @@ final class DurableEngine {
         Throwable failure = null;
         long failedIndex = -1;
         for (StoredResult r : page) {
-          if (closed) {
+          // A slow consumer may outlast the lease: stop where another node may have taken over.
+          if (closed || !lease.hold()) {
             break;
           }
           try {
@@ -1296,10 +1414,66 @@ final class DurableEngine {
         return;
       }
     } finally {
+      releaseDelivery(id, consumerName);
       delivering.remove(id, Thread.currentThread());
       // A job retried while this loop was finishing was activated again, but found this loop
       // still registered and started none: look once more, now that it is gone.
       restartIfPending(id, consumerName);
+    }
+  }
+
+  private void releaseDelivery(JobId id, String consumerName) {
+    try {
+      store.releaseDelivery(id, consumerName, workerId);
+    } catch (RuntimeException e) {
+      // Then it runs out: another node takes over a lease later, nothing is lost.
+      log.debug(
+          "job {}: could not release the delivery to '{}': {}", id, consumerName, e.toString());
+    }
+  }
+
+  /**
+   * This node's hold on delivering one job to one consumer: in a cluster every node that runs the
+   * job starts a delivery loop, and the store's lease lets one of them hand the results over. The
+   * holder renews it every third of the lease; the others look again as often, so a holder that
+   * dies is replaced within about a lease and a third.
+   */
+  private final class DeliveryLease {
+    private final JobId id;
+    private final String consumerName;
+    private boolean held;
+    private long checkedAt;
+
+    DeliveryLease(JobId id, String consumerName) {
+      this.id = id;
+      this.consumerName = consumerName;
+    }
+
+    /** True when this node holds the lease, asking the store at most every third of the lease. */
+    boolean hold() {
+      long now = System.nanoTime();
+      if (checkedAt != 0 && now - checkedAt < lease.toNanos() / 3) {
+        return held;
+      }
+      Instant at = clock.instant();
+      held = store.leaseDelivery(id, consumerName, workerId, at, at.plus(lease));
+      checkedAt = now;
+      return held;
+    }
+
+    /** Waits until this node should ask for the lease again, or until it closes. */
+    void awaitTurn() {
+      long wait = lease.toNanos() / 3 - (System.nanoTime() - checkedAt);
+      wakeLock.lock();
+      try {
+        while (wait > 0 && !closed) {
+          wait = closing.awaitNanos(wait);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } finally {
+        wakeLock.unlock();
+      }
     }
   }
 
@@ -1371,7 +1545,8 @@ final class DurableEngine {
   private void awaitDelivery() {
     wakeLock.lock();
     try {
-      delivered.await(pollInterval.toNanos(), TimeUnit.NANOSECONDS);
+      // Within a third of the lease too, so that waiting never lets the delivery lease lapse.
+      delivered.await(Math.min(pollInterval.toNanos(), lease.toNanos() / 3), TimeUnit.NANOSECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } finally {
@@ -1503,6 +1678,10 @@ final class DurableEngine {
     final FailurePolicy failure;
     final Instant deadlineAt;
     final Set<Attempt> attempts = ConcurrentHashMap.newKeySet();
+
+    /** Attempts of this job running on this node, for its fair share of the node's slots. */
+    final AtomicInteger running = new AtomicInteger();
+
     // Made on first use, once per job: a factory's component may hold per-job state.
     private final ReentrantLock making = new ReentrantLock();
     private volatile Registry.Fn fn;
@@ -1642,6 +1821,7 @@ final class DurableEngine {
         return false;
       }
       signal();
+      store.signals().publish(StoreSignals.Kind.WORK, id);
       return true;
     }
 
@@ -1676,6 +1856,7 @@ final class DurableEngine {
       }
       boolean resumed = store.setPaused(id, false);
       signal();
+      store.signals().publish(StoreSignals.Kind.WORK, id);
       return resumed;
     }
 
@@ -1687,6 +1868,7 @@ final class DurableEngine {
       requireNotFinal(row(), "setMaxConcurrency");
       store.setMaxConcurrency(id, maxConcurrency);
       signal();
+      store.signals().publish(StoreSignals.Kind.WORK, id);
     }
 
     private void requireNotFinal(JobRow row, String action) {

@@ -23,12 +23,15 @@ import java.util.Random;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
@@ -2309,6 +2312,118 @@ public abstract class JobStoreContract {
   }
 
   // ---------------------------------------------------------------- helpers
+
+  // ---------------------------------------------------------------- delivery leases
+
+  @Test
+  void one_node_at_a_time_holds_a_delivery_and_another_takes_it_once_it_runs_out() {
+    JobId id = sealedJob(1, 3, 3);
+
+    assertThat(store.leaseDelivery(id, "hook", "node-a", at(0), at(10))).isTrue();
+    assertThat(store.leaseDelivery(id, "hook", "node-b", at(5), at(15))).isFalse();
+    // The holder renews it; the other still waits.
+    assertThat(store.leaseDelivery(id, "hook", "node-a", at(9), at(19))).isTrue();
+    assertThat(store.leaseDelivery(id, "hook", "node-b", at(12), at(22))).isFalse();
+    // Another consumer of the same job has a lease of its own.
+    assertThat(store.leaseDelivery(id, "other", "node-b", at(12), at(22))).isTrue();
+    // Run out: the other node takes it, and the first has lost it.
+    assertThat(store.leaseDelivery(id, "hook", "node-b", at(19), at(29))).isTrue();
+    assertThat(store.leaseDelivery(id, "hook", "node-a", at(20), at(30))).isFalse();
+  }
+
+  @Test
+  void a_released_delivery_is_free_at_once_but_only_its_holder_releases_it() {
+    JobId id = sealedJob(1, 3, 3);
+    store.acknowledge(id, "hook", 2);
+    assertThat(store.leaseDelivery(id, "hook", "node-a", at(0), at(10))).isTrue();
+
+    store.releaseDelivery(id, "hook", "node-b");
+    assertThat(store.leaseDelivery(id, "hook", "node-b", at(1), at(11))).isFalse();
+
+    store.releaseDelivery(id, "hook", "node-a");
+    assertThat(store.leaseDelivery(id, "hook", "node-b", at(1), at(11))).isTrue();
+    // Leasing kept the acknowledgement where it was.
+    assertThat(store.acknowledged(id, "hook")).isEqualTo(2);
+  }
+
+  @Test
+  void no_delivery_lease_is_granted_for_a_job_that_does_not_exist() {
+    assertThat(store.leaseDelivery(jobId(9), "hook", "node-a", at(0), at(10))).isFalse();
+  }
+
+  @Test
+  void of_many_nodes_racing_for_a_free_delivery_exactly_one_wins() throws Exception {
+    JobId id = sealedJob(1, 3, 3);
+    int nodes = 8;
+    ExecutorService pool = Executors.newFixedThreadPool(nodes);
+    try {
+      CountDownLatch go = new CountDownLatch(1);
+      List<Future<Boolean>> won = new ArrayList<>();
+      for (int n = 0; n < nodes; n++) {
+        String holder = "node-" + n;
+        won.add(
+            pool.submit(
+                () -> {
+                  go.await();
+                  return store.leaseDelivery(id, "hook", holder, at(0), at(10));
+                }));
+      }
+      go.countDown();
+      int winners = 0;
+      for (Future<Boolean> f : won) {
+        winners += f.get(RACE_TIMEOUT.toSeconds(), TimeUnit.SECONDS) ? 1 : 0;
+      }
+      assertThat(winners).isEqualTo(1);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  // ---------------------------------------------------------------- nodes
+
+  @Test
+  void a_node_reads_back_as_its_last_heartbeat_and_as_stopped_once_it_leaves() {
+    store.heartbeat(new NodeRow("b", "host-b", "1.0", at(2), at(2), 50, 0, false));
+    store.heartbeat(new NodeRow("a", "host-a", "1.0", at(1), at(1), 10, 3, false));
+    store.heartbeat(new NodeRow("a", "host-a", "1.0", at(1), at(4), 10, 7, false));
+
+    assertThat(store.nodes())
+        .containsExactly(
+            new NodeRow("a", "host-a", "1.0", at(1), at(4), 10, 7, false),
+            new NodeRow("b", "host-b", "1.0", at(2), at(2), 50, 0, false));
+
+    store.leave("a", at(6));
+    assertThat(store.nodes().get(0))
+        .isEqualTo(new NodeRow("a", "host-a", "1.0", at(1), at(6), 10, 0, true));
+    // A node restarted under the same ID beats as running again.
+    store.heartbeat(new NodeRow("a", "host-a", "1.1", at(7), at(7), 10, 0, false));
+    assertThat(store.nodes().get(1))
+        .isEqualTo(new NodeRow("a", "host-a", "1.1", at(7), at(7), 10, 0, false));
+  }
+
+  @Test
+  void forgetting_nodes_deletes_those_last_seen_before_the_cutoff() {
+    store.heartbeat(new NodeRow("old", "h", "1.0", at(0), at(10), 1, 0, false));
+    store.heartbeat(new NodeRow("new", "h", "1.0", at(0), at(30), 1, 0, false));
+
+    assertThat(store.forgetNodes(at(20))).isEqualTo(1);
+    assertThat(store.nodes()).extracting(NodeRow::id).containsExactly("new");
+  }
+
+  @Test
+  void a_signal_reaches_a_subscriber_of_the_same_store() throws Exception {
+    BlockingQueue<String> heard = new LinkedBlockingQueue<>();
+    StoreSignals.Subscription subscription =
+        store.signals().subscribe((kind, job) -> heard.add(kind + " " + job));
+    store.signals().publish(StoreSignals.Kind.WORK, jobId(1));
+    store.signals().publish(StoreSignals.Kind.RESULTS, jobId(2));
+
+    assertThat(heard.poll(10, TimeUnit.SECONDS)).isEqualTo("WORK " + jobId(1));
+    assertThat(heard.poll(10, TimeUnit.SECONDS)).isEqualTo("RESULTS " + jobId(2));
+    subscription.close();
+    store.signals().publish(StoreSignals.Kind.WORK, jobId(3));
+    assertThat(heard.poll(200, TimeUnit.MILLISECONDS)).as("after close").isNull();
+  }
 
   /**
    * A time in this suite.

@@ -1,6 +1,7 @@
 package dev.fanout.jdbc;
 
 import dev.fanout.JobId;
+import dev.fanout.spi.StoreSignals;
 import dev.fanout.spi.StoredResult;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -9,6 +10,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import javax.sql.DataSource;
 
 /**
  * What differs between the databases the store runs on. Everything else is plain SQL that both
@@ -155,5 +157,17 @@ interface Dialect {
       }
       return applied;
     }
+  }
+
+  /**
+   * The signals of a store on this database: within this process unless the database can carry them
+   * between processes.
+   *
+   * @param pool the store's pool, which a carrier may take a listening connection from
+   * @param redactedUrl the database's URL without a password, for log messages
+   * @return the signals; closed with the store when {@link AutoCloseable}
+   */
+  default StoreSignals signals(DataSource pool, String redactedUrl) {
+    return StoreSignals.local();
   }
 }

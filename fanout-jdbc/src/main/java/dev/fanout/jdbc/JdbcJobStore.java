@@ -13,8 +13,10 @@ import dev.fanout.spi.JobCounts;
 import dev.fanout.spi.JobRow;
 import dev.fanout.spi.JobStore;
 import dev.fanout.spi.NewJob;
+import dev.fanout.spi.NodeRow;
 import dev.fanout.spi.Recorded;
 import dev.fanout.spi.StoreException;
+import dev.fanout.spi.StoreSignals;
 import dev.fanout.spi.StoredResult;
 import dev.fanout.spi.TaskState;
 import dev.fanout.spi.Verdict;
@@ -98,11 +100,13 @@ public final class JdbcJobStore implements JobStore {
   private final java.util.concurrent.atomic.AtomicBoolean refreshing =
       new java.util.concurrent.atomic.AtomicBoolean();
   private final Transactions transactions;
+  private final StoreSignals signals;
 
-  private JdbcJobStore(HikariDataSource pool, Dialect dialect) {
+  private JdbcJobStore(HikariDataSource pool, Dialect dialect, String redactedUrl) {
     this.pool = pool;
     this.dialect = dialect;
     this.transactions = new Transactions(pool);
+    this.signals = dialect.signals(pool, redactedUrl);
   }
 
   /**
@@ -1259,6 +1263,187 @@ public final class JdbcJobStore implements JobStore {
   }
 
   // ---------------------------------------------------------------------------------------------
+  // The cluster: delivery leases and nodes
+
+  @Override
+  public boolean leaseDelivery(
+      JobId id, String consumer, String holder, Instant now, Instant until) {
+    Objects.requireNonNull(id, "id");
+    Objects.requireNonNull(consumer, "consumer");
+    Objects.requireNonNull(holder, "holder");
+    return transactions.inTransaction(
+        "lease the delivery of job " + id + " to " + consumer,
+        connection -> {
+          if (takeDeliveryLease(connection, id, consumer, holder, now, until)) {
+            return true;
+          }
+          // No row yet (nothing acknowledged), or another holder: make sure of the row, once.
+          try (PreparedStatement upsert = connection.prepareStatement(dialect.acknowledgeSql())) {
+            upsert.setString(1, id.value());
+            upsert.setString(2, consumer);
+            upsert.setLong(3, 0);
+            upsert.executeUpdate();
+          }
+          return takeDeliveryLease(connection, id, consumer, holder, now, until);
+        });
+  }
+
+  /**
+   * One conditional update: free, run out, or ours. Under PostgreSQL's READ COMMITTED two nodes
+   * racing for it queue on the row, and the second re-checks the condition against the first's
+   * commit, so exactly one wins.
+   */
+  private static boolean takeDeliveryLease(
+      Connection connection, JobId id, String consumer, String holder, Instant now, Instant until)
+      throws SQLException {
+    try (PreparedStatement update =
+        connection.prepareStatement(
+            """
+            UPDATE fanout_ack SET holder = ?, lease_until = ?
+            WHERE job_id = ? AND consumer = ?
+              AND (holder IS NULL OR holder = ? OR lease_until <= ?)""")) {
+      update.setString(1, holder);
+      Timestamps.bind(update, 2, until);
+      update.setString(3, id.value());
+      update.setString(4, consumer);
+      update.setString(5, holder);
+      Timestamps.bind(update, 6, now);
+      return update.executeUpdate() == 1;
+    }
+  }
+
+  @Override
+  public void releaseDelivery(JobId id, String consumer, String holder) {
+    Objects.requireNonNull(id, "id");
+    transactions.inTransaction(
+        "release the delivery of job " + id + " to " + consumer,
+        connection -> {
+          try (PreparedStatement update =
+              connection.prepareStatement(
+                  "UPDATE fanout_ack SET holder = NULL, lease_until = NULL"
+                      + " WHERE job_id = ? AND consumer = ? AND holder = ?")) {
+            update.setString(1, id.value());
+            update.setString(2, consumer);
+            update.setString(3, holder);
+            update.executeUpdate();
+          }
+          return null;
+        });
+  }
+
+  @Override
+  public void heartbeat(NodeRow node) {
+    Objects.requireNonNull(node, "node");
+    transactions.inTransaction(
+        "record the heartbeat of node " + node.id(),
+        connection -> {
+          // Update first: a node beats many times and starts once. Only the node itself writes its
+          // row, so the insert after a miss races with nobody.
+          try (PreparedStatement update =
+              connection.prepareStatement(
+                  """
+                  UPDATE fanout_node SET host = ?, version = ?, started_at = ?, last_seen = ?,
+                    concurrency = ?, running = ?, stopped = FALSE
+                  WHERE id = ?""")) {
+            bindNode(update, node, 1);
+            update.setString(7, node.id());
+            if (update.executeUpdate() == 1) {
+              return null;
+            }
+          }
+          try (PreparedStatement insert =
+              connection.prepareStatement(
+                  """
+                  INSERT INTO fanout_node (host, version, started_at, last_seen, concurrency,
+                    running, id, stopped)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, FALSE)""")) {
+            bindNode(insert, node, 1);
+            insert.setString(7, node.id());
+            insert.executeUpdate();
+          }
+          return null;
+        });
+  }
+
+  private static void bindNode(PreparedStatement statement, NodeRow node, int first)
+      throws SQLException {
+    statement.setString(first, node.host());
+    statement.setString(first + 1, node.version());
+    Timestamps.bind(statement, first + 2, node.startedAt());
+    Timestamps.bind(statement, first + 3, node.lastSeen());
+    statement.setInt(first + 4, node.concurrency());
+    statement.setInt(first + 5, node.running());
+  }
+
+  @Override
+  public void leave(String nodeId, Instant at) {
+    Objects.requireNonNull(nodeId, "nodeId");
+    transactions.inTransaction(
+        "mark node " + nodeId + " stopped",
+        connection -> {
+          try (PreparedStatement update =
+              connection.prepareStatement(
+                  "UPDATE fanout_node SET stopped = TRUE, running = 0, last_seen = ? WHERE id = ?")) {
+            Timestamps.bind(update, 1, at);
+            update.setString(2, nodeId);
+            update.executeUpdate();
+          }
+          return null;
+        });
+  }
+
+  @Override
+  public List<NodeRow> nodes() {
+    return transactions.inTransaction(
+        "list the nodes",
+        connection -> {
+          try (PreparedStatement select =
+                  connection.prepareStatement(
+                      "SELECT id, host, version, started_at, last_seen, concurrency, running,"
+                          + " stopped FROM fanout_node ORDER BY started_at, id");
+              ResultSet rows = select.executeQuery()) {
+            List<NodeRow> nodes = new ArrayList<>();
+            while (rows.next()) {
+              nodes.add(
+                  new NodeRow(
+                      rows.getString("id"),
+                      rows.getString("host"),
+                      rows.getString("version"),
+                      Timestamps.read(rows, "started_at"),
+                      Timestamps.read(rows, "last_seen"),
+                      rows.getInt("concurrency"),
+                      rows.getInt("running"),
+                      rows.getBoolean("stopped")));
+            }
+            return nodes;
+          }
+        });
+  }
+
+  @Override
+  public int forgetNodes(Instant lastSeenBefore) {
+    Objects.requireNonNull(lastSeenBefore, "lastSeenBefore");
+    return transactions.inTransaction(
+        "forget nodes last seen before " + lastSeenBefore,
+        connection -> {
+          try (PreparedStatement delete =
+              connection.prepareStatement("DELETE FROM fanout_node WHERE last_seen < ?")) {
+            Timestamps.bind(delete, 1, lastSeenBefore);
+            return delete.executeUpdate();
+          }
+        });
+  }
+
+  /**
+   * Within this process on H2; through LISTEN/NOTIFY on PostgreSQL, so every process sharing the
+   * database hears them.
+   */
+  @Override
+  public StoreSignals signals() {
+    return signals;
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // Deleting
 
   @Override
@@ -1421,6 +1606,14 @@ public final class JdbcJobStore implements JobStore {
 
   @Override
   public void close() {
+    // First: its listening connection is the pool's.
+    if (signals instanceof AutoCloseable closeable) {
+      try {
+        closeable.close();
+      } catch (Exception e) {
+        LOG.warn("closing the store's signals failed", e);
+      }
+    }
     pool.close();
   }
 
@@ -1649,7 +1842,7 @@ public final class JdbcJobStore implements JobStore {
       try {
         MigrationVersion version = new SchemaMigrator(pool, dialect, schema, redactedUrl).migrate();
         LOG.info("Opened the job store at {} (schema version {})", redactedUrl, version);
-        return new JdbcJobStore(pool, dialect);
+        return new JdbcJobStore(pool, dialect, redactedUrl);
       } catch (RuntimeException e) {
         pool.close();
         throw e;

@@ -1,6 +1,7 @@
 package dev.fanout.jdbc;
 
 import dev.fanout.JobId;
+import dev.fanout.spi.StoreSignals;
 import dev.fanout.spi.StoredResult;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -9,6 +10,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import javax.sql.DataSource;
 
 /** PostgreSQL 12 or newer: the store a cluster of engines shares. */
 final class PostgresDialect implements Dialect {
@@ -189,5 +191,11 @@ final class PostgresDialect implements Dialect {
       update.setString(8, id.value());
       return update.executeUpdate();
     }
+  }
+
+  /** LISTEN/NOTIFY: every process sharing the database hears every node's signals. */
+  @Override
+  public StoreSignals signals(DataSource pool, String redactedUrl) {
+    return PostgresSignals.start(pool, redactedUrl);
   }
 }

@@ -33,7 +33,7 @@ class PostgresJobStoreTest extends JobStoreContract {
     JdbcJobStore store = database.open();
     try (Connection connection = database.connect();
         Statement statement = connection.createStatement()) {
-      statement.execute("TRUNCATE fanout_ack, fanout_item, fanout_job");
+      statement.execute("TRUNCATE fanout_ack, fanout_item, fanout_job, fanout_node");
     } catch (SQLException e) {
       store.close();
       throw new IllegalStateException("cannot empty the store's tables", e);

@@ -61,6 +61,11 @@ final class PostgresTestDatabase implements TestDatabase {
     return properties;
   }
 
+  /** The schema this database's stores use. */
+  String schema() {
+    return schema;
+  }
+
   @Override
   public String url() {
     return SERVER_URL + (SERVER_URL.contains("?") ? "&" : "?") + "currentSchema=" + schema;
