@@ -290,17 +290,20 @@ public final class FanoutServer implements AutoCloseable {
   /**
    * How event streams pace themselves; tests shorten these.
    *
-   * @param pollInterval how often a stream looks for new results when it has caught up
+   * @param pollInterval how often a stream that has caught up looks for new results when no signal
+   *     woke it: the store signals new results, so this is only the fallback for a lost signal, and
+   *     how often counts that change without results (items starting) are shown
    * @param progressInterval the least time between two {@code progress} events
    * @param keepAliveInterval how often an idle stream sends a comment line to keep proxies open
    */
   public record StreamSettings(
       Duration pollInterval, Duration progressInterval, Duration keepAliveInterval) {
     /**
-     * The defaults: poll every 100 ms, progress at most 4 times a second, keep-alive every 15 s.
+     * The defaults: look every second without a signal, progress at most 4 times a second,
+     * keep-alive every 15 s.
      */
     public static final StreamSettings DEFAULTS =
-        new StreamSettings(Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofSeconds(15));
+        new StreamSettings(Duration.ofSeconds(1), Duration.ofMillis(250), Duration.ofSeconds(15));
 
     /**
      * Checks every interval is positive.
