@@ -35,6 +35,7 @@ import picocli.CommandLine.Spec;
       SubmitCommand.class,
       StatusCommand.class,
       JobsCommand.class,
+      ClusterCommand.class,
       WatchCommand.class,
       ResultsCommand.class,
       JobChangeCommand.Cancel.class,

@@ -382,7 +382,8 @@ final class RunCommand implements Callable<Integer> {
       store.reclaimExpired(java.time.Instant.now().plus(Duration.ofDays(3650)));
     }
     engine = FanOut.builder().store(store).pollInterval(Duration.ofMillis(pollIntervalMs)).build();
-    components = new Components(UrlGuard.defaults(), HttpFunction.DEFAULT_BATCH_LINGER);
+    // A local run is no node of a cluster: its calls carry no X-Fanout-Node.
+    components = new Components(UrlGuard.defaults(), HttpFunction.DEFAULT_BATCH_LINGER, null);
     components.register(engine);
     engine.registerFunctionFactory(ExecFunction.NAME, JsonNode.class, ExecFunction.factory());
   }

@@ -7,8 +7,10 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fanout.TaskContext;
+import dev.fanout.client.FanoutClient;
 import dev.fanout.server.FanoutServer;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -235,6 +237,43 @@ class RemoteCommandsIT {
       ids.add(json(line).get("id").asText());
     }
     assertThat(ids).containsExactly(second, first);
+  }
+
+  @Test
+  void cluster_lists_the_server_as_a_starred_node_as_text_and_as_json() throws Exception {
+    // The server's row appears with its first heartbeat.
+    try (FanoutClient client =
+        FanoutClient.builder(URI.create(server.url())).token(TOKEN).build()) {
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .pollInterval(20, TimeUnit.MILLISECONDS)
+          .until(() -> client.cluster().self().isPresent());
+    }
+
+    FanoutJar.Run text = fanout("cluster");
+    assertThat(text.exitCode()).as(text.describe()).isZero();
+    List<String> lines = text.out().lines().toList();
+    assertThat(lines.get(0)).startsWith("ID").contains("STATE", "RUNNING/CAP", "LAST SEEN");
+    assertThat(lines)
+        .anySatisfy(l -> assertThat(l).startsWith(server.nodeId() + " *").contains("active"));
+
+    FanoutJar.Run json = fanout("cluster", "--output", "json");
+    assertThat(json.exitCode()).as(json.describe()).isZero();
+    JsonNode cluster = json(json.out());
+    assertThat(cluster.get("leaseSeconds").isNumber()).isTrue();
+    List<String> selves = new ArrayList<>();
+    cluster
+        .get("nodes")
+        .forEach(
+            n -> {
+              if (n.get("self").asBoolean()) {
+                selves.add(n.get("id").asText());
+              }
+            });
+    assertThat(selves).containsExactly(server.nodeId());
+
+    FanoutJar.Run refused = fanout("cluster", "--token", "not-the-token-at-all");
+    assertThat(refused.exitCode()).as(refused.describe()).isEqualTo(3);
   }
 
   @Test
@@ -467,6 +506,7 @@ class RemoteCommandsIT {
             "submit",
             "status",
             "jobs",
+            "cluster",
             "watch",
             "results",
             "cancel",

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assumptions.abort;
 
 import dev.fanout.JobId;
 import dev.fanout.JobState;
+import dev.fanout.client.FanoutClient;
+import dev.fanout.client.NodeView;
 import dev.fanout.jdbc.JdbcJobStore;
 import dev.fanout.server.FanoutServer;
 import dev.fanout.spi.JobRow;
@@ -126,6 +128,64 @@ class WorkerIT {
       assertThat(worker.waitFor(30, TimeUnit.SECONDS)).as("stopped after SIGTERM").isTrue();
     } finally {
       worker.destroyForcibly();
+    }
+  }
+
+  @Test
+  void fanout_cluster_shows_the_server_and_a_worker_which_is_stopped_after_sigterm()
+      throws Exception {
+    try (FanoutServer server =
+            FanoutServer.builder()
+                .port(0)
+                .jdbcUrl(url())
+                .nodeId("it-server")
+                .shutdownGrace(Duration.ZERO)
+                .build()
+                .start();
+        FanoutClient client = FanoutClient.builder(URI.create(server.url())).build()) {
+      Process worker =
+          FanoutJar.start(
+              dir,
+              Map.of(),
+              null,
+              "worker",
+              "--db",
+              url(),
+              "--node-id",
+              "it-worker",
+              "--concurrency",
+              "3");
+      try {
+        await()
+            .atMost(Duration.ofSeconds(60))
+            .pollInterval(100, TimeUnit.MILLISECONDS)
+            .until(
+                () -> client.cluster().nodes().stream().anyMatch(n -> n.id().equals("it-worker")));
+
+        FanoutJar.Run text =
+            FanoutJar.run(
+                Files.createDirectories(dir.resolve("cluster")),
+                Map.of("FANOUT_SERVER", server.url()),
+                null,
+                "cluster");
+        assertThat(text.exitCode()).as(text.describe()).isZero();
+        assertThat(text.out().lines())
+            .anySatisfy(l -> assertThat(l).startsWith("it-server *").contains("active"))
+            .anySatisfy(
+                l -> assertThat(l).startsWith("it-worker ").contains("active", "0/3", "s ago"));
+
+        worker.destroy(); // SIGTERM: the worker leaves the cluster as it stops
+        assertThat(worker.waitFor(30, TimeUnit.SECONDS)).as("stopped after SIGTERM").isTrue();
+        NodeView stopped =
+            client.cluster().nodes().stream()
+                .filter(n -> n.id().equals("it-worker"))
+                .findFirst()
+                .orElseThrow();
+        assertThat(stopped.state()).as(log()).isEqualTo(NodeView.State.STOPPED);
+        assertThat(stopped.self()).isFalse();
+      } finally {
+        worker.destroyForcibly();
+      }
     }
   }
 

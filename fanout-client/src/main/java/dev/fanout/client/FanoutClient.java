@@ -60,9 +60,9 @@ import java.util.stream.StreamSupport;
  * <p>The remote API mirrors the HTTP routes: {@link #submit(SubmitRequest)}, {@link #get}, {@link
  * #list(JobState, int, JobId)}, {@link #cancelJob}, {@link #pauseJob}, {@link #resumeJob}, {@link
  * #changeMaxConcurrency}, {@link #retryFailed}, {@link #delete}, {@link #aggregate}, {@link
- * #results(JobId, long, int, ItemStatus)}, and the event stream as {@link #results(JobId)} and
- * {@link #events}. Each returns what the server answered, and each error answer is a {@link
- * FanoutApiException} with its status and stable code.
+ * #results(JobId, long, int, ItemStatus)}, the event stream as {@link #results(JobId)} and {@link
+ * #events}, and the server's cluster as {@link #cluster()}. Each returns what the server answered,
+ * and each error answer is a {@link FanoutApiException} with its status and stable code.
  *
  * <p>The client also implements {@link JobClient}, so code written against the library's interface
  * can be pointed at a remote server. Those methods keep the interface's contract: an unknown job is
@@ -525,6 +525,18 @@ public final class FanoutClient implements JobClient, AutoCloseable {
       }
     }
     return response.body();
+  }
+
+  /**
+   * The nodes sharing the server's database ({@code fanout serve} and {@code fanout worker}), with
+   * their state, cap and load.
+   *
+   * @return the cluster as the server sees it now
+   * @throws FanoutApiException when the server refuses, such as a bad token
+   * @throws FanoutUnreachableException when the server could not be reached
+   */
+  public ClusterView cluster() {
+    return JsonViews.cluster(call("GET", "/v1/cluster", null));
   }
 
   // ------------------------------------------------------------------ change

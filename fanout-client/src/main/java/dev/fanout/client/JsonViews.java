@@ -11,6 +11,9 @@ import dev.fanout.JobState;
 import dev.fanout.JobStatus;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 import java.util.OptionalLong;
 
 /** Reads the API's JSON objects into the client's records. */
@@ -83,6 +86,33 @@ final class JsonViews {
         json.path("attempts").asInt(),
         Duration.ofMillis(json.path("durationMs").asLong()),
         json);
+  }
+
+  static ClusterView cluster(JsonNode json) {
+    List<NodeView> nodes = new ArrayList<>();
+    for (JsonNode n : json.path("nodes")) {
+      String state = text(n, "state");
+      NodeView.State parsed;
+      try {
+        parsed = NodeView.State.valueOf(state.toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalStateException(
+            "the server's answer has an unknown node state '" + state + "'", e);
+      }
+      nodes.add(
+          new NodeView(
+              text(n, "id"),
+              text(n, "host"),
+              text(n, "version"),
+              Instant.parse(text(n, "startedAt")),
+              Instant.parse(text(n, "lastSeen")),
+              parsed,
+              n.path("concurrency").asInt(),
+              n.path("running").asInt(),
+              n.path("self").asBoolean()));
+    }
+    long leaseMillis = json.path("leaseSeconds").decimalValue().movePointRight(3).longValue();
+    return new ClusterView(nodes, Duration.ofMillis(leaseMillis), json);
   }
 
   private static OptionalLong total(JsonNode json) {

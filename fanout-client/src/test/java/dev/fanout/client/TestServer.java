@@ -77,6 +77,10 @@ final class TestServer implements AutoCloseable {
     return server.url();
   }
 
+  String nodeId() {
+    return server.nodeId();
+  }
+
   /** Stops the server, leaving its jobs in the data folder for the next start. */
   void stop() {
     server.close();

@@ -16,6 +16,7 @@ import io.javalin.Javalin;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -100,7 +101,8 @@ public final class FanoutServer implements AutoCloseable {
               settings.allowHosts.isEmpty()
                   ? UrlGuard.defaults()
                   : UrlGuard.allowingOnly(settings.allowHosts),
-              settings.batchLinger);
+              settings.batchLinger,
+              settings.nodeId);
       components.register(engine);
       Set<String> names = new TreeSet<>(BuiltinFunctions.NAMES);
       settings.functions.forEach(
@@ -122,7 +124,9 @@ public final class FanoutServer implements AutoCloseable {
               spool,
               names,
               components,
-              metrics);
+              metrics,
+              new Api.Node(settings.nodeId, settings.leaseDuration),
+              Clock.systemUTC());
       // After the API exists, so resumed webhook deliveries find the views their bodies need.
       engine.start();
       if (settings.http) {
@@ -195,6 +199,14 @@ public final class FanoutServer implements AutoCloseable {
    */
   public String nodeId() {
     return settings.nodeId;
+  }
+
+  /** The store, for tests that write into it what other nodes would. */
+  synchronized JobStore store() {
+    if (store == null) {
+      throw new IllegalStateException("the server is not started");
+    }
+    return store;
   }
 
   /** The routes served, as {@code METHOD /path}; for the check against the OpenAPI document. */
@@ -278,17 +290,20 @@ public final class FanoutServer implements AutoCloseable {
   /**
    * How event streams pace themselves; tests shorten these.
    *
-   * @param pollInterval how often a stream looks for new results when it has caught up
+   * @param pollInterval how often a stream that has caught up looks for new results when no signal
+   *     woke it: the store signals new results, so this is only the fallback for a lost signal, and
+   *     how often counts that change without results (items starting) are shown
    * @param progressInterval the least time between two {@code progress} events
    * @param keepAliveInterval how often an idle stream sends a comment line to keep proxies open
    */
   public record StreamSettings(
       Duration pollInterval, Duration progressInterval, Duration keepAliveInterval) {
     /**
-     * The defaults: poll every 100 ms, progress at most 4 times a second, keep-alive every 15 s.
+     * The defaults: look every second without a signal, progress at most 4 times a second,
+     * keep-alive every 15 s.
      */
     public static final StreamSettings DEFAULTS =
-        new StreamSettings(Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofSeconds(15));
+        new StreamSettings(Duration.ofSeconds(1), Duration.ofMillis(250), Duration.ofSeconds(15));
 
     /**
      * Checks every interval is positive.
@@ -356,16 +371,17 @@ public final class FanoutServer implements AutoCloseable {
      * header of its HTTP function calls. Each running node needs its own: two processes under one
      * ID would renew each other's leases.
      *
-     * @param nodeId not blank, at most 100 characters (default: host name, process ID and a random
-     *     suffix)
+     * @param nodeId 1 to 100 visible ASCII characters, since it travels in a header (default: host
+     *     name, process ID and a random suffix)
      * @return this builder
-     * @throws IllegalArgumentException when blank or too long
+     * @throws IllegalArgumentException when empty, too long, or holding spaces, control or
+     *     non-ASCII characters
      */
     public Builder nodeId(String nodeId) {
       Objects.requireNonNull(nodeId, "nodeId");
-      if (nodeId.isBlank() || nodeId.length() > 100) {
+      if (!HttpFunction.Builder.isHeaderSafe(nodeId)) {
         throw new IllegalArgumentException(
-            "nodeId must be 1 to 100 characters and not blank, got '" + nodeId + "'");
+            "nodeId must be 1 to 100 visible ASCII characters (no spaces), got '" + nodeId + "'");
       }
       this.nodeId = nodeId;
       return this;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.withinPercentage;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.fanout.TaskContext;
+import dev.fanout.spi.NodeRow;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -12,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -219,6 +221,27 @@ class DashboardBrowserTest {
     assertThat(text("latency-p99")).endsWith(" ms");
     assertThat(script("return stream.done")).isEqualTo(true);
     screenshot("succeeded");
+  }
+
+  @Test
+  void the_cluster_panel_lists_this_server_and_a_lost_peer() {
+    Instant longAgo = Instant.now().minus(Duration.ofHours(1));
+    server
+        .store()
+        .heartbeat(new NodeRow("peer-lost", "peer-host", "0.0.1", longAgo, longAgo, 5, 2, false));
+
+    open("");
+
+    waitFor()
+        .until(
+            ExpectedConditions.textToBePresentInElementLocated(
+                By.id("node-rows"), server.nodeId() + " (this server)"));
+    waitFor()
+        .until(ExpectedConditions.textToBePresentInElementLocated(By.id("node-rows"), "peer-lost"));
+    WebElement lost =
+        browser.findElement(By.xpath("//tbody[@id='node-rows']/tr[td[1]='peer-lost']"));
+    assertThat(lost.getText()).contains("peer-host", "lost", "2 / 5", "0.0.1");
+    screenshot("cluster");
   }
 
   @Test

@@ -53,7 +53,8 @@ class DashboardFilesTest {
     assertThat(script.statusCode()).isEqualTo(200);
     assertThat(script.headers().firstValue("Content-Type"))
         .hasValueSatisfying(t -> assertThat(t).startsWith("text/javascript"));
-    assertThat(script.body()).contains("sessionStorage", "Authorization", "/v1/jobs");
+    assertThat(script.body())
+        .contains("sessionStorage", "Authorization", "/v1/jobs", "/v1/cluster");
     assertThat(get("/dashboard.css").statusCode()).isEqualTo(200);
 
     assertThat(get("/v1/jobs").statusCode()).isEqualTo(401);

@@ -38,6 +38,7 @@ class UrlFunctionTest {
   private final Map<String, Integer> attemptsByKey = new ConcurrentHashMap<>();
   private final Set<String> apiKeysSeen = ConcurrentHashMap.newKeySet();
   private final Set<String> jobHeaders = ConcurrentHashMap.newKeySet();
+  private final Set<String> nodeHeaders = ConcurrentHashMap.newKeySet();
 
   @BeforeEach
   void start() throws IOException {
@@ -50,6 +51,7 @@ class UrlFunctionTest {
         FanoutServer.builder()
             .port(0)
             .dataDir(data)
+            .nodeId("url-test-node")
             .pollInterval(Duration.ofMillis(20))
             .build()
             .start();
@@ -69,6 +71,7 @@ class UrlFunctionTest {
     int attempt = attemptsByKey.merge(key, 1, Integer::sum);
     apiKeysSeen.add(String.valueOf(exchange.getRequestHeaders().getFirst("X-Api-Key")));
     jobHeaders.add(String.valueOf(exchange.getRequestHeaders().getFirst("X-Fanout-Job")));
+    nodeHeaders.add(String.valueOf(exchange.getRequestHeaders().getFirst("X-Fanout-Node")));
     int n = Integer.parseInt(body.strip());
     if (n == 3) {
       respond(exchange, 400, "{\"error\": \"three is not allowed\"}");
@@ -157,6 +160,7 @@ class UrlFunctionTest {
 
     assertThat(apiKeysSeen).containsExactly("s3cret-key");
     assertThat(jobHeaders).containsExactly(id);
+    assertThat(nodeHeaders).containsExactly("url-test-node");
     assertThat(attemptsByKey.keySet())
         .containsExactlyInAnyOrderElementsOf(
             IntStream.range(0, 10).mapToObj(i -> id + ":" + i).toList());

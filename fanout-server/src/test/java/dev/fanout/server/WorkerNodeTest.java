@@ -10,15 +10,23 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.fanout.JobId;
 import dev.fanout.JobState;
 import dev.fanout.TaskContext;
+import dev.fanout.TaskFunction;
 import dev.fanout.jdbc.JdbcJobStore;
 import dev.fanout.spi.JobRow;
+import java.net.http.HttpResponse;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -109,6 +117,85 @@ class WorkerNodeTest {
       assertThat(row.succeeded()).isEqualTo(100);
     }
     assertThat(workerCalls.get()).isGreaterThanOrEqualTo(100 - serverCalls.get());
+  }
+
+  @Test
+  void an_event_stream_on_one_node_gets_the_results_another_node_records_without_polling()
+      throws Exception {
+    CountDownLatch gate = new CountDownLatch(1);
+    CountDownLatch started = new CountDownLatch(3);
+    TaskFunction<JsonNode, JsonNode> gated =
+        (item, ctx) -> {
+          started.countDown();
+          gate.await();
+          return item;
+        };
+    try (FanoutServer runner =
+        FanoutServer.builder()
+            .port(0)
+            .jdbcUrl(url())
+            .pollInterval(Duration.ofMillis(20))
+            .shutdownGrace(Duration.ZERO)
+            .function("gated", gated)
+            .build()
+            .start()) {
+      Http atRunner = new Http(runner.url(), null);
+      String id =
+          atRunner.submit(
+              "{\"function\": {\"name\": \"gated\"}, \"items\": [1, 2, 3], \"reduce\": \"sum\"}");
+      assertThat(started.await(30, TimeUnit.SECONDS)).as("the runner started every item").isTrue();
+
+      // The watcher starts once the runner holds every item, so it runs none of them; its streams
+      // look by themselves only once a minute, so what they get promptly came by a signal.
+      try (FanoutServer watcher =
+          FanoutServer.builder()
+              .port(0)
+              .jdbcUrl(url())
+              .pollInterval(Duration.ofMillis(20))
+              .shutdownGrace(Duration.ZERO)
+              .streamSettings(
+                  new FanoutServer.StreamSettings(
+                      Duration.ofMinutes(1), Duration.ofMillis(20), Duration.ofMinutes(1)))
+              .function(
+                  "gated",
+                  (JsonNode item, TaskContext ctx) -> {
+                    workerCalls.incrementAndGet();
+                    return item;
+                  })
+              .build()
+              .start()) {
+        Http atWatcher = new Http(watcher.url(), null);
+        List<String> lines = new CopyOnWriteArrayList<>();
+        CompletableFuture<Void> ended =
+            atWatcher
+                .client()
+                .sendAsync(
+                    atWatcher
+                        .request("/v1/jobs/" + id + "/events")
+                        .timeout(Duration.ofMinutes(5))
+                        .GET()
+                        .build(),
+                    HttpResponse.BodyHandlers.ofLines())
+                .thenAccept(
+                    r -> {
+                      try (Stream<String> body = r.body()) {
+                        body.forEach(lines::add);
+                      }
+                    });
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .until(() -> lines.stream().anyMatch(l -> l.contains("\"running\":3")));
+
+        gate.countDown();
+
+        await().atMost(Duration.ofSeconds(30)).until(ended::isDone);
+        assertThat(lines.stream().filter(l -> l.equals("event: result"))).hasSize(3);
+        assertThat(lines).contains("event: done");
+        assertThat(workerCalls).as("calls on the watcher").hasValue(0);
+      }
+    } finally {
+      gate.countDown();
+    }
   }
 
   @Test

@@ -4,7 +4,9 @@
 
 const TOKEN_KEY = "fanout.token";
 const REFRESH_MS = 1000;
+const CLUSTER_REFRESH_MS = 3000;
 let timer = null;
+let clusterShownAt = 0;
 
 function $(id) {
   return document.getElementById(id);
@@ -362,8 +364,45 @@ async function showJobs() {
     rows.appendChild(row);
   }
   $("job-rows").replaceChildren(rows);
+  await showCluster();
   showOnly("jobs");
   say(page.jobs.length === 0 ? "No jobs yet." : "");
+}
+
+function ago(time) {
+  const seconds = Math.max(0, Math.round((Date.now() - Date.parse(time)) / 1000));
+  if (seconds < 120) {
+    return seconds + " s ago";
+  }
+  return seconds < 7200 ? Math.round(seconds / 60) + " min ago" : Math.round(seconds / 3600) + " h ago";
+}
+
+// The nodes change slowly: read them every few seconds, not on every refresh of the jobs.
+async function showCluster() {
+  if (Date.now() - clusterShownAt < CLUSTER_REFRESH_MS) {
+    return;
+  }
+  const cluster = await api("GET", "/v1/cluster");
+  clusterShownAt = Date.now();
+  const rows = document.createDocumentFragment();
+  for (const node of cluster.nodes) {
+    const row = document.createElement("tr");
+    cell(row, node.self ? node.id + " (this server)" : node.id);
+    cell(row, node.host);
+    cell(row, node.state).className = "node-" + node.state;
+    cell(row, node.running + " / " + node.concurrency);
+    cell(row, ago(node.lastSeen));
+    cell(row, node.version);
+    rows.appendChild(row);
+  }
+  if (cluster.nodes.length === 0) {
+    const row = document.createElement("tr");
+    cell(row, "No node has reported yet.").colSpan = 6;
+    rows.appendChild(row);
+  }
+  $("node-rows").replaceChildren(rows);
+  $("cluster-lease").textContent = "a node not seen for " + cluster.leaseSeconds +
+    " s is lost, and its items run on the others.";
 }
 
 async function showJob(id) {

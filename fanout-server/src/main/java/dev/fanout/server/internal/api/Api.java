@@ -19,6 +19,7 @@ import dev.fanout.server.internal.metrics.ServerMetrics;
 import dev.fanout.server.internal.webhook.WebhookConsumer;
 import dev.fanout.spi.JobRow;
 import dev.fanout.spi.JobStore;
+import dev.fanout.spi.NodeRow;
 import dev.fanout.spi.StoredResult;
 import dev.fanout.spi.TaskState;
 import io.javalin.Javalin;
@@ -36,6 +37,9 @@ import java.nio.file.Path;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -66,9 +70,20 @@ public final class Api {
   private final Set<String> functions;
   private final Components components;
   private final ServerMetrics metrics;
+  private final Node node;
+  private final Clock clock;
   private final ObjectMapper json;
   private final SubmitParser parser;
   private final AtomicBoolean shuttingDown = new AtomicBoolean();
+  private final JobWakeups wakeups;
+
+  /**
+   * This server as a node of its cluster, for {@code GET /v1/cluster}.
+   *
+   * @param id the node's ID, to mark its own row
+   * @param lease its lease duration, past which a node's silence counts as lost
+   */
+  public record Node(String id, Duration lease) {}
 
   /**
    * Creates the API.
@@ -82,6 +97,8 @@ public final class Api {
    * @param functions the names a job's function may take
    * @param components the server's HTTP functions and jq transforms
    * @param metrics what {@code GET /metrics} serves
+   * @param node this server as a node of its cluster
+   * @param clock the time by which a node's heartbeat is judged
    */
   public Api(
       Engine engine,
@@ -92,7 +109,9 @@ public final class Api {
       Path spoolDir,
       Set<String> functions,
       Components components,
-      ServerMetrics metrics) {
+      ServerMetrics metrics,
+      Node node,
+      Clock clock) {
     this.engine = engine;
     this.store = store;
     this.limits = limits;
@@ -102,12 +121,15 @@ public final class Api {
     this.functions = Set.copyOf(functions);
     this.components = components;
     this.metrics = metrics;
+    this.node = node;
+    this.clock = clock;
     this.json =
         new ObjectMapper()
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
             // Keep decimals as written: stripping would turn 100.0 into 1E+2.
             .configure(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false);
     this.parser = new SubmitParser(json, limits);
+    this.wakeups = new JobWakeups(store.signals());
     // Last: a resumed delivery may use these views as soon as they are published.
     components.useViews(
         new WebhookConsumer.Views() {
@@ -220,6 +242,7 @@ public final class Api {
         new Route(HandlerType.POST, "/v1/jobs/{id}/pause", ctx -> change(ctx, true)),
         new Route(HandlerType.POST, "/v1/jobs/{id}/resume", ctx -> change(ctx, false)),
         new Route(HandlerType.POST, "/v1/jobs/{id}/retry-failed", this::retryFailed),
+        new Route(HandlerType.GET, "/v1/cluster", this::cluster),
         new Route(
             HandlerType.GET,
             "/health",
@@ -241,9 +264,13 @@ public final class Api {
     return routes().stream().map(r -> r.method().name() + " " + r.path()).toList();
   }
 
-  /** Ends open event streams, so stopping the server does not wait for their clients. */
+  /**
+   * Ends open event streams, so stopping the server does not wait for their clients, and stops
+   * listening to the store's signals.
+   */
   public void shutdown() {
     shuttingDown.set(true);
+    wakeups.close();
   }
 
   // ------------------------------------------------------------------ auth and errors
@@ -711,7 +738,7 @@ public final class Api {
     ctx.header("X-Accel-Buffering", "no");
     // The raw servlet stream: Javalin's own buffers the result until the handler returns.
     OutputStream out = ctx.res().getOutputStream();
-    new EventStream(this, job, store, streams, shuttingDown, out, after).run();
+    new EventStream(this, job, store, streams, shuttingDown, wakeups, out, after).run();
   }
 
   ObjectNode progressView(JobStatus s) {
@@ -732,6 +759,25 @@ public final class Api {
 
   ObjectNode finalView(JobHandle<?> job) {
     return jobView(job, true);
+  }
+
+  // ------------------------------------------------------------------ cluster
+
+  private void cluster(Context ctx) {
+    Instant now = clock.instant();
+    ArrayNode nodes = json.createArrayNode();
+    for (NodeRow row : store.nodes()) {
+      nodes.add(Views.node(row, node.id(), node.lease(), now));
+    }
+    ObjectNode body = json.createObjectNode();
+    body.set("nodes", nodes);
+    long leaseMillis = node.lease().toMillis();
+    if (leaseMillis % 1000 == 0) {
+      body.put("leaseSeconds", leaseMillis / 1000);
+    } else {
+      body.put("leaseSeconds", leaseMillis / 1000.0);
+    }
+    ctx.json(body);
   }
 
   // ------------------------------------------------------------------ misc

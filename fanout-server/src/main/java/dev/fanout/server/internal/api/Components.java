@@ -59,6 +59,7 @@ public final class Components implements AutoCloseable {
 
   private final UrlGuard guard;
   private final Duration batchLinger;
+  private final String nodeId;
   // The HTTP functions made here, so a PATCH of a job's cap reaches its limiter and batcher.
   // Weak: a function lives as long as the engine keeps it for its job, and no longer.
   private final Map<JobId, WeakReference<HttpFunction>> functions = new ConcurrentHashMap<>();
@@ -74,11 +75,19 @@ public final class Components implements AutoCloseable {
    * @param guard the URL guard for function URLs
    * @param batchLinger how long a batch of a job with {@code batchSize} above 1 waits for more
    *     items once its first arrived
+   * @param nodeId the ID of this node, sent with each HTTP function call as {@code X-Fanout-Node},
+   *     or null for a process that is no node of a cluster
+   * @throws IllegalArgumentException when the linger is out of range or the ID cannot be a header
    */
-  public Components(UrlGuard guard, Duration batchLinger) {
+  public Components(UrlGuard guard, Duration batchLinger, String nodeId) {
     HttpFunction.Builder.checkLinger(batchLinger);
+    if (nodeId != null && !HttpFunction.Builder.isHeaderSafe(nodeId)) {
+      throw new IllegalArgumentException(
+          "nodeId must be 1 to 100 visible ASCII characters, got '" + nodeId + "'");
+    }
     this.guard = guard;
     this.batchLinger = batchLinger;
+    this.nodeId = nodeId;
     this.client = HttpFunction.newClient(Duration.ofSeconds(10));
     // The same client as functions: it never follows a redirect, which could lead past the guard.
     this.webhooks =
@@ -117,7 +126,8 @@ public final class Components implements AutoCloseable {
           HttpFunction.Builder b =
               HttpFunction.builder(call, client)
                   .maxConcurrency(Math.max(1, max))
-                  .batch(config.path("batchSize").asInt(1), batchLinger);
+                  .batch(config.path("batchSize").asInt(1), batchLinger)
+                  .nodeId(nodeId);
           if (config.hasNonNull("traceparent")) {
             b.traceparent(config.get("traceparent").asText());
           }

@@ -9,6 +9,7 @@ import dev.fanout.spi.StoredResult;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -18,6 +19,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * repeated), {@code progress} at most every progress interval while counts change, a comment line
  * when idle for the keep-alive interval, and one {@code done} with the final job. It runs on the
  * request's virtual thread and reads the store, so any number of clients may watch one job.
+ *
+ * <p>Once caught up it waits for the store's signal that the job has new results (from whichever
+ * node recorded them), and reads again at the latest after the poll interval, since a signal may be
+ * lost; it also wakes for a progress event held back by the progress interval and for the
+ * keep-alive.
  */
 final class EventStream {
   private static final int PAGE = 500;
@@ -27,6 +33,7 @@ final class EventStream {
   private final JobStore store;
   private final StreamSettings settings;
   private final AtomicBoolean shuttingDown;
+  private final JobWakeups wakeups;
   private final OutputStream out;
   private long lastSeq;
 
@@ -36,6 +43,7 @@ final class EventStream {
       JobStore store,
       StreamSettings settings,
       AtomicBoolean shuttingDown,
+      JobWakeups wakeups,
       OutputStream out,
       long after) {
     this.api = api;
@@ -43,6 +51,7 @@ final class EventStream {
     this.store = store;
     this.settings = settings;
     this.shuttingDown = shuttingDown;
+    this.wakeups = wakeups;
     this.out = out;
     this.lastSeq = after;
   }
@@ -51,7 +60,8 @@ final class EventStream {
     long lastWrite = System.nanoTime();
     long lastProgress = 0;
     String lastProgressBody = null;
-    try {
+    // Registered before the first read, so a signal that comes while reading is not lost.
+    try (JobWakeups.Waiter waiter = wakeups.register(job.id())) {
       // Tell the client at once that the stream is open, before the first result.
       write(": stream of job " + job.id() + "\n\n");
       while (!shuttingDown.get() && !Thread.currentThread().isInterrupted()) {
@@ -65,12 +75,18 @@ final class EventStream {
           event(events, r.seq(), "result", api.resultView(r));
         }
         long now = System.nanoTime();
-        if (!isFinal && now - lastProgress >= settings.progressInterval().toNanos()) {
+        long progressInterval = settings.progressInterval().toNanos();
+        boolean progressHeld = false;
+        if (!isFinal) {
           String body = api.progressView(status).toString();
           if (!body.equals(lastProgressBody)) {
-            event(events, -1, "progress", body);
-            lastProgressBody = body;
-            lastProgress = now;
+            if (now - lastProgress >= progressInterval) {
+              event(events, -1, "progress", body);
+              lastProgressBody = body;
+              lastProgress = now;
+            } else {
+              progressHeld = true;
+            }
           }
         }
         boolean done = isFinal && page.size() < PAGE;
@@ -88,11 +104,16 @@ final class EventStream {
           return;
         }
         if (page.size() < PAGE) {
-          Thread.sleep(settings.pollInterval());
+          long wait =
+              Math.min(
+                  settings.pollInterval().toNanos(),
+                  lastWrite + settings.keepAliveInterval().toNanos() - now);
+          if (progressHeld) {
+            wait = Math.min(wait, lastProgress + progressInterval - now);
+          }
+          waiter.await(Duration.ofNanos(Math.max(wait, 1)));
         }
       }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
     } catch (IOException clientGone) {
       // The client went away; it resumes with Last-Event-ID when it comes back.
     }

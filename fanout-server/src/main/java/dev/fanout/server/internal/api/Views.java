@@ -5,8 +5,10 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fanout.JobStatus;
+import dev.fanout.spi.NodeRow;
 import dev.fanout.spi.StoredResult;
 import dev.fanout.spi.TaskState;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.function.Function;
 
@@ -98,6 +100,51 @@ public final class Views {
     view.put("attempts", r.attempts());
     view.put("durationMs", r.durationMillis());
     return view;
+  }
+
+  /**
+   * A node as {@code GET /v1/cluster} lists it: {@code id}, {@code host}, {@code version}, {@code
+   * startedAt}, {@code lastSeen}, {@code state}, {@code concurrency}, {@code running}, {@code
+   * self}.
+   *
+   * <p>The state is {@code stopped} when the node shut down cleanly; {@code lost} when its last
+   * heartbeat is older than the lease, since by then its leases have run out and its items go to
+   * other nodes (it may be dead, or cut off from the store); else {@code active}. The lease is the
+   * reading server's own: the cluster's nodes are meant to share one.
+   *
+   * @param node the node's row
+   * @param self the reading server's node ID
+   * @param lease the reading server's lease duration
+   * @param now the time to judge the heartbeat by
+   * @return the view
+   */
+  public static ObjectNode node(NodeRow node, String self, Duration lease, Instant now) {
+    ObjectNode view = NODES.objectNode();
+    view.put("id", node.id());
+    view.put("host", node.host());
+    view.put("version", node.version());
+    time(view, "startedAt", node.startedAt());
+    time(view, "lastSeen", node.lastSeen());
+    view.put("state", nodeState(node, lease, now));
+    view.put("concurrency", node.concurrency());
+    view.put("running", node.running());
+    view.put("self", node.id().equals(self));
+    return view;
+  }
+
+  /**
+   * A node's state as {@link #node} names it.
+   *
+   * @param node the node's row
+   * @param lease the lease duration
+   * @param now the time to judge the heartbeat by
+   * @return {@code stopped}, {@code lost} or {@code active}
+   */
+  static String nodeState(NodeRow node, Duration lease, Instant now) {
+    if (node.stopped()) {
+      return "stopped";
+    }
+    return node.lastSeen().plus(lease).isBefore(now) ? "lost" : "active";
   }
 
   private static void time(ObjectNode view, String field, Instant t) {

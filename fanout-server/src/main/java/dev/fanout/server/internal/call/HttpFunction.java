@@ -53,12 +53,13 @@ import java.util.regex.Pattern;
  *
  * <p>Each request carries {@code X-Fanout-Job}, {@code X-Fanout-Index}, {@code X-Fanout-Attempt}
  * and {@code Idempotency-Key: <job>:<index>} so the callee can de-duplicate repeated attempts,
- * {@code traceparent} when the job has one, and the configured headers. A batch is sent in
- * ascending index order and also carries {@code X-Fanout-Batch-Size}; its {@code X-Fanout-Index}
- * lists the indexes in that order, runs of consecutive ones as {@code first-last} (so a batch of a
- * thousand neighbours is {@code 1000-1999}, not a header of several kilobytes), its {@code
- * X-Fanout-Attempt} is the highest attempt number among its items, and its key is {@code
- * <job>:<that index list>}, the same whenever the same items are sent together.
+ * {@code X-Fanout-Node} naming the calling node when it has an ID, {@code traceparent} when the job
+ * has one, and the configured headers. A batch is sent in ascending index order and also carries
+ * {@code X-Fanout-Batch-Size}; its {@code X-Fanout-Index} lists the indexes in that order, runs of
+ * consecutive ones as {@code first-last} (so a batch of a thousand neighbours is {@code 1000-1999},
+ * not a header of several kilobytes), its {@code X-Fanout-Attempt} is the highest attempt number
+ * among its items, and its key is {@code <job>:<that index list>}, the same whenever the same items
+ * are sent together.
  *
  * <p>A 2xx answer is the result: its body parsed as JSON, or kept as a JSON string when it is not
  * JSON, or JSON null when empty. A batch's answer must be a JSON array of one result per item, in
@@ -117,6 +118,7 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
   private final HttpClient client;
   private final CallLimiter limiter;
   private final String traceparent;
+  private final String nodeId;
   private final long maxResponseBytes;
   private final Clock clock;
   private final String target;
@@ -133,6 +135,7 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
             : new CallLimiter(
                 callsFor(builder.maxConcurrency, batchSize), config.rateLimitPerSecond());
     this.traceparent = builder.traceparent;
+    this.nodeId = builder.nodeId;
     this.maxResponseBytes = builder.maxResponseBytes;
     this.clock = builder.clock;
     this.target = "POST " + describe(config.url());
@@ -470,6 +473,9 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
     if (call.batchSize() > 0) {
       request.header("X-Fanout-Batch-Size", Integer.toString(call.batchSize()));
     }
+    if (nodeId != null) {
+      request.header("X-Fanout-Node", nodeId);
+    }
     if (traceparent != null) {
       request.header("traceparent", traceparent);
     }
@@ -661,6 +667,7 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
     private final HttpClient client;
     private CallLimiter limiter;
     private String traceparent;
+    private String nodeId;
     private long maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES;
     private Clock clock = Clock.systemUTC();
     private int maxConcurrency = DEFAULT_MAX_CONCURRENCY;
@@ -760,6 +767,35 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
       }
       this.traceparent = traceparent;
       return this;
+    }
+
+    /**
+     * The ID of the node that makes the calls, sent as {@code X-Fanout-Node} so the callee (and its
+     * logs) can tell which node of a cluster called it.
+     *
+     * @param nodeId the node's ID, or null to send no such header
+     * @return this builder
+     * @throws IllegalArgumentException when it is empty or holds anything but visible ASCII
+     */
+    public Builder nodeId(String nodeId) {
+      if (nodeId != null && !isHeaderSafe(nodeId)) {
+        throw new IllegalArgumentException(
+            "nodeId must be 1 to 100 visible ASCII characters, got '" + nodeId + "'");
+      }
+      this.nodeId = nodeId;
+      return this;
+    }
+
+    /**
+     * Tells whether a node ID can be sent as a header value as it is.
+     *
+     * @param nodeId the ID
+     * @return true for 1 to 100 visible ASCII characters
+     */
+    public static boolean isHeaderSafe(String nodeId) {
+      return !nodeId.isEmpty()
+          && nodeId.length() <= 100
+          && nodeId.chars().allMatch(c -> c > 0x20 && c < 0x7f);
     }
 
     /**

@@ -75,7 +75,8 @@ class HttpFunctionTest {
     HttpFunctionConfig config =
         new HttpFunctionConfig(
             stub.uri("/f?echo=1"), null, Map.of("Authorization", "Bearer s3cret"), null);
-    HttpFunction function = HttpFunction.builder(config, client).traceparent(TRACEPARENT).build();
+    HttpFunction function =
+        HttpFunction.builder(config, client).traceparent(TRACEPARENT).nodeId("node-7").build();
     FakeTaskContext context = FakeTaskContext.of(41).withAttempt(3);
 
     JsonNode echo = function.apply(json("{'n': 7}"), context);
@@ -88,18 +89,33 @@ class HttpFunctionTest {
     assertThat(headers.get("x-fanout-index").asText()).isEqualTo("41");
     assertThat(headers.get("x-fanout-attempt").asText()).isEqualTo("3");
     assertThat(headers.get("idempotency-key").asText()).isEqualTo(context.jobId() + ":41");
+    assertThat(headers.get("x-fanout-node").asText()).isEqualTo("node-7");
     assertThat(headers.get("traceparent").asText()).isEqualTo(TRACEPARENT);
     assertThat(headers.get("authorization").asText()).isEqualTo("Bearer s3cret");
     assertThat(headers.has("x-fanout-batch-size")).isFalse();
   }
 
   @Test
-  void no_traceparent_is_sent_when_the_job_has_none_and_a_null_item_is_json_null()
+  void no_traceparent_or_node_is_sent_when_there_is_none_and_a_null_item_is_json_null()
       throws Exception {
     JsonNode echo = function("/f?echo=1").apply(null, FakeTaskContext.of(0));
 
     assertThat(echo.get("headers").has("traceparent")).isFalse();
+    assertThat(echo.get("headers").has("x-fanout-node")).isFalse();
     assertThat(echo.get("body")).isEqualTo(NullNode.instance);
+  }
+
+  @Test
+  void a_node_id_that_cannot_be_a_header_value_is_refused() {
+    HttpFunction.Builder b =
+        HttpFunction.builder(
+            new HttpFunctionConfig(stub.uri("/f"), null, java.util.Map.of(), null), client);
+    for (String bad : new String[] {"", "has space", "tab\t", "nöde", "x".repeat(101)}) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> b.nodeId(bad))
+          .as(bad)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("nodeId");
+    }
   }
 
   @Test
