@@ -144,6 +144,7 @@ class ClusterIT {
 
     String id = cluster.submit(serve, job(stub.url(), items, ""));
     await().atMost(Duration.ofSeconds(60)).until(() -> w1.held().size() >= 10);
+    assertThat(cut.proxy.connections()).as("w1 reaches PostgreSQL through the proxy").isPositive();
     cut.proxy.cut();
     Set<Long> stranded =
         w1.held().stream().map(c -> c.index).collect(Collectors.toCollection(TreeSet::new));
@@ -208,6 +209,7 @@ class ClusterIT {
     assertThat(stub.calls(id).stream().map(c -> c.node).distinct().count())
         .as("nodes that served calls: %s", stub.answeredByNode())
         .isGreaterThan(1);
+    assertThat(stub.misnamedCalls()).as("X-Fanout-Node, where sent, names the caller").isEmpty();
   }
 
   @Test

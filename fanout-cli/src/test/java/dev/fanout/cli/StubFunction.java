@@ -90,6 +90,7 @@ final class StubFunction implements AutoCloseable {
   private final Map<String, AtomicInteger> inFlight = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> peak = new ConcurrentHashMap<>();
   private final List<Gate> gates = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final ConcurrentLinkedQueue<String> misnamed = new ConcurrentLinkedQueue<>();
   private final int port;
   private volatile Duration latency;
 
@@ -158,6 +159,14 @@ final class StubFunction implements AutoCloseable {
     return p == null ? 0 : p.get();
   }
 
+  /**
+   * Calls whose {@code X-Fanout-Node} header named another node than the address they came through:
+   * each should be empty, else the header or the harness's node mapping is wrong.
+   */
+  List<String> misnamedCalls() {
+    return List.copyOf(misnamed);
+  }
+
   /** The calls answered per node, for messages. */
   Map<String, Long> answeredByNode() {
     return calls.stream()
@@ -167,11 +176,14 @@ final class StubFunction implements AutoCloseable {
 
   private void handle(HttpExchange exchange) throws IOException {
     try (exchange) {
+      String byAddress =
+          nodeByAddress.getOrDefault(
+              exchange.getLocalAddress().getAddress().getHostAddress(), "unknown");
       String node = exchange.getRequestHeaders().getFirst("X-Fanout-Node");
       if (node == null) {
-        node =
-            nodeByAddress.getOrDefault(
-                exchange.getLocalAddress().getAddress().getHostAddress(), "unknown");
+        node = byAddress;
+      } else if (!node.equals(byAddress)) {
+        misnamed.add(node + " called through the address of " + byAddress);
       }
       String job =
           Objects.requireNonNullElse(exchange.getRequestHeaders().getFirst("X-Fanout-Job"), "");
