@@ -932,14 +932,22 @@ final class DurableEngine {
   // ------------------------------------------------------------------ attempts
 
   /**
-   * Gives an attempt's slot on this node back. The writer refills a job's slot once its report is
-   * recorded; the dispatcher is needed only when this frees a slot of a full node, which any job
-   * may take.
+   * Gives an attempt's slot on this node back, waking the dispatcher when it frees a slot of a full
+   * node, which any job may take. An attempt whose report follows calls {@link #releaseSlotQuietly}
+   * instead: the writer refills the slot in the transaction that records the report, within the
+   * job's fair share, and wakes the dispatcher itself when that refill comes up short. Waking it
+   * for every freed slot of a full node made it claim items one slot at a time, each in a
+   * transaction of its own on the job's lock, while the writer waited behind them.
    */
   private void releaseSlot() {
-    if (localRunning.getAndDecrement() >= nodeConcurrency) {
+    if (releaseSlotQuietly()) {
       signal();
     }
+  }
+
+  /** Gives an attempt's slot back; true when the node was full. */
+  private boolean releaseSlotQuietly() {
+    return localRunning.getAndDecrement() >= nodeConcurrency;
   }
 
   /** Starts an attempt of a claimed item, whose slot on this node its claimer has reserved. */
@@ -995,8 +1003,10 @@ final class DurableEngine {
     }
     Object result = null;
     Throwable failure = null;
+    boolean began = false;
     try {
       if (attempt.begin()) {
+        began = true;
         listener.onAttemptStarted(job.id);
         try {
           Registry.Fn fn = job.fn();
@@ -1018,7 +1028,10 @@ final class DurableEngine {
       job.attempts.remove(attempt);
       runningUnderOwner.decrementAndGet();
       job.running.decrementAndGet();
-      releaseSlot();
+      boolean reportFollows = began && (attempt.timedOut || !attempt.isCancelled());
+      if (releaseSlotQuietly() && !reportFollows) {
+        signal();
+      }
     }
     if (attempt.timedOut) {
       failure = new AttemptTimeoutException(timeout);
