@@ -31,23 +31,34 @@ import java.util.stream.IntStream;
  *
  * <ol>
  *   <li>I/O-bound scale-out: 1, 2 and 4 nodes, each capped at 50 concurrent items, run items that
- *       sleep 100 ms ({@code sleep100}); 3,000 items per node, so every run lasts about 6 s at the
- *       ideal 500 items a second per node. Reported: items per second per node count, and 4 nodes
- *       against 1 (target at least 3.5).
+ *       sleep 100 ms ({@code sleep100}); 6,000 items per node ({@code -DitemsPerNode}), so every
+ *       run lasts about 12 s at the ideal 500 items a second per node, after an untimed job of
+ *       2,000 items per node ({@code -DwarmupPerNode}). Reported: items per second per node count,
+ *       and 4 nodes against 1 (target at least 3.5).
  *   <li>Durable no-op throughput: 100,000 {@code identity} items on 2 nodes with the default node
  *       cap.
  * </ol>
  *
- * <p>This JVM only submits and waits: its engine has neither function registered, so it never runs
- * an item. Each node count starts fresh nodes and runs a warm-up job before the timed one. Run with
- * {@code java -cp fanout-benchmarks/target/benchmarks.jar dev.fanout.benchmarks.ClusterScenarios
- * [scale] [noop]} (both by default); PostgreSQL is 127.0.0.1:5432, database {@code test}, in a
- * schema of its own that is dropped afterwards.
+ * <p>This JVM runs no engine: it submits over HTTP to the first node, which also serves the API as
+ * {@code fanout serve} would, and reads the job until it is final. Each node count starts fresh
+ * nodes and runs a warm-up job before the timed one. Run with {@code java -cp
+ * fanout-benchmarks/target/benchmarks.jar dev.fanout.benchmarks.ClusterScenarios [scale] [noop]}
+ * (both by default); PostgreSQL is 127.0.0.1:5432, database {@code test}, in a schema of its own
+ * that is dropped afterwards.
  */
 public final class ClusterScenarios {
   private static final String POSTGRES = "jdbc:postgresql://127.0.0.1:5432/test";
   private static final int NODE_CONCURRENCY = 50;
-  private static final int ITEMS_PER_NODE = 3_000;
+
+  /** Per node in the timed job: 12 s at the ideal rate, so a start or an end is a small part. */
+  private static final int ITEMS_PER_NODE = Integer.getInteger("itemsPerNode", 6_000);
+
+  /**
+   * Per node in the untimed job before it: 4 s, long enough for the JIT to compile the hot paths of
+   * every node (on 2 vCPUs, four nodes still compiling slowed the timed job by a tenth).
+   */
+  private static final int WARMUP_PER_NODE = Integer.getInteger("warmupPerNode", 2_000);
+
   private static final int NOOP_ITEMS = 100_000;
   private static final Pattern READY = Pattern.compile("ready (\\S+)");
   private static final Set<String> FINAL = Set.of("SUCCEEDED", "FAILED", "CANCELLED");
@@ -99,7 +110,7 @@ public final class ClusterScenarios {
     for (int nodes : new int[] {1, 2, 4}) {
       Cluster started = startNodes(url, logs, "scale" + nodes, nodes, NODE_CONCURRENCY);
       try {
-        timeJob(started, "sleep100", nodes * NODE_CONCURRENCY * 10);
+        timeJob(started, "sleep100", nodes * WARMUP_PER_NODE);
         int items = nodes * ITEMS_PER_NODE;
         double seconds = timeJob(started, "sleep100", items);
         double perSecond = items / seconds;
