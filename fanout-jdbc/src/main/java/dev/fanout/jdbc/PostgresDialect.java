@@ -7,6 +7,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -147,17 +148,17 @@ final class PostgresDialect implements Dialect {
    * move away from RUNNING but a settle bumps the fence, and a settle sets {@code seq}, so the two
    * say the same. The state condition matched the partial indexes on RUNNING items, and with stale
    * statistics the planner chose one of them as the outer side of a nested loop over the arrays:
-   * 256 × 512 comparisons, 40 ms a batch instead of 3, the other half of the run-to-run swings. The
-   * job ID is hidden in a scalar subquery for the reason {@link #itemsByIndexArraySql} gives: with
-   * a new job estimated at one row the planner scanned all of its items per batch.
+   * 256 × 512 comparisons, 40 ms a batch instead of 3, the other half of the run-to-run swings.
    *
-   * <p>The indexes are given once more as {@code idx = ANY(array)}, which makes them part of the
-   * primary-key index condition. Without it, the generic plan PostgreSQL settles on after five
-   * executions, made while the item table has no statistics yet (a job under {@link
-   * JdbcJobStore#LARGE_JOB} items triggers no ANALYZE), scanned every item of the job by {@code
-   * job_id} alone and joined the arrays to them: 10 ms for a batch of six items in a 9,000-item
-   * job, until autovacuum analyzed the table a minute later. That halved a node's throughput for
-   * 100 ms items at a cap of 50.
+   * <p>The job ID comes as one more array, a column of the joined rows, so that the only index
+   * condition on the items is the whole primary key taken from each row of the arrays: a nested
+   * loop that looks each item up. As a parameter (it was a scalar subquery), it let the generic
+   * plan PostgreSQL adopts after five executions, made while the item table had no statistics (a
+   * job under {@link JdbcJobStore#LARGE_JOB} items triggers no ANALYZE) or while the average job
+   * was small, scan every item of the job by {@code job_id} alone and join the arrays to them: 10
+   * ms for six items of a 9,000-item job, which halved a node's throughput on 100 ms items at a cap
+   * of 50. Adding {@code idx = ANY(array)} to that index condition was worse: the arrays became the
+   * inner side, 1,000 × 1,000 comparisons, half a second for a full batch.
    */
   @Override
   public int settle(Connection connection, JobId id, List<Settle> settles) throws SQLException {
@@ -186,9 +187,9 @@ final class PostgresDialect implements Dialect {
             SET state = c.state, seq = c.seq, result = c.result, error = c.error,
                 duration_millis = c.millis, lease_until = NULL
             FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::bigint[], ?::text[], ?::text[],
-                        ?::bigint[]) AS c(idx, fence, state, seq, result, error, millis)
-            WHERE i.job_id = (SELECT CAST(? AS VARCHAR(36))) AND i.idx = ANY (?::bigint[])
-              AND i.idx = c.idx AND i.fence = c.fence AND i.seq IS NULL""")) {
+                        ?::bigint[], ?::text[])
+                 AS c(idx, fence, state, seq, result, error, millis, job)
+            WHERE i.job_id = c.job AND i.idx = c.idx AND i.fence = c.fence AND i.seq IS NULL""")) {
       update.setArray(1, connection.createArrayOf("bigint", idx));
       update.setArray(2, connection.createArrayOf("bigint", fence));
       update.setArray(3, connection.createArrayOf("text", state));
@@ -196,8 +197,9 @@ final class PostgresDialect implements Dialect {
       update.setArray(5, connection.createArrayOf("text", result));
       update.setArray(6, connection.createArrayOf("text", error));
       update.setArray(7, connection.createArrayOf("bigint", millis));
-      update.setString(8, id.value());
-      update.setArray(9, connection.createArrayOf("bigint", idx));
+      String[] job = new String[n];
+      Arrays.fill(job, id.value());
+      update.setArray(8, connection.createArrayOf("text", job));
       return update.executeUpdate();
     }
   }
