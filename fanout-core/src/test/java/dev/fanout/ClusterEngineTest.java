@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
@@ -203,5 +204,66 @@ class ClusterEngineTest {
                 throw e.getCause();
               }
             });
+  }
+
+  @Test
+  void a_node_that_stalled_past_its_delivery_lease_does_not_hand_over_again_what_another_did() {
+    CountDownLatch firstCallHeld = new CountDownLatch(1);
+    CountDownLatch releaseFirstCall = new CountDownLatch(1);
+    Map<Long, AtomicInteger> calls = new ConcurrentHashMap<>();
+    Engine a = leasedNode("a");
+    // a's receiver hangs on its first result far longer than the lease: b takes over meanwhile.
+    a.registerConsumer(
+        "hook",
+        Integer.class,
+        r -> {
+          calls.computeIfAbsent(r.index(), k -> new AtomicInteger()).incrementAndGet();
+          if (firstCallHeld.getCount() > 0) {
+            firstCallHeld.countDown();
+            try {
+              releaseFirstCall.await();
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+        });
+    a.start();
+    JobHandle<Void> job =
+        a.submit(JobSpec.items(range(50)).function("id").consumer("hook").build());
+    await().atMost(Duration.ofSeconds(30)).until(() -> firstCallHeld.getCount() == 0);
+
+    Engine b = leasedNode("b");
+    b.registerConsumer(
+        "hook",
+        Integer.class,
+        r -> calls.computeIfAbsent(r.index(), k -> new AtomicInteger()).incrementAndGet());
+    b.start();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> store.acknowledged(job.id(), "hook") == 50 && calls.size() == 50);
+    releaseFirstCall.countDown();
+
+    // a finishes its stalled call, finds the lease free (b released it) and the job handed over:
+    // it must not start again from where it stalled.
+    await()
+        .pollDelay(Duration.ofSeconds(1))
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> store.acknowledged(job.id(), "hook#finished") > 0);
+    assertThat(calls.values().stream().mapToInt(AtomicInteger::get).sum())
+        .as("deliveries: the stalled one twice at most, every other once")
+        .isLessThanOrEqualTo(51);
+  }
+
+  private Engine leasedNode(String id) {
+    Engine engine =
+        FanOut.builder()
+            .store(store)
+            .workerId(id)
+            .pollInterval(Duration.ofMillis(10))
+            .leaseDuration(Duration.ofMillis(300))
+            .build();
+    engine.register("id", Integer.class, (Integer n, TaskContext ctx) -> n);
+    engines.add(engine);
+    return engine;
   }
 }

@@ -683,6 +683,11 @@ final class DurableEngine {
               if (stillActive.contains(e.getKey())) {
                 return false;
               }
+              // Read again: the list is a moment old, and a job retried since is active again.
+              Optional<JobRow> row = store.job(e.getKey());
+              if (row.isPresent() && !row.get().state().isFinal()) {
+                return false;
+              }
               // Ended elsewhere (another node cancelled it, or its deadline passed there): its
               // attempts here can only be refused by the fence, so stop them now.
               e.getValue().stopAll();
@@ -1356,6 +1361,7 @@ final class DurableEngine {
    * again.
    */
   private void deliver(JobId id, String consumerName) {
+    DeliveryLease lease = new DeliveryLease(id, consumerName);
     try {
       Optional<JobRow> stored = store.job(id);
       if (stored.isEmpty()) {
@@ -1366,7 +1372,6 @@ final class DurableEngine {
               consumerName, id, decode(stored.get().spec(), DurableSpec.class).consumerConfig());
       @SuppressWarnings("unchecked")
       Class<Object> type = (Class<Object>) sink.resultType();
-      DeliveryLease lease = new DeliveryLease(id, consumerName);
       long acked = store.acknowledged(id, consumerName);
       int failures = 0;
       while (!closed) {
@@ -1378,12 +1383,10 @@ final class DurableEngine {
             return;
           }
           lease.awaitTurn();
-          if (lease.hold()) {
-            // It may have handed over many results since we last looked.
-            acked = store.acknowledged(id, consumerName);
-          }
           continue;
         }
+        // Another node may have held the lease since this loop last did, and handed over more.
+        acked = Math.max(acked, lease.acknowledged());
         List<StoredResult> page = store.results(id, acked, 500);
         if (page.isEmpty()) {
           Optional<JobRow> row = store.job(id);
@@ -1407,9 +1410,14 @@ final class DurableEngine {
         Throwable failure = null;
         long failedIndex = -1;
         for (StoredResult r : page) {
-          // A slow consumer may outlast the lease: stop where another node may have taken over.
-          if (closed || !lease.hold()) {
+          // A slow consumer may outlast the lease: stop where another node may have taken over,
+          // and pass over what it handed over meanwhile.
+          if (closed || !lease.holdQuietly()) {
             break;
+          }
+          if (r.seq() <= lease.acknowledged()) {
+            handled = Math.max(handled, r.seq());
+            continue;
           }
           try {
             sink.consumer().accept(itemResult(r, type));
@@ -1442,7 +1450,7 @@ final class DurableEngine {
         return;
       }
     } finally {
-      releaseDelivery(id, consumerName);
+      lease.release();
       delivering.remove(id, Thread.currentThread());
       // A job retried while this loop was finishing was activated again, but found this loop
       // still registered and started none: look once more, now that it is gone.
@@ -1460,16 +1468,6 @@ final class DurableEngine {
         || store.acknowledged(row.id(), finishedKey(consumerName)) <= row.lastSeq();
   }
 
-  private void releaseDelivery(JobId id, String consumerName) {
-    try {
-      store.releaseDelivery(id, consumerName, workerId);
-    } catch (RuntimeException e) {
-      // Then it runs out: another node takes over a lease later, nothing is lost.
-      log.debug(
-          "job {}: could not release the delivery to '{}': {}", id, consumerName, e.toString());
-    }
-  }
-
   /**
    * This node's hold on delivering one job to one consumer: in a cluster every node that runs the
    * job starts a delivery loop, and the store's lease lets one of them hand the results over. The
@@ -1479,8 +1477,16 @@ final class DurableEngine {
   private final class DeliveryLease {
     private final JobId id;
     private final String consumerName;
+
+    /**
+     * Per loop, not per node: a loop restarted after a failure must not have the old loop's final
+     * release cancel the lease it has just taken.
+     */
+    private final String holder = workerId + "#" + UUID.randomUUID().toString().substring(0, 8);
+
     private boolean held;
     private long checkedAt;
+    private long acknowledged;
 
     DeliveryLease(JobId id, String consumerName) {
       this.id = id;
@@ -1494,9 +1500,44 @@ final class DurableEngine {
         return held;
       }
       Instant at = clock.instant();
-      held = store.leaseDelivery(id, consumerName, workerId, at, at.plus(lease));
+      held = store.leaseDelivery(id, consumerName, holder, at, at.plus(lease));
       checkedAt = now;
+      if (held) {
+        // The lease may have been another's since the last look: its acknowledgements count.
+        acknowledged = store.acknowledged(id, consumerName);
+      }
       return held;
+    }
+
+    /** Like {@link #hold}, with a store failure read as "not held", so handled work is kept. */
+    boolean holdQuietly() {
+      try {
+        return hold();
+      } catch (RuntimeException e) {
+        log.debug(
+            "job {}: could not renew the delivery to '{}': {}", id, consumerName, e.toString());
+        held = false;
+        return false;
+      }
+    }
+
+    /** The consumer's acknowledgement as the store had it when the lease was last renewed. */
+    long acknowledged() {
+      return acknowledged;
+    }
+
+    /** Gives the lease up, so another node may take it at once. */
+    void release() {
+      if (checkedAt == 0) {
+        return; // never asked for it
+      }
+      try {
+        store.releaseDelivery(id, consumerName, holder);
+      } catch (RuntimeException e) {
+        // Then it runs out: another node takes it over later, nothing is lost.
+        log.debug(
+            "job {}: could not release the delivery to '{}': {}", id, consumerName, e.toString());
+      }
     }
 
     /** Waits until this node should ask for the lease again, or until it closes. */

@@ -496,7 +496,11 @@ public final class InMemoryJobStore implements JobStore {
               node.concurrency(),
               node.running(),
               false);
-      nodes.put(node.id(), running);
+      NodeRow known = nodes.get(node.id());
+      // A stopped row takes only the beat of a later start: a late beat must not revive it.
+      if (known == null || !known.stopped() || known.startedAt().isBefore(node.startedAt())) {
+        nodes.put(node.id(), running);
+      }
     } finally {
       lock.unlock();
     }

@@ -339,8 +339,10 @@ public interface JobStore extends AutoCloseable {
   default void releaseDelivery(JobId id, String consumer, String holder) {}
 
   /**
-   * Records a node's heartbeat: inserts its row, or replaces the row of the same ID (which then
-   * counts as running again). The default keeps nothing, for a store that never lists its nodes.
+   * Records a node's heartbeat: inserts its row, or replaces the row of the same ID. A row marked
+   * stopped is replaced only by a node that started after it (the same ID restarted), so a late
+   * beat of the run that left does not make it look alive. The default keeps nothing, for a store
+   * that never lists its nodes.
    *
    * @param node the node as it is now; {@code stopped} is ignored
    */

@@ -2402,6 +2402,19 @@ public abstract class JobStoreContract {
   }
 
   @Test
+  void a_late_heartbeat_of_a_node_that_left_does_not_revive_it_but_a_restart_does() {
+    store.heartbeat(new NodeRow("a", "h", "1.0", at(1), at(2), 5, 3, false));
+    store.leave("a", at(5));
+
+    store.heartbeat(new NodeRow("a", "h", "1.0", at(1), at(4), 5, 3, false));
+    assertThat(store.nodes()).singleElement().satisfies(n -> assertThat(n.stopped()).isTrue());
+
+    store.heartbeat(new NodeRow("a", "h", "1.0", at(9), at(9), 5, 0, false));
+    assertThat(store.nodes())
+        .containsExactly(new NodeRow("a", "h", "1.0", at(9), at(9), 5, 0, false));
+  }
+
+  @Test
   void forgetting_nodes_deletes_those_last_seen_before_the_cutoff() {
     store.heartbeat(new NodeRow("old", "h", "1.0", at(0), at(10), 1, 0, false));
     store.heartbeat(new NodeRow("new", "h", "1.0", at(0), at(30), 1, 0, false));

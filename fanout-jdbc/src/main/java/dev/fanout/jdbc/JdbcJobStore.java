@@ -1389,28 +1389,33 @@ public final class JdbcJobStore implements JobStore {
     transactions.inTransaction(
         "record the heartbeat of node " + node.id(),
         connection -> {
-          // Update first: a node beats many times and starts once. Only the node itself writes its
-          // row, so the insert after a miss races with nobody.
+          // Update first: a node beats many times and starts once. A stopped row takes only the
+          // beat of a later start under the same ID: a late beat of the run that left must not
+          // make it look alive again.
           try (PreparedStatement update =
               connection.prepareStatement(
                   """
                   UPDATE fanout_node SET host = ?, version = ?, started_at = ?, last_seen = ?,
                     concurrency = ?, running = ?, stopped = FALSE
-                  WHERE id = ?""")) {
+                  WHERE id = ? AND (NOT stopped OR started_at < ?)""")) {
             bindNode(update, node, 1);
             update.setString(7, node.id());
+            Timestamps.bind(update, 8, node.startedAt());
             if (update.executeUpdate() == 1) {
               return null;
             }
           }
+          // Only the node itself writes its row, so this races with nobody.
           try (PreparedStatement insert =
               connection.prepareStatement(
                   """
                   INSERT INTO fanout_node (host, version, started_at, last_seen, concurrency,
                     running, id, stopped)
-                  VALUES (?, ?, ?, ?, ?, ?, ?, FALSE)""")) {
+                  SELECT ?, ?, ?, ?, ?, ?, CAST(? AS VARCHAR(255)), FALSE
+                  WHERE NOT EXISTS (SELECT 1 FROM fanout_node WHERE id = ?)""")) {
             bindNode(insert, node, 1);
             insert.setString(7, node.id());
+            insert.setString(8, node.id());
             insert.executeUpdate();
           }
           return null;

@@ -220,6 +220,9 @@ final class PostgresSignals implements StoreSignals, AutoCloseable {
       try (Connection c = pool.getConnection()) {
         // LISTEN takes effect at commit, and notifications arrive only between transactions.
         c.setAutoCommit(true);
+        // Without it, the liveness check below blocks for the system's TCP timeout (minutes) on
+        // a connection that died silently; waiting for notifications sets its own timeout.
+        c.setNetworkTimeout(Runnable::run, (int) LIVENESS_CHECK.toMillis());
         try (Statement s = c.createStatement()) {
           s.execute("LISTEN " + workChannel);
           s.execute("LISTEN " + resultsChannel);

@@ -691,6 +691,12 @@ public final class FanoutServer implements AutoCloseable {
       } catch (UnknownHostException e) {
         host = "localhost";
       }
+      // Within the 100 characters an ID may have, whatever the host's name; visible ASCII only,
+      // since the ID goes into a header.
+      host = host.replaceAll("[^\\x21-\\x7e]", "_");
+      if (host.length() > 64) {
+        host = host.substring(0, 64);
+      }
       return host
           + "-"
           + ProcessHandle.current().pid()

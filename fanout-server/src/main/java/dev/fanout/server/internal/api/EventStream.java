@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * One client's server-sent event stream of a job: a {@code result} event per settled item in
@@ -26,6 +27,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * keep-alive.
  */
 final class EventStream {
+  /** The least time between two reads of the store that a signal woke. */
+  private static final Duration MIN_READ_GAP = Duration.ofMillis(20);
+
   private static final int PAGE = 500;
 
   private final Api api;
@@ -65,6 +69,7 @@ final class EventStream {
       // Tell the client at once that the stream is open, before the first result.
       write(": stream of job " + job.id() + "\n\n");
       while (!shuttingDown.get() && !Thread.currentThread().isInterrupted()) {
+        long readAt = System.nanoTime();
         // The state first: once final, every result is stored, so a short page means the end.
         JobStatus status = job.status();
         boolean isFinal = status.state().isFinal();
@@ -111,7 +116,14 @@ final class EventStream {
           if (progressHeld) {
             wait = Math.min(wait, lastProgress + progressInterval - now);
           }
-          waiter.await(Duration.ofNanos(Math.max(wait, 1)));
+          if (waiter.await(Duration.ofNanos(Math.max(wait, 1)))) {
+            // Signals come per recorded batch, hundreds a second on a busy job: read at most
+            // every MIN_READ_GAP, so each stream costs the store a bounded rate of queries.
+            long since = System.nanoTime() - readAt;
+            if (since < MIN_READ_GAP.toNanos()) {
+              LockSupport.parkNanos(MIN_READ_GAP.toNanos() - since);
+            }
+          }
         }
       }
     } catch (IOException clientGone) {
