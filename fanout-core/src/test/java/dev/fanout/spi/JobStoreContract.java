@@ -2353,27 +2353,30 @@ public abstract class JobStoreContract {
 
   @Test
   void of_many_nodes_racing_for_a_free_delivery_exactly_one_wins() throws Exception {
-    JobId id = sealedJob(1, 3, 3);
     int nodes = 8;
     ExecutorService pool = Executors.newFixedThreadPool(nodes);
     try {
-      CountDownLatch go = new CountDownLatch(1);
-      List<Future<Boolean>> won = new ArrayList<>();
-      for (int n = 0; n < nodes; n++) {
-        String holder = "node-" + n;
-        won.add(
-            pool.submit(
-                () -> {
-                  go.await();
-                  return store.leaseDelivery(id, "hook", holder, at(0), at(10));
-                }));
+      // Many rounds, each on a job whose row does not exist yet: the first inserts race too.
+      for (int round = 1; round <= 20; round++) {
+        JobId id = sealedJob(round, 1, 1);
+        CountDownLatch go = new CountDownLatch(1);
+        List<Future<Boolean>> won = new ArrayList<>();
+        for (int n = 0; n < nodes; n++) {
+          String holder = "node-" + n;
+          won.add(
+              pool.submit(
+                  () -> {
+                    go.await();
+                    return store.leaseDelivery(id, "hook", holder, at(0), at(10));
+                  }));
+        }
+        go.countDown();
+        int winners = 0;
+        for (Future<Boolean> f : won) {
+          winners += f.get(RACE_TIMEOUT.toSeconds(), TimeUnit.SECONDS) ? 1 : 0;
+        }
+        assertThat(winners).as("winners in round %d", round).isEqualTo(1);
       }
-      go.countDown();
-      int winners = 0;
-      for (Future<Boolean> f : won) {
-        winners += f.get(RACE_TIMEOUT.toSeconds(), TimeUnit.SECONDS) ? 1 : 0;
-      }
-      assertThat(winners).isEqualTo(1);
     } finally {
       pool.shutdownNow();
     }

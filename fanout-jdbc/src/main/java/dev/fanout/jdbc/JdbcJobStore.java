@@ -1335,6 +1335,12 @@ public final class JdbcJobStore implements JobStore {
             upsert.setString(2, consumer);
             upsert.setLong(3, 0);
             upsert.executeUpdate();
+          } catch (SQLException e) {
+            // H2's MERGE lets two first inserts of the row race, and one fails: the row is there
+            // now, which is all this wanted. (PostgreSQL's upsert never fails so.)
+            if (!isUniqueViolation(e)) {
+              throw e;
+            }
           }
           return takeDeliveryLease(connection, id, consumer, holder, now, until);
         });
