@@ -2,8 +2,6 @@ package dev.fanout.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.abort;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -19,13 +17,11 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
@@ -41,9 +37,7 @@ import java.util.regex.Pattern;
  * schema.
  */
 final class ClusterHarness implements AutoCloseable {
-  static final String POSTGRES =
-      System.getenv()
-          .getOrDefault("FANOUT_TEST_POSTGRES_URL", "jdbc:postgresql://127.0.0.1:5432/test");
+  static final String POSTGRES = TestSchema.POSTGRES;
   private static final Pattern LISTENING = Pattern.compile("Fanout listening on (\\S+)");
   private static final Pattern ID = Pattern.compile("\"id\"\\s*:\\s*\"([^\"]+)\"");
 
@@ -85,7 +79,7 @@ final class ClusterHarness implements AutoCloseable {
   }
 
   private final Path dir;
-  private final String schema;
+  private final TestSchema schema;
   private final List<String> nodeIds;
   private final Map<String, Node> nodes = new LinkedHashMap<>();
   private final HttpClient http = HttpClient.newHttpClient();
@@ -101,25 +95,14 @@ final class ClusterHarness implements AutoCloseable {
   ClusterHarness(Path dir, List<String> nodeIds, Duration latency) throws IOException {
     this.dir = dir;
     this.nodeIds = List.copyOf(nodeIds);
-    this.schema =
-        "fanout_cluster_it_" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
-    try (Connection c = DriverManager.getConnection(POSTGRES, "postgres", "");
-        Statement s = c.createStatement()) {
-      s.execute("CREATE SCHEMA " + schema);
-    } catch (SQLException e) {
-      String message = "PostgreSQL at " + POSTGRES + " is not reachable: " + e.getMessage();
-      if ("true".equals(System.getenv("CI"))) {
-        fail(message + "; under CI=true this test must run");
-      }
-      abort(message);
-    }
+    this.schema = TestSchema.create("fanout_cluster_it_");
     this.stub = new StubFunction(nodeIds, latency);
   }
 
   /** The JDBC URL of the test's schema, through {@code port} (PostgreSQL's or a proxy's). */
   private String jdbcUrl(int port) {
     String base = port < 0 ? POSTGRES : POSTGRES.replaceFirst(":\\d+/", ":" + port + "/");
-    return base + (base.contains("?") ? "&" : "?") + "user=postgres&currentSchema=" + schema;
+    return schema.url(base);
   }
 
   /** The JDBC URL of the test's schema, for the test's own queries. */
@@ -361,9 +344,6 @@ final class ClusterHarness implements AutoCloseable {
       }
     }
     stub.close();
-    try (Connection c = DriverManager.getConnection(POSTGRES, "postgres", "");
-        Statement s = c.createStatement()) {
-      s.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
-    }
+    schema.close();
   }
 }

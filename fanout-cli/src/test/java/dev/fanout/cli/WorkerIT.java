@@ -2,8 +2,6 @@ package dev.fanout.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.abort;
 
 import dev.fanout.JobId;
 import dev.fanout.JobState;
@@ -19,13 +17,9 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -42,42 +36,23 @@ import org.junit.jupiter.api.io.TempDir;
  * on SIGTERM.
  */
 class WorkerIT {
-  private static final String POSTGRES =
-      System.getenv()
-          .getOrDefault("FANOUT_TEST_POSTGRES_URL", "jdbc:postgresql://127.0.0.1:5432/test");
   private static final Pattern ID = Pattern.compile("\"id\"\\s*:\\s*\"([^\"]+)\"");
 
   @TempDir Path dir;
-  private String schema;
+  private TestSchema schema;
 
   @BeforeEach
   void createSchema() {
-    schema = "fanout_worker_it_" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
-    try (Connection c = DriverManager.getConnection(POSTGRES, "postgres", "");
-        Statement s = c.createStatement()) {
-      s.execute("CREATE SCHEMA " + schema);
-    } catch (SQLException e) {
-      String message = "PostgreSQL at " + POSTGRES + " is not reachable: " + e.getMessage();
-      if ("true".equals(System.getenv("CI"))) {
-        fail(message + "; under CI=true this test must run");
-      }
-      abort(message);
-    }
+    schema = TestSchema.create("fanout_worker_it_");
   }
 
   @AfterEach
   void dropSchema() throws SQLException {
-    try (Connection c = DriverManager.getConnection(POSTGRES, "postgres", "");
-        Statement s = c.createStatement()) {
-      s.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
-    }
+    schema.close();
   }
 
   private String url() {
-    return POSTGRES
-        + (POSTGRES.contains("?") ? "&" : "?")
-        + "user=postgres&currentSchema="
-        + schema;
+    return schema.url();
   }
 
   @Test
