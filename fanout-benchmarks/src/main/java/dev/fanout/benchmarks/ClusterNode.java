@@ -1,17 +1,19 @@
 package dev.fanout.benchmarks;
 
 import dev.fanout.server.FanoutServer;
+import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 
 /**
- * One worker node of {@link ClusterScenarios}, run in a JVM of its own: {@code fanout worker} with
- * one more function, {@code sleep100}, which waits 100 ms like an I/O-bound call and returns its
- * item. The built-in {@code identity} serves the no-op scenario.
+ * A node of {@link ClusterScaleOut} (or the server of {@link StreamedSubmission}), run in a JVM of
+ * its own: {@code fanout worker} with one more function, {@code sleep100}, which waits 100 ms like
+ * an I/O-bound call and returns its item. The built-in {@code identity} serves the no-op scenario.
  *
  * <p>Usage: {@code java -cp benchmarks.jar dev.fanout.benchmarks.ClusterNode <jdbc-url> <node-id>
- * <concurrency> [http]}, where a concurrency of 0 keeps the node's default cap, and {@code http}
- * makes it a {@code fanout serve} node that also takes submissions on a free loopback port. It
- * prints {@code ready} (and the URL) once it runs, and stops on SIGTERM.
+ * <concurrency> [http]}, where the URL may be {@code h2:DIR} for the embedded store, where a
+ * concurrency of 0 keeps the node's default cap, and {@code http} makes it a {@code fanout serve}
+ * node that also takes submissions on a free loopback port. It prints {@code ready} (and the URL)
+ * once it runs, and stops on SIGTERM.
  */
 public final class ClusterNode {
 
@@ -20,8 +22,9 @@ public final class ClusterNode {
   /**
    * Runs the node until SIGTERM.
    *
-   * @param args the JDBC URL, the node id, the node's concurrency cap (0 for the default), and
-   *     {@code http} for a node that serves the HTTP API too
+   * @param args the JDBC URL (or {@code h2:DIR} for the embedded store in DIR), the node id, the
+   *     node's concurrency cap (0 for the default), and {@code http} for a node that serves the
+   *     HTTP API too
    * @throws InterruptedException never in practice: the main thread waits for the shutdown hook
    */
   public static void main(String[] args) throws InterruptedException {
@@ -32,8 +35,12 @@ public final class ClusterNode {
     boolean http = args.length == 4;
     FanoutServer.Builder builder =
         http ? FanoutServer.builder().port(0) : FanoutServer.builder().workerOnly();
+    if (args[0].startsWith("h2:")) {
+      builder.dataDir(Path.of(args[0].substring("h2:".length())));
+    } else {
+      builder.jdbcUrl(args[0]);
+    }
     builder
-        .jdbcUrl(args[0])
         .nodeId(args[1])
         .function(
             "sleep100",

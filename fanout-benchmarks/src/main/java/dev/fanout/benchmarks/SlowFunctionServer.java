@@ -12,25 +12,29 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /**
- * The HTTP function of {@link HttpScenarios}, run as a process of its own so that its thousand
- * connections and its threads do not share a JVM with the server being measured: every {@code POST}
- * waits 100 ms, then answers its request body as JSON. A virtual thread per exchange, so a thousand
- * sleeping calls cost a thousand parked virtual threads. Prints its port on the first line and
- * stops when stdin closes.
+ * The HTTP function of {@link HttpFunction}, run as a process of its own so that its thousand
+ * connections and its threads do not share a JVM with the contenders being measured: every {@code
+ * POST} waits the latency given as its argument (in milliseconds), then answers its request body as
+ * JSON. A virtual thread per exchange, so a thousand sleeping calls cost a thousand parked virtual
+ * threads. Prints its port on the first line and stops when stdin closes.
  */
 public final class SlowFunctionServer {
-  /** How long every call takes. */
-  static final long LATENCY_MS = 100;
+  /** How long every call takes, from the first argument. */
+  private static long latencyMs;
 
   private SlowFunctionServer() {}
 
   /**
    * Serves on 127.0.0.1 and a free port until stdin closes.
    *
-   * @param args ignored
+   * @param args the latency of every call in milliseconds
    * @throws IOException when it cannot bind
    */
   public static void main(String[] args) throws IOException {
+    if (args.length != 1) {
+      throw new IllegalArgumentException("usage: SlowFunctionServer <latency-ms>");
+    }
+    latencyMs = Long.parseLong(args[0]);
     // The listen backlog is the machine's limit (4,096), so a burst of connects is never refused.
     HttpServer server =
         HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 4096);
@@ -54,7 +58,7 @@ public final class SlowFunctionServer {
         body = in.readAllBytes();
       }
       try {
-        Thread.sleep(LATENCY_MS);
+        Thread.sleep(latencyMs);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         exchange.sendResponseHeaders(503, -1);

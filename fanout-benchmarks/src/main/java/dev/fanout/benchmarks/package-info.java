@@ -1,5 +1,6 @@
 /**
- * JMH benchmarks of the engine against the raw JDK. Build {@code target/benchmarks.jar} and run it;
- * docs/benchmarks.md gives the commands and the latest numbers.
+ * The side-by-side scenario runner ({@link dev.fanout.benchmarks.Bench}, started by {@code
+ * ./bench}), which measures Fanout against the raw JDK, a plain HTTP client loop and JobRunr and
+ * writes docs/benchmarks.md, and the JMH benchmarks used to profile the engine.
  */
 package dev.fanout.benchmarks;

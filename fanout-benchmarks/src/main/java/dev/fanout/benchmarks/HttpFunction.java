@@ -1,0 +1,191 @@
+package dev.fanout.benchmarks;
+
+import dev.fanout.server.FanoutServer;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Scenario 4: 10,000 calls of an HTTP function that answers after 20 ms, at most 1,000 at once.
+ * Fanout is {@code fanout serve} with its defaults (embedded H2), given the job over HTTP; the
+ * baseline is a plain {@link HttpClient} loop making the same calls at the same concurrency. The
+ * function runs in a process of its own ({@link SlowFunctionServer}), so its thousand connections
+ * and threads share no JVM with either contender; both contenders run in the runner's JVM, whose
+ * CPU time is read around each run.
+ */
+final class HttpFunction implements Bench.Scenario {
+  private static final int CONCURRENCY = 1_000;
+  private static final int LATENCY_MS = 20;
+
+  @Override
+  public int number() {
+    return 4;
+  }
+
+  @Override
+  public String title() {
+    return "10,000 calls of a 20 ms HTTP function";
+  }
+
+  @Override
+  public Outcome run(Bench.Options options) throws Exception {
+    int n = options.size(10_000, 1_000);
+    int rounds = options.size(5, 1);
+    com.sun.management.OperatingSystemMXBean os =
+        (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+    List<Double> fanoutMillis = new ArrayList<>();
+    List<Double> plainMillis = new ArrayList<>();
+    List<Double> fanoutCpu = new ArrayList<>();
+    List<Double> plainCpu = new ArrayList<>();
+    Path data = Files.createTempDirectory("fanout-bench-http");
+    Process stub =
+        Bench.startJava(
+            // The JDK server closes connections beyond 200 idle ones, racing the client about to
+            // reuse them; a stub for a thousand connections keeps them all.
+            List.of("-Dsun.net.httpserver.maxIdleConnections=100000"),
+            SlowFunctionServer.class,
+            Integer.toString(LATENCY_MS));
+    try (FanoutServer server = FanoutServer.builder().port(0).dataDir(data).build().start()) {
+      String function =
+          "http://127.0.0.1:" + HttpJobs.firstLine(stub, "the stub function server") + "/score";
+      String job =
+          """
+          {"function": {"url": "%s"}, "items": %s, "maxConcurrency": %d, "reduce": "count"}"""
+              .formatted(function, HttpJobs.items(n), CONCURRENCY);
+      // Warm-up: JIT, connection pools, H2's caches; one of each, not measured.
+      HttpJobs.timeJob(server.url(), job, n, 5);
+      plainLoop(function, n);
+      for (int round = 0; round < rounds; round++) {
+        long cpu0 = os.getProcessCpuTime();
+        fanoutMillis.add(HttpJobs.timeJob(server.url(), job, n, 5) * 1000);
+        fanoutCpu.add((os.getProcessCpuTime() - cpu0) / 1e6 / n);
+        cpu0 = os.getProcessCpuTime();
+        plainMillis.add(plainLoop(function, n));
+        plainCpu.add((os.getProcessCpuTime() - cpu0) / 1e6 / n);
+      }
+    } finally {
+      stub.getOutputStream().close();
+      if (!stub.waitFor(10, TimeUnit.SECONDS)) {
+        stub.destroyForcibly();
+      }
+      Bench.deleteTree(data);
+    }
+
+    Outcome outcome =
+        new Outcome(
+            number(),
+            title(),
+            """
+            %,d items, each a `POST` of the item to a function that answers it after %d ms, at most \
+            %,d at once (ideal: %,d ms). Fanout: `FanoutServer` with its defaults (what `fanout \
+            serve` runs: embedded H2 in a temporary directory) in the runner's JVM, given `{"function": \
+            {"url": ...}, "maxConcurrency": %,d, "reduce": "count"}` over HTTP and read every 5 ms \
+            until final; its time runs from sending the submission to reading the final state. The \
+            baseline: the same calls through one HTTP/1.1 `HttpClient`, a virtual thread per call \
+            and a semaphore of %,d, from the first call to the last answer. The function is a JDK \
+            `HttpServer` in a JVM of its own, a virtual thread per exchange. One warm-up of each, \
+            then %d rounds taking turns. CPU time is the runner JVM's (`getProcessCpuTime`) over a \
+            run, divided by the items: for Fanout it includes the HTTP API, the engine and H2.
+            """
+                .formatted(
+                    n,
+                    LATENCY_MS,
+                    CONCURRENCY,
+                    (int) Math.ceil((double) n / CONCURRENCY) * LATENCY_MS,
+                    CONCURRENCY,
+                    CONCURRENCY,
+                    rounds));
+    String fanout = "Fanout, `fanout serve` on H2";
+    String plain = "JDK: HttpClient loop";
+    Outcome.Metric makespan = outcome.metric("makespan", "ms", false);
+    makespan.add("http", fanout, true, fanoutMillis);
+    makespan.add("http", plain, false, plainMillis);
+    Outcome.Metric cpu = outcome.metric("CPU time per item", "ms", false);
+    cpu.add("http", fanout, true, fanoutCpu);
+    cpu.add("http", plain, false, plainCpu);
+    double ratio = makespan.ratio(makespan.figure(plain));
+    outcome.target(
+        "makespan at most 1.25 × the plain loop",
+        String.format(Locale.ROOT, "%.2f ×", ratio),
+        ratio <= 1.25);
+    outcome.settings(
+        fanout,
+        "server",
+        "`FanoutServer.builder().port(0).dataDir(tmp)`: every default",
+        "job",
+        "`maxConcurrency` %,d; the function's timeout, retries and rate at their defaults"
+            .formatted(CONCURRENCY));
+    outcome.settings(
+        plain,
+        "client",
+        "`HttpClient.newBuilder().version(HTTP_1_1).executor(virtual threads)`, a fresh one per run",
+        "concurrency",
+        "a `Semaphore(%,d)`, a virtual thread per call".formatted(CONCURRENCY));
+    return outcome;
+  }
+
+  /**
+   * The baseline: the same POSTs to the same function, at most {@link #CONCURRENCY} at once, each
+   * on a virtual thread, through one HTTP/1.1 client (as Fanout's HTTP functions use); milliseconds
+   * from the first call to the last answer. A fresh client each time, as Fanout's job gets.
+   */
+  private static double plainLoop(String url, int n) throws InterruptedException {
+    HttpClient client =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .executor(Executors.newVirtualThreadPerTaskExecutor())
+            .build();
+    Semaphore slots = new Semaphore(CONCURRENCY);
+    CountDownLatch done = new CountDownLatch(n);
+    AtomicInteger failures = new AtomicInteger();
+    long t0 = System.nanoTime();
+    try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+      for (int i = 0; i < n; i++) {
+        slots.acquire();
+        String item = Integer.toString(i);
+        threads.execute(
+            () -> {
+              try {
+                HttpResponse<String> r =
+                    client.send(
+                        HttpRequest.newBuilder(URI.create(url))
+                            .header("Content-Type", "application/json")
+                            .timeout(Duration.ofSeconds(30))
+                            .POST(HttpRequest.BodyPublishers.ofString(item))
+                            .build(),
+                        HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() != 200 || !r.body().equals(item)) {
+                  failures.incrementAndGet();
+                }
+              } catch (IOException | InterruptedException e) {
+                failures.incrementAndGet();
+              } finally {
+                slots.release();
+                done.countDown();
+              }
+            });
+      }
+      done.await();
+    }
+    double millis = (System.nanoTime() - t0) / 1e6;
+    if (failures.get() > 0) {
+      throw new IllegalStateException(failures.get() + " baseline calls failed");
+    }
+    return millis;
+  }
+}

@@ -1,0 +1,131 @@
+package dev.fanout.benchmarks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import java.awt.image.BufferedImage;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The runner itself: its command line, its arithmetic, its report, and a {@code --quick} run of two
+ * real scenarios end to end (in memory, and over HTTP with the function in a child JVM).
+ */
+class BenchTest {
+  @TempDir Path tmp;
+
+  @Test
+  void refusesBadOptionsNamingTheProblem() {
+    assertThatThrownBy(() -> Bench.Options.parse("--fast"))
+        .hasMessageContaining("unknown option '--fast'");
+    assertThatThrownBy(() -> Bench.Options.parse("--only", "9"))
+        .hasMessageContaining("there is no scenario 9; they are 1 to 6");
+    assertThatThrownBy(() -> Bench.Options.parse("--only", "one"))
+        .hasMessageContaining("not 'one'");
+    assertThatThrownBy(() -> Bench.Options.parse("--only")).hasMessageContaining("--only needs");
+    assertThatThrownBy(() -> Bench.Options.parse("--docs")).hasMessageContaining("--docs needs");
+    assertThatThrownBy(() -> Bench.Options.parse("--no-write", "--docs", "x"))
+        .hasMessageContaining("contradict");
+    Bench.Options options = Bench.Options.parse("--quick", "--only", "2, 3");
+    assertThat(options.only).containsExactly(2, 3);
+    assertThat(options.size(100, 7)).isEqualTo(7);
+  }
+
+  @Test
+  void ratiosDivideFanoutByTheBaselineOfTheSameGroup() {
+    Outcome outcome = new Outcome(9, "t", "d");
+    Outcome.Metric metric = outcome.metric("makespan", "ms", false);
+    metric.add("h2", "Fanout, H2", true, List.of(300.0, 100.0, 200.0));
+    metric.add("pg", "Fanout, PostgreSQL", true, List.of(50.0, 70.0));
+    metric.add("h2", "JobRunr, H2", false, List.of(1000.0));
+    metric.add("pg", "JobRunr, PostgreSQL", false, List.of(30.0));
+    metric.add("alone", "lonely baseline", false, List.of(1.0));
+
+    assertThat(metric.figure("Fanout, H2").median()).isEqualTo(200.0);
+    assertThat(metric.figure("Fanout, PostgreSQL").median()).isEqualTo(60.0);
+    assertThat(metric.ratio(metric.figure("JobRunr, H2"))).isCloseTo(0.2, within(1e-9));
+    assertThat(metric.ratio(metric.figure("JobRunr, PostgreSQL"))).isCloseTo(2.0, within(1e-9));
+    assertThat(metric.ratio(metric.figure("Fanout, H2"))).isNaN();
+    assertThat(metric.ratio(metric.figure("lonely baseline"))).isNaN();
+    assertThatThrownBy(() -> metric.figure("nobody")).hasMessageContaining("Fanout, H2");
+    assertThatThrownBy(() -> metric.add("h2", "empty", false, List.of()))
+        .hasMessageContaining("no samples");
+  }
+
+  @Test
+  void reportListsMachineTargetsFiguresAndSettings() {
+    Outcome outcome = new Outcome(3, "Durable things", "What it does.");
+    outcome
+        .metric("throughput", "tasks/s", true)
+        .add("pg", "Fanout, PostgreSQL", true, List.of(12_000.0, 14_000.0, 13_000.0))
+        .add("pg", "JobRunr, PostgreSQL", false, List.of(650.0));
+    outcome.target("at least 10 × JobRunr", "20.0 ×", true);
+    outcome.target("at least 20,000 tasks/s", "13,000 tasks/s", false);
+    outcome.settings("JobRunr, PostgreSQL", "workers", "32", "poll interval", "15 s");
+    String md =
+        Report.markdown(
+            Machine.describeNow(),
+            List.of(outcome),
+            "./bench --only 3",
+            false,
+            "## Notes\n\nhand-written");
+
+    assertThat(md)
+        .contains(
+            "| CPU |",
+            "| JDK |",
+            "| PostgreSQL |",
+            "| JobRunr | " + JobRunrContender.JOBRUNR_VERSION)
+        .contains("| 3. Durable things | at least 10 × JobRunr | 20.0 × | met |")
+        .contains("| 3. Durable things | at least 20,000 tasks/s | 13,000 tasks/s | **missed** |")
+        .contains(
+            "| **Fanout, PostgreSQL** | 13,000 tasks/s | 12,000 tasks/s to 14,000 tasks/s | 3 |")
+        .contains("| JobRunr, PostgreSQL | 650 tasks/s | 650 tasks/s to 650 tasks/s | 1 | 20.00 |")
+        .contains("- **JobRunr, PostgreSQL**: workers 32; poll interval 15 s.")
+        .contains("![Durable things](images/bench-3.png)")
+        .contains("This run: `./bench --only 3`")
+        .endsWith("hand-written\n")
+        .doesNotContain("smoke run");
+    assertThat(Report.console(outcome)).contains("Fanout / this 20.00", "MISSED", "MET");
+  }
+
+  @Test
+  void quickRunOfTwoScenariosWritesTheReportAndItsCharts() throws Exception {
+    Path docs = tmp.resolve("docs");
+    List<Outcome> outcomes =
+        Bench.run(Bench.Options.parse("--quick", "--only", "1,4", "--docs", docs.toString()), "t");
+
+    assertThat(outcomes).extracting(o -> o.number).containsExactly(1, 4);
+    Outcome inMemory = outcomes.get(0);
+    assertThat(inMemory.metrics.get(0).figures)
+        .extracting(Outcome.Figure::contender)
+        .containsExactly(
+            "Fanout (defaults)",
+            "JDK: virtual thread per task + allOf",
+            "JDK: ForkJoinPool + allOf");
+    assertThat(inMemory.metrics.get(0).figures)
+        .allSatisfy(f -> assertThat(f.samples()).hasSize(2).allMatch(ms -> ms > 0));
+    Outcome http = outcomes.get(1);
+    // 1,000 calls of 20 ms at 1,000 at once cannot finish in less than one call's latency.
+    assertThat(http.metrics.get(0).figures).allSatisfy(f -> assertThat(f.min()).isGreaterThan(20));
+    assertThat(http.metrics.get(1).figures).allSatisfy(f -> assertThat(f.min()).isGreaterThan(0));
+
+    String md = Files.readString(docs.resolve("benchmarks.md"), StandardCharsets.UTF_8);
+    assertThat(md)
+        .contains("smoke run", "## 1. In memory", "## 4. 10,000 calls of a 20 ms HTTP function")
+        .contains("time at most 1.5 × JDK: ForkJoinPool + allOf")
+        .contains("makespan at most 1.25 × the plain loop");
+    for (int n : new int[] {1, 4}) {
+      BufferedImage chart = ImageIO.read(docs.resolve("images/bench-" + n + ".png").toFile());
+      assertThat(chart.getWidth()).isEqualTo(820);
+      assertThat(chart.getHeight()).isGreaterThan(110);
+    }
+    assertThat(docs.resolve("images/bench-2.png")).doesNotExist();
+  }
+}
