@@ -36,14 +36,16 @@ public final class Bench {
 
   private static final String USAGE =
       """
-      usage: ./bench [--only N,N...] [--quick] [--docs DIR | --no-write]
+      usage: ./bench [--only N,N...] [--quick] [--fanout-only] [--docs DIR | --no-write]
 
         --only N,N...  run only these scenarios (1 to %d); a partial run writes nothing unless
                        --docs is given
         --quick        small sizes and single rounds: checks that every contender runs, measures
                        nothing worth reporting (the report says so)
+        --fanout-only  skip the baselines, to profile or compare Fanout's own figures; the
+                       report says so, and targets against a baseline are left out
         --docs DIR     write DIR/benchmarks.md and DIR/images/bench-N.png (default: docs, when
-                       every scenario runs at full size)
+                       every scenario and contender runs at full size)
         --no-write     print the tables only
 
       scenarios:
@@ -91,7 +93,11 @@ public final class Bench {
     }
     machine.finished(System.nanoTime() - t0);
     Path docs = options.docs;
-    if (docs == null && !options.noWrite && options.only.isEmpty() && !options.quick) {
+    if (docs == null
+        && !options.noWrite
+        && options.only.isEmpty()
+        && !options.quick
+        && !options.fanoutOnly) {
       docs = Path.of("docs");
     }
     if (docs != null) {
@@ -102,7 +108,7 @@ public final class Bench {
       String text = Files.exists(notes) ? Files.readString(notes, StandardCharsets.UTF_8) : "";
       Report.write(
           docs.resolve("benchmarks.md"),
-          Report.markdown(machine, outcomes, command, options.quick, text));
+          Report.markdown(machine, outcomes, command, options, text));
       System.out.println("\nwrote " + docs.resolve("benchmarks.md") + " and its charts");
     }
     return outcomes;
@@ -139,6 +145,7 @@ public final class Bench {
   static final class Options {
     final List<Integer> only = new ArrayList<>();
     boolean quick;
+    boolean fanoutOnly;
     boolean noWrite;
     boolean help;
     Path docs;
@@ -148,6 +155,7 @@ public final class Bench {
       for (int i = 0; i < args.length; i++) {
         switch (args[i]) {
           case "--quick" -> o.quick = true;
+          case "--fanout-only" -> o.fanoutOnly = true;
           case "--no-write" -> o.noWrite = true;
           case "--help", "-h" -> o.help = true;
           case "--only" -> {
@@ -182,6 +190,11 @@ public final class Bench {
         throw new IllegalArgumentException("--no-write and --docs contradict each other");
       }
       return o;
+    }
+
+    /** Whether the baselines run too. */
+    boolean baselines() {
+      return !fanoutOnly;
     }
 
     /** A size for a full run, or the small one of a {@code --quick} run. */

@@ -15,12 +15,16 @@ import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.axis.NumberTickUnit;
 import org.jfree.chart.axis.ValueAxis;
+import org.jfree.chart.labels.ItemLabelAnchor;
+import org.jfree.chart.labels.ItemLabelPosition;
 import org.jfree.chart.labels.StandardCategoryItemLabelGenerator;
 import org.jfree.chart.plot.CategoryPlot;
 import org.jfree.chart.plot.PlotOrientation;
 import org.jfree.chart.renderer.category.BarRenderer;
 import org.jfree.chart.renderer.category.StandardBarPainter;
+import org.jfree.chart.ui.TextAnchor;
 import org.jfree.data.category.DefaultCategoryDataset;
 
 /**
@@ -78,6 +82,8 @@ final class Charts {
       LogAxis log = new LogAxis(plot.getRangeAxis().getLabel());
       log.setBase(10);
       log.setSmallestValue(min / 2);
+      // Ticks at the powers of ten only: 1, 10, 100, 1,000...
+      log.setTickUnit(new NumberTickUnit(1.0, new DecimalFormat("#,##0.###")));
       log.setNumberFormatOverride(new DecimalFormat("#,##0.###"));
       plot.setRangeAxis(log);
     } else {
@@ -95,9 +101,14 @@ final class Charts {
         };
     renderer.setBarPainter(new StandardBarPainter());
     renderer.setShadowVisible(false);
+    // Labels in the report's own format: whole numbers from 10 up, three decimals below.
     renderer.setDefaultItemLabelGenerator(
-        new StandardCategoryItemLabelGenerator("{2}", new DecimalFormat("#,##0.###")));
+        new StandardCategoryItemLabelGenerator(
+            "{2}", new DecimalFormat(max >= 10 ? "#,##0" : "#,##0.###")));
     renderer.setDefaultItemLabelsVisible(true);
+    renderer.setDefaultPositiveItemLabelPosition(
+        new ItemLabelPosition(ItemLabelAnchor.OUTSIDE3, TextAnchor.CENTER_LEFT));
+    plot.getRangeAxis().setUpperMargin(0.15);
     renderer.setMaximumBarWidth(0.12);
     plot.setRenderer(renderer);
     Files.createDirectories(dir);

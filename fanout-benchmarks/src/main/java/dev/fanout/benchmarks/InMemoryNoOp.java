@@ -63,8 +63,10 @@ final class InMemoryNoOp implements Bench.Scenario {
         ExecutorService virtualThreads = Executors.newVirtualThreadPerTaskExecutor()) {
       Map<String, Runnable> contenders = new LinkedHashMap<>();
       contenders.put(fanout, () -> fanoutJob(engine, items, expectedSum));
-      contenders.put(virtual, () -> jdkJob(virtualThreads, items));
-      contenders.put(forkJoin, () -> jdkJob(pool, items));
+      if (options.baselines()) {
+        contenders.put(virtual, () -> jdkJob(virtualThreads, items));
+        contenders.put(forkJoin, () -> jdkJob(pool, items));
+      }
       for (int round = -warmups; round < rounds; round++) {
         for (Map.Entry<String, Runnable> c : contenders.entrySet()) {
           System.gc();
@@ -104,7 +106,7 @@ final class InMemoryNoOp implements Bench.Scenario {
       time.add("in memory", contender, isFanout, millis.get(contender));
       heap.add("in memory", contender, isFanout, megabytes.get(contender));
     }
-    for (String baseline : List.of(virtual, forkJoin)) {
+    for (String baseline : options.baselines() ? List.of(virtual, forkJoin) : List.<String>of()) {
       double ratio = time.ratio(time.figure(baseline));
       outcome.target(
           "time at most 1.5 × " + baseline,

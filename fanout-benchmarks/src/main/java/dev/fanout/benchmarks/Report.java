@@ -57,16 +57,25 @@ final class Report {
    * @param notes the hand-written profiles and fixes, inlined after the results (may be empty)
    */
   static String markdown(
-      Machine machine, List<Outcome> outcomes, String command, boolean quick, String notes) {
+      Machine machine,
+      List<Outcome> outcomes,
+      String command,
+      Bench.Options options,
+      String notes) {
     StringBuilder md = new StringBuilder();
     md.append("# Benchmarks\n\n");
     md.append(
         "<!-- Written by the scenario runner (fanout-benchmarks, dev.fanout.benchmarks.Bench)."
             + " Do not edit: run ./bench again, or edit fanout-benchmarks/NOTES.md. -->\n\n");
-    if (quick) {
+    if (options.quick) {
       md.append(
           "**This is a `--quick` smoke run with small sizes: its figures say that the runner"
               + " works, not how fast anything is.**\n\n");
+    }
+    if (options.fanoutOnly) {
+      md.append(
+          "**This run left the baselines out (`--fanout-only`): it shows Fanout's own figures"
+              + " only.**\n\n");
     }
     md.append(
         """

@@ -71,7 +71,7 @@ final class SleepingItems implements Bench.Scenario {
           inMemory(engine, items);
           fanoutMemory.add((System.nanoTime() - t0) / 1e6);
         }
-        if (round < poolRounds) {
+        if (round < poolRounds && options.baselines()) {
           long t0 = System.nanoTime();
           CompletableFuture<?>[] futures = new CompletableFuture<?>[n];
           for (int i = 0; i < n; i++) {
@@ -83,7 +83,9 @@ final class SleepingItems implements Bench.Scenario {
       }
     }
     makespan.add("in memory", "Fanout, in memory", true, fanoutMemory);
-    makespan.add("in memory", "JDK: fixed pool of 200 threads", false, pool);
+    if (options.baselines()) {
+      makespan.add("in memory", "JDK: fixed pool of 200 threads", false, pool);
+    }
     outcome.settings(
         "Fanout, in memory",
         "engine",
@@ -95,7 +97,7 @@ final class SleepingItems implements Bench.Scenario {
     double memoryMedian = makespan.fanoutOf("in memory").median();
     outcome.target(
         "Fanout in memory at most 150 ms",
-        String.format(Locale.ROOT, "%.0f ms", memoryMedian),
+        String.format(Locale.ROOT, "%,.0f ms", memoryMedian),
         memoryMedian <= 150);
 
     for (DurableFanout.Store store : DurableFanout.Store.values()) {
@@ -113,13 +115,13 @@ final class SleepingItems implements Bench.Scenario {
       double median = makespan.fanoutOf(group).median();
       outcome.target(
           "Fanout on " + store.label + " at most 1 s",
-          String.format(Locale.ROOT, "%.0f ms", median),
+          String.format(Locale.ROOT, "%,.0f ms", median),
           median <= 1000);
       JobRunrContender.Database database =
           store == DurableFanout.Store.H2
               ? JobRunrContender.Database.H2
               : JobRunrContender.Database.POSTGRES;
-      for (int workers : new int[] {0, CONCURRENCY}) {
+      for (int workers : options.baselines() ? new int[] {0, CONCURRENCY} : new int[0]) {
         try (JobRunrContender jobRunr = JobRunrContender.start(database, workers, 0)) {
           jobRunr.run(100, JobRunrContender.Work.NOOP);
           double seconds = jobRunr.run(n, JobRunrContender.Work.SLEEP_100_MS);

@@ -123,7 +123,7 @@ final class StreamedSubmission implements Bench.Scenario {
         succeeded);
     outcome.target(
         "acknowledgement of %,d items over HTTP under 150 ms (median)".formatted(ackItems),
-        String.format(Locale.ROOT, "%.0f ms", ackMedian),
+        String.format(Locale.ROOT, "%,.0f ms", ackMedian),
         ackMedian < 150);
     outcome.settings(
         fanout,

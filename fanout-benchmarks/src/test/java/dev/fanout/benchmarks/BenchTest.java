@@ -73,7 +73,7 @@ class BenchTest {
             Machine.describeNow(),
             List.of(outcome),
             "./bench --only 3",
-            false,
+            Bench.Options.parse(),
             "## Notes\n\nhand-written");
 
     assertThat(md)
