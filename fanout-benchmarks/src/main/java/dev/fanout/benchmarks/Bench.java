@@ -92,14 +92,7 @@ public final class Bench {
       System.out.print(Report.console(outcome));
     }
     machine.finished(System.nanoTime() - t0);
-    Path docs = options.docs;
-    if (docs == null
-        && !options.noWrite
-        && options.only.isEmpty()
-        && !options.quick
-        && !options.fanoutOnly) {
-      docs = Path.of("docs");
-    }
+    Path docs = options.docsDirectory();
     if (docs != null) {
       for (Outcome outcome : outcomes) {
         Charts.write(outcome, docs.resolve("images"));
@@ -190,6 +183,19 @@ public final class Bench {
         throw new IllegalArgumentException("--no-write and --docs contradict each other");
       }
       return o;
+    }
+
+    /**
+     * Where the report goes: {@code --docs}, or {@code docs} for a run of every scenario and
+     * contender at full size, or nowhere (null), since a partial report would replace a whole one.
+     */
+    Path docsDirectory() {
+      if (docs != null || noWrite) {
+        return docs;
+      }
+      boolean everyScenario =
+          only.isEmpty() || new java.util.HashSet<>(only).size() == SCENARIOS.size();
+      return everyScenario && !quick && !fanoutOnly ? Path.of("docs") : null;
     }
 
     /** Whether the baselines run too. */

@@ -11,6 +11,10 @@ import dev.fanout.jdbc.JdbcJobStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.IntStream;
 
 /**
@@ -98,7 +102,7 @@ final class DurableFanout implements AutoCloseable {
       spec.maxConcurrency(maxConcurrency);
     }
     long t0 = System.nanoTime();
-    JobOutcome<JsonNode> outcome = engine.submit(spec.build()).outcome().join();
+    JobOutcome<JsonNode> outcome = await(engine.submit(spec.build()).outcome());
     double seconds = Bench.secondsSince(t0);
     if (outcome.state() != JobState.SUCCEEDED || outcome.aggregate().longValue() != n) {
       throw new IllegalStateException(
@@ -116,15 +120,33 @@ final class DurableFanout implements AutoCloseable {
     long t0 = System.nanoTime();
     var job = engine.submit(JobSpec.items(items).function("noop").build());
     double millis = (System.nanoTime() - t0) / 1e6;
-    job.outcome().join();
+    await(job.outcome());
     return millis;
+  }
+
+  /** Waits for a job's outcome, or fails the run when the job is stuck. */
+  static <T> T await(CompletableFuture<T> outcome) {
+    try {
+      return outcome.get(HttpJobs.TIMEOUT.toMinutes(), TimeUnit.MINUTES);
+    } catch (TimeoutException e) {
+      throw new IllegalStateException(
+          "a benchmark job did not end within " + HttpJobs.TIMEOUT.toMinutes() + " minutes", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for a benchmark job", e);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("a benchmark job failed", e.getCause());
+    }
   }
 
   @Override
   public void close() {
     try {
-      engine.close();
-      jobStore.close();
+      try {
+        engine.close();
+      } finally {
+        jobStore.close();
+      }
     } finally {
       if (dir != null) {
         Bench.deleteTree(dir);

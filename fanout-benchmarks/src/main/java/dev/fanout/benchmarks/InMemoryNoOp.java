@@ -128,16 +128,16 @@ final class InMemoryNoOp implements Bench.Scenario {
   private static void fanoutJob(Engine engine, List<Integer> items, long expectedSum) {
     AtomicLong consumed = new AtomicLong();
     JobOutcome<Long> outcome =
-        engine
-            .submit(
-                JobSpec.items(items)
-                    .function((Integer n, TaskContext ctx) -> n)
-                    .transform(Integer::longValue)
-                    .consumer(result -> consumed.incrementAndGet())
-                    .reduce(Reducers.sumLong())
-                    .build())
-            .outcome()
-            .join();
+        DurableFanout.await(
+            engine
+                .submit(
+                    JobSpec.items(items)
+                        .function((Integer n, TaskContext ctx) -> n)
+                        .transform(Integer::longValue)
+                        .consumer(result -> consumed.incrementAndGet())
+                        .reduce(Reducers.sumLong())
+                        .build())
+                .outcome());
     // A job that failed or lost items could be fast for the wrong reason; refuse to report it.
     if (outcome.state() != JobState.SUCCEEDED
         || outcome.aggregate() != expectedSum

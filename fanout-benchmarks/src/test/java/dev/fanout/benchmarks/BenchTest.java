@@ -4,7 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,6 +39,45 @@ class BenchTest {
     Bench.Options options = Bench.Options.parse("--quick", "--only", "2, 3");
     assertThat(options.only).containsExactly(2, 3);
     assertThat(options.size(100, 7)).isEqualTo(7);
+  }
+
+  @Test
+  void writesTheReportOnlyForAWholeRunOrWhenTold() {
+    assertThat(Bench.Options.parse().docsDirectory()).isEqualTo(Path.of("docs"));
+    assertThat(Bench.Options.parse("--only", "1,2,3,4,5,6").docsDirectory())
+        .isEqualTo(Path.of("docs"));
+    assertThat(Bench.Options.parse("--only", "1,4").docsDirectory()).isNull();
+    assertThat(Bench.Options.parse("--only", "1,1,1,1,1,1").docsDirectory()).isNull();
+    assertThat(Bench.Options.parse("--quick").docsDirectory()).isNull();
+    assertThat(Bench.Options.parse("--fanout-only").docsDirectory()).isNull();
+    assertThat(Bench.Options.parse("--no-write").docsDirectory()).isNull();
+    assertThat(Bench.Options.parse("--quick", "--docs", "out").docsDirectory())
+        .isEqualTo(Path.of("out"));
+  }
+
+  @Test
+  void streamedSubmissionBodyIsValidJsonAtEverySize() throws Exception {
+    ObjectMapper json = new ObjectMapper();
+    for (int n : new int[] {0, 1, 2, 9_999, 10_000, 10_001, 25_000}) {
+      byte[] body;
+      try (InputStream in = new StreamedSubmission.Items(n)) {
+        // Read in odd-sized pieces, so chunk boundaries fall inside numbers and separators.
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        byte[] piece = new byte[777];
+        for (int r; (r = in.read(piece, 0, piece.length)) != -1; ) {
+          out.write(piece, 0, r);
+        }
+        assertThat(in.read()).isEqualTo(-1);
+        body = out.toByteArray();
+      }
+      JsonNode job = json.readTree(body);
+      assertThat(job.get("function").get("name").asText()).isEqualTo("identity");
+      JsonNode items = job.get("items");
+      assertThat(items.size()).as("items of n = %d", n).isEqualTo(n);
+      for (int i = 0; i < n; i++) {
+        assertThat(items.get(i).asInt()).isEqualTo(i);
+      }
+    }
   }
 
   @Test
@@ -113,8 +156,16 @@ class BenchTest {
         .allSatisfy(f -> assertThat(f.samples()).hasSize(2).allMatch(ms -> ms > 0));
     Outcome http = outcomes.get(1);
     // 1,000 calls of 20 ms at 1,000 at once cannot finish in less than one call's latency.
+    assertThat(http.metrics.get(0).figures)
+        .extracting(Outcome.Figure::contender)
+        .containsExactly("Fanout, `fanout serve` on H2", "JDK: HttpClient loop");
     assertThat(http.metrics.get(0).figures).allSatisfy(f -> assertThat(f.min()).isGreaterThan(20));
     assertThat(http.metrics.get(1).figures).allSatisfy(f -> assertThat(f.min()).isGreaterThan(0));
+    assertThat(http.targets)
+        .extracting(Outcome.Target::target)
+        .containsExactly(
+            "makespan at most 1.25 × the plain loop",
+            "CPU time per item at most 1.25 × the plain loop");
 
     String md = Files.readString(docs.resolve("benchmarks.md"), StandardCharsets.UTF_8);
     assertThat(md)

@@ -329,7 +329,8 @@ class DashboardBrowserTest {
         http.submit(
             "{\"function\": {\"name\": \"slow\"}, \"items\": "
                 + numbers(1_000_000)
-                + ", \"maxConcurrency\": 200}");
+                + ", \"maxConcurrency\": 200}",
+            Duration.ofMinutes(3));
 
     open("#/jobs/" + id);
     waitForText("job-state", "RUNNING");

@@ -92,7 +92,21 @@ final class Http {
 
   /** Submits a job and returns its id, failing unless the answer is 202. */
   String submit(String body) {
-    Response r = post("/v1/jobs", body);
+    return submit(body, Duration.ofSeconds(30));
+  }
+
+  /**
+   * Submits a job with its own timeout: a million items are stored before the 202, which takes over
+   * 20 s on a slow two-core machine and longer when it is busy. The timeout guards against a hang;
+   * it is not a speed assertion.
+   */
+  String submit(String body, Duration timeout) {
+    Response r =
+        send(
+            request("/v1/jobs")
+                .timeout(timeout)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)));
     if (r.status() != 202) {
       throw new AssertionError("submit answered " + r.status() + ": " + r.body());
     }
