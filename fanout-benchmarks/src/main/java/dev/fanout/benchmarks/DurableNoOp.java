@@ -40,11 +40,11 @@ final class DurableNoOp implements Bench.Scenario {
             runs a %,d-item warm-up job, then %d measured ones, on one engine; JobRunr a warm-up of \
             %,d jobs, then one measured run, since one run takes minutes with its defaults; its \
             time includes the wait for its next poll (15 s by default) before its first job \
-            starts, which the notes below give. Both \
-            use a database of their own: a fresh H2 file, or a fresh schema in the same PostgreSQL. \
-            The acknowledgement (a target of the durable-store issue) is Fanout's `submit` of %,d no-op items, returning once the job and \
-            every item are stored: the median of %d submissions, each job run to its end before the \
-            next.
+            starts, which the notes below give. Both use a database of their own: a fresh H2 \
+            file, or a fresh schema in the same PostgreSQL. The acknowledgement (a target of the \
+            durable-store issue) is Fanout's `submit` of %,d no-op items, returning once the job \
+            and every item are stored: the median of %d submissions, each job run to its end \
+            before the next.
             """
                 .formatted(n, warmup, rounds, jobRunrWarmup, ackItems, acks));
     Outcome.Metric rate = outcome.metric("throughput", "tasks/s", true);

@@ -151,7 +151,8 @@ final class HttpFunction implements Bench.Scenario {
     outcome.settings(
         plain,
         "client",
-        "`HttpClient.newBuilder().version(HTTP_1_1).executor(virtual threads)`, one for all rounds, warmed up first",
+        "`HttpClient.newBuilder().version(HTTP_1_1).executor(virtual threads)`, one for all"
+            + " rounds, warmed up first",
         "concurrency",
         "a `Semaphore(%,d)`, a virtual thread per call".formatted(CONCURRENCY));
     return outcome;
