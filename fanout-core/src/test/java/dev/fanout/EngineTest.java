@@ -779,9 +779,11 @@ class EngineTest {
   @Test
   void a_job_waiting_for_an_engine_slot_gets_one_before_a_busy_job_finishes() {
     try (Engine capped = FanOut.builder().maxConcurrency(2).build()) {
+      // 20,000 items of 1 ms on two slots keep the busy job running for over ten seconds, so a
+      // shared machine's stall of a few hundred milliseconds cannot let it finish first.
       JobHandle<Long> busy =
           capped.submit(
-              JobSpec.items(range(1_000))
+              JobSpec.items(range(20_000))
                   .function(
                       (Integer i, TaskContext ctx) -> {
                         Thread.sleep(1);
@@ -800,8 +802,9 @@ class EngineTest {
       assertThat(outcomeOf(late).aggregate()).isEqualTo(10);
       // A busy job's attempts hand their threads the job's next items, but give the slot back
       // when another job waits for one, instead of holding the engine until they run dry.
-      assertThat(busy.status().settled()).isLessThan(1_000);
-      assertThat(outcomeOf(busy).aggregate()).isEqualTo(1_000);
+      assertThat(busy.status().settled()).isLessThan(20_000);
+      assertThat(busy.cancel()).isTrue();
+      assertThat(outcomeOf(busy).state()).isEqualTo(JobState.CANCELLED);
     }
   }
 
