@@ -9,12 +9,17 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 
 /**
@@ -268,6 +273,24 @@ public final class Bench {
     command.add(main.getName());
     command.addAll(Arrays.asList(args));
     return new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+  }
+
+  /** No job of any scenario takes this long; a run that does is stuck, and says so. */
+  static final Duration TIMEOUT = Duration.ofMinutes(20);
+
+  /** Waits for a job's outcome, or fails the run when the job is stuck. */
+  static <T> T await(CompletableFuture<T> outcome) {
+    try {
+      return outcome.get(TIMEOUT.toMinutes(), TimeUnit.MINUTES);
+    } catch (TimeoutException e) {
+      throw new IllegalStateException(
+          "a benchmark job did not end within " + TIMEOUT.toMinutes() + " minutes", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for a benchmark job", e);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("a benchmark job failed", e.getCause());
+    }
   }
 
   /** Seconds since {@code t0}, a {@link System#nanoTime} reading. */

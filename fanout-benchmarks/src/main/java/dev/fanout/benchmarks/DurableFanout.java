@@ -11,10 +11,6 @@ import dev.fanout.jdbc.JdbcJobStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.stream.IntStream;
 
 /**
@@ -102,7 +98,7 @@ final class DurableFanout implements AutoCloseable {
       spec.maxConcurrency(maxConcurrency);
     }
     long t0 = System.nanoTime();
-    JobOutcome<JsonNode> outcome = await(engine.submit(spec.build()).outcome());
+    JobOutcome<JsonNode> outcome = Bench.await(engine.submit(spec.build()).outcome());
     double seconds = Bench.secondsSince(t0);
     if (outcome.state() != JobState.SUCCEEDED || outcome.aggregate().longValue() != n) {
       throw new IllegalStateException(
@@ -120,23 +116,8 @@ final class DurableFanout implements AutoCloseable {
     long t0 = System.nanoTime();
     var job = engine.submit(JobSpec.items(items).function("noop").build());
     double millis = (System.nanoTime() - t0) / 1e6;
-    await(job.outcome());
+    Bench.await(job.outcome());
     return millis;
-  }
-
-  /** Waits for a job's outcome, or fails the run when the job is stuck. */
-  static <T> T await(CompletableFuture<T> outcome) {
-    try {
-      return outcome.get(HttpJobs.TIMEOUT.toMinutes(), TimeUnit.MINUTES);
-    } catch (TimeoutException e) {
-      throw new IllegalStateException(
-          "a benchmark job did not end within " + HttpJobs.TIMEOUT.toMinutes() + " minutes", e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while waiting for a benchmark job", e);
-    } catch (ExecutionException e) {
-      throw new IllegalStateException("a benchmark job failed", e.getCause());
-    }
   }
 
   @Override

@@ -10,7 +10,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -20,9 +19,6 @@ import java.util.stream.IntStream;
  * it is final, as a caller in any language would.
  */
 final class HttpJobs {
-  /** No job of any scenario takes this long; a run that does is stuck, and says so. */
-  static final Duration TIMEOUT = Duration.ofMinutes(20);
-
   private static final Set<String> FINAL = Set.of("SUCCEEDED", "FAILED", "CANCELLED");
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HttpClient CLIENT =
@@ -58,7 +54,7 @@ final class HttpJobs {
    */
   static JsonNode awaitFinal(String base, String id, long pollMillis) throws Exception {
     HttpRequest get = HttpRequest.newBuilder(URI.create(base + "/v1/jobs/" + id)).build();
-    long deadline = System.nanoTime() + TIMEOUT.toNanos();
+    long deadline = System.nanoTime() + Bench.TIMEOUT.toNanos();
     for (; ; ) {
       JsonNode job = JSON.readTree(CLIENT.send(get, HttpResponse.BodyHandlers.ofString()).body());
       if (FINAL.contains(job.get("status").asText())) {
@@ -66,7 +62,7 @@ final class HttpJobs {
       }
       if (System.nanoTime() > deadline) {
         throw new IllegalStateException(
-            "job " + id + " is not final after " + TIMEOUT.toMinutes() + " minutes: " + job);
+            "job " + id + " is not final after " + Bench.TIMEOUT.toMinutes() + " minutes: " + job);
       }
       Thread.sleep(pollMillis);
     }

@@ -128,7 +128,7 @@ final class InMemoryNoOp implements Bench.Scenario {
   private static void fanoutJob(Engine engine, List<Integer> items, long expectedSum) {
     AtomicLong consumed = new AtomicLong();
     JobOutcome<Long> outcome =
-        DurableFanout.await(
+        Bench.await(
             engine
                 .submit(
                     JobSpec.items(items)

@@ -13,13 +13,12 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.jobrunr.configuration.JobRunr;
@@ -81,9 +80,6 @@ final class JobRunrContender implements AutoCloseable {
    * the test checks it against the jar.
    */
   static final String JOBRUNR_VERSION = "8.7.0";
-
-  /** The PostgreSQL database the schemas are created in, without a schema. */
-  static final String POSTGRES = "jdbc:postgresql://127.0.0.1:5432/test";
 
   /** How long a run may go without one more job succeeding before it is declared stuck. */
   static final Duration STALL_TIMEOUT = Duration.ofSeconds(120);
@@ -165,10 +161,9 @@ final class JobRunrContender implements AutoCloseable {
         h2Directory = Files.createTempDirectory("jobrunr-bench-");
         pool.setJdbcUrl("jdbc:h2:file:" + h2Directory.resolve("jobrunr").toAbsolutePath());
       } else {
-        schema = "jobrunr_bench_" + String.format("%08x", ThreadLocalRandom.current().nextInt());
-        executeOnPostgres("CREATE SCHEMA " + schema);
+        schema = Bench.createSchema("jobrunr_bench");
         // JobRunr creates its tables unqualified, so the connection's schema is where they land.
-        pool.setJdbcUrl(POSTGRES + "?user=postgres&currentSchema=" + schema);
+        pool.setJdbcUrl(Bench.schemaUrl(schema));
       }
       dataSource = new HikariDataSource(pool);
       String databaseVersion;
@@ -419,12 +414,10 @@ final class JobRunrContender implements AutoCloseable {
       dataSource.close();
     }
     if (h2Directory != null) {
-      try (Stream<Path> paths = Files.walk(h2Directory)) {
-        for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-          Files.delete(path);
-        }
-      } catch (IOException e) {
-        failure = new UncheckedIOException("could not delete " + h2Directory, e);
+      try {
+        Bench.deleteTree(h2Directory);
+      } catch (UncheckedIOException e) {
+        failure = e;
       }
     }
     if (schema != null) {
@@ -440,7 +433,7 @@ final class JobRunrContender implements AutoCloseable {
   }
 
   private static void executeOnPostgres(String sql) throws SQLException {
-    try (Connection c = DriverManager.getConnection(POSTGRES, "postgres", "");
+    try (Connection c = DriverManager.getConnection(Machine.POSTGRES, Machine.POSTGRES_USER, "");
         Statement s = c.createStatement()) {
       s.execute(sql);
     }
@@ -453,8 +446,7 @@ final class JobRunrContender implements AutoCloseable {
     private final AtomicInteger succeeded = new AtomicInteger();
     private final CountDownLatch over = new CountDownLatch(1);
     private volatile long finished;
-    private final java.util.concurrent.atomic.AtomicLong firstStarted =
-        new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong firstStarted = new AtomicLong();
     private volatile String failure;
 
     Run(int expected, Instant createdFrom) {

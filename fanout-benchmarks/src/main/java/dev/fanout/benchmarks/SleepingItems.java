@@ -158,7 +158,7 @@ final class SleepingItems implements Bench.Scenario {
 
   private static void inMemory(Engine engine, List<Integer> items) {
     JobOutcome<Long> outcome =
-        DurableFanout.await(
+        Bench.await(
             engine
                 .submit(
                     JobSpec.items(items)

@@ -109,7 +109,7 @@ class JobRunrContenderTest {
   }
 
   private static boolean schemaExists(String schema) throws Exception {
-    try (Connection c = DriverManager.getConnection(JobRunrContender.POSTGRES, "postgres", "");
+    try (Connection c = DriverManager.getConnection(Machine.POSTGRES, Machine.POSTGRES_USER, "");
         PreparedStatement s =
             c.prepareStatement("SELECT 1 FROM information_schema.schemata WHERE schema_name = ?")) {
       s.setString(1, schema);
