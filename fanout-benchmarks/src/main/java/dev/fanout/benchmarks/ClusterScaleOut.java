@@ -37,6 +37,7 @@ final class ClusterScaleOut implements Bench.Scenario {
     int perNode = options.size(6_000, 300);
     int warmupPerNode = options.size(2_000, 100);
     int noop = options.size(100_000, 2_000);
+    int rounds = options.size(3, 1);
     String schema = Bench.createSchema("fanout_bench");
     String url = Bench.schemaUrl(schema);
     Path logs = Files.createTempDirectory("fanout-bench-cluster");
@@ -51,14 +52,14 @@ final class ClusterScaleOut implements Bench.Scenario {
             node also serves the HTTP API, as `fanout serve`; the others are `fanout worker`s; \
             every node runs items. Scale-out: each node count starts fresh nodes, each capped at \
             %d concurrent items (`--concurrency`), runs an untimed job of %,d items per node, then \
-            a timed one of %,d items per node (ideal: 500 items/s per node); the job's \
+            %d timed ones of %,d items per node (ideal: 500 items/s per node); the job's \
             `maxConcurrency` is its default (1,000), above every total. No-op: two nodes at their \
-            default cap run %,d `identity` items after a warm-up job. A job's time runs from \
+            default cap run %d jobs of %,d `identity` items after a warm-up job. A job's time runs from \
             sending the submission to reading the final state (read every 20 ms). All nodes share \
             this machine's cores with PostgreSQL and the runner, so 4 nodes measure CPU sharing as \
             much as the cluster.
             """
-                .formatted(NODE_CONCURRENCY, warmupPerNode, perNode, noop));
+                .formatted(NODE_CONCURRENCY, warmupPerNode, rounds, perNode, rounds, noop));
     Outcome.Metric scale = outcome.metric("I/O-bound throughput", "items/s", true);
     Outcome.Metric noops = outcome.metric("durable no-op throughput", "tasks/s", true);
     try {
@@ -67,12 +68,15 @@ final class ClusterScaleOut implements Bench.Scenario {
         try {
           timeJob(started, "sleep100", nodes * warmupPerNode);
           int items = nodes * perNode;
-          double seconds = timeJob(started, "sleep100", items);
+          List<Double> rates = new ArrayList<>();
+          for (int round = 0; round < rounds; round++) {
+            rates.add(items / timeJob(started, "sleep100", items));
+          }
           scale.add(
               "scale",
               "%d node%s × %d".formatted(nodes, nodes == 1 ? "" : "s", NODE_CONCURRENCY),
               true,
-              List.of(items / seconds));
+              rates);
         } finally {
           stop(started.processes());
         }
@@ -80,16 +84,23 @@ final class ClusterScaleOut implements Bench.Scenario {
       Cluster started = startNodes(url, logs, "noop", 2, 0);
       try {
         timeJob(started, "identity", noop / 5);
-        noops.add("noop", "2 nodes", true, List.of(noop / timeJob(started, "identity", noop)));
+        List<Double> rates = new ArrayList<>();
+        for (int round = 0; round < rounds; round++) {
+          rates.add(noop / timeJob(started, "identity", noop));
+        }
+        noops.add("noop", "2 nodes", true, rates);
       } finally {
         stop(started.processes());
       }
     } finally {
       Bench.dropSchema(schema);
     }
+    // By the medians: one slow round on a shared machine must not decide the target.
     double ratio = scale.figures.get(2).median() / scale.figures.get(0).median();
     outcome.target(
-        "4 nodes at least 3.5 × 1 node", String.format(Locale.ROOT, "%.2f ×", ratio), ratio >= 3.5);
+        "4 nodes at least 3.5 × 1 node (medians)",
+        String.format(Locale.ROOT, "%.2f ×", ratio),
+        ratio >= 3.5);
     outcome.settings(
         "every node",
         "server",
