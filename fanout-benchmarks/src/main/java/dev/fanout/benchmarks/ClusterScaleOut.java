@@ -54,10 +54,10 @@ final class ClusterScaleOut implements Bench.Scenario {
             %d concurrent items (`--concurrency`), runs an untimed job of %,d items per node, then \
             %d timed ones of %,d items per node (ideal: 500 items/s per node); the job's \
             `maxConcurrency` is its default (1,000), above every total. No-op: two nodes at their \
-            default cap run %d jobs of %,d `identity` items after a warm-up job. A job's time runs from \
-            sending the submission to reading the final state (read every 20 ms). All nodes share \
-            this machine's cores with PostgreSQL and the runner, so 4 nodes measure CPU sharing as \
-            much as the cluster.
+            default cap run %d jobs of %,d `identity` items after a warm-up job. A job's time \
+            runs from sending the submission to reading the final state (read every 20 ms). All \
+            nodes share this machine's cores with PostgreSQL and the runner, so 4 nodes measure \
+            CPU sharing as much as the cluster.
             """
                 .formatted(NODE_CONCURRENCY, warmupPerNode, rounds, perNode, rounds, noop));
     Outcome.Metric scale = outcome.metric("I/O-bound throughput", "items/s", true);

@@ -64,15 +64,36 @@ final class HttpFunction implements Bench.Scenario {
   public Outcome run(Bench.Options options) throws Exception {
     int n = options.size(10_000, 1_000);
     int rounds = options.size(5, 1);
+    int warmups = options.size(8, 1);
     Outcome outcome =
         new Outcome(
             number(),
             title(),
             """
-            %,d items, each a `POST` of the item to a function that answers it after 20 ms, at             most %,d at once (ideal: %,d ms); then the same with 100 ms (ideal: %,d ms), the             HTTP service's own benchmark. Fanout: `FanoutServer` with its defaults (what `fanout             serve` runs: embedded H2 in a temporary directory) in the runner's JVM, given             `{"function": {"url": ...}, "maxConcurrency": %,d, "reduce": "count"}` over HTTP and             read every 5 ms until final; its time runs from sending the submission to reading the             final state, so it includes storing the items and recording every result. The             baseline: the same calls through one HTTP/1.1 `HttpClient`, a virtual thread per call             and a semaphore of %,d, from the first call to the last answer, storing nothing. The             function is a JDK `HttpServer` in a JVM of its own, a virtual thread per exchange. Per             latency, one warm-up of each, then %d rounds taking turns. CPU time is the runner             JVM's (`getProcessCpuTime`) over a run, divided by the items: for Fanout it includes             the HTTP API, the engine and H2.
+            %,d items, each a `POST` of the item to a function that answers it after 20 ms, at \
+            most %,d at once (ideal: %,d ms); then the same with 100 ms (ideal: %,d ms), the \
+            HTTP service's own benchmark. Fanout: `FanoutServer` with its defaults (what `fanout \
+            serve` runs: embedded H2 in a temporary directory) in the runner's JVM, given \
+            `{"function": {"url": ...}, "maxConcurrency": %,d, "reduce": "count"}` over HTTP and \
+            read every 5 ms until final; its time runs from sending the submission to reading the \
+            final state, so it includes storing the items and recording every result. The \
+            baseline: the same calls through one HTTP/1.1 `HttpClient`, a virtual thread per call \
+            and a semaphore of %,d, from the first call to the last answer, storing nothing. The \
+            function is a JDK `HttpServer` in a JVM of its own, a virtual thread per exchange. Per \
+            latency, %d warm-ups of each (one left the server's JIT compiler busy through the \
+            rounds; a long-running server's has long settled), then %d rounds taking turns. CPU \
+            time is the runner JVM's (`getProcessCpuTime`) over a run, divided by the items: for \
+            Fanout it includes the HTTP API, the engine and H2.
             """
                 .formatted(
-                    n, CONCURRENCY, ideal(n, 20), ideal(n, 100), CONCURRENCY, CONCURRENCY, rounds));
+                    n,
+                    CONCURRENCY,
+                    ideal(n, 20),
+                    ideal(n, 100),
+                    CONCURRENCY,
+                    CONCURRENCY,
+                    warmups,
+                    rounds));
     Outcome.Metric makespan = outcome.metric("makespan", "ms", false);
     Outcome.Metric cpu = outcome.metric("CPU time per item", "ms", false);
     Path data = Files.createTempDirectory("fanout-bench-http");
@@ -85,7 +106,7 @@ final class HttpFunction implements Bench.Scenario {
                 .executor(Executors.newVirtualThreadPerTaskExecutor())
                 .build()) {
       for (Latency latency : LATENCIES) {
-        measure(options, server, client, latency, n, rounds, outcome, makespan, cpu);
+        measure(options, warmups, server, client, latency, n, rounds, outcome, makespan, cpu);
       }
     } finally {
       Bench.deleteTree(data);
@@ -115,6 +136,7 @@ final class HttpFunction implements Bench.Scenario {
   /** Runs both contenders against a function of one latency, in its own process. */
   private static void measure(
       Bench.Options options,
+      int warmups,
       FanoutServer server,
       HttpClient client,
       Latency latency,
@@ -144,10 +166,15 @@ final class HttpFunction implements Bench.Scenario {
           """
           {"function": {"url": "%s"}, "items": %s, "maxConcurrency": %d, "reduce": "count"}"""
               .formatted(function, HttpJobs.items(n), CONCURRENCY);
-      // Warm-up: JIT, connection pools, H2's caches; one of each, not measured.
-      HttpJobs.timeJob(server.url(), job, n, 5);
-      if (options.baselines()) {
-        plainLoop(client, function, n);
+      // Warm-up: connection pools, H2's caches and above all the JIT. The server runs far more
+      // code than the loop (Jetty, Jackson, H2, the engine): after one warm-up job its compiler
+      // threads still took a third of the JVM's CPU, and Fanout's CPU per item fell by a third
+      // between one warm-up and eight.
+      for (int i = 0; i < warmups; i++) {
+        HttpJobs.timeJob(server.url(), job, n, 5);
+        if (options.baselines()) {
+          plainLoop(client, function, n);
+        }
       }
       for (int round = 0; round < rounds; round++) {
         long cpu0 = os.getProcessCpuTime();
