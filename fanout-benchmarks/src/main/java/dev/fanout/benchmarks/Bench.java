@@ -79,29 +79,47 @@ public final class Bench {
       System.out.print(usage());
       return;
     }
-    run(options, String.join(" ", prepend("./bench", args)));
+    List<Outcome> outcomes = run(options, String.join(" ", prepend("./bench", args)));
+    if (outcomes.stream().anyMatch(Outcome::failed)) {
+      System.exit(1);
+    }
   }
 
   /** Runs the chosen scenarios and writes the report when the options say so. */
   static List<Outcome> run(Options options, String command) throws Exception {
+    return run(options, command, SCENARIOS);
+  }
+
+  /**
+   * Runs the chosen ones of {@code scenarios}. A scenario that throws is reported as failed and the
+   * run goes on: an hour of figures is not thrown away for one broken contender, and the report
+   * says which scenario failed and why.
+   */
+  static List<Outcome> run(Options options, String command, List<Scenario> scenarios)
+      throws Exception {
     long t0 = System.nanoTime();
     Machine machine = Machine.describeNow();
     List<Outcome> outcomes = new ArrayList<>();
-    for (Scenario scenario : SCENARIOS) {
+    for (Scenario scenario : scenarios) {
       if (!options.only.isEmpty() && !options.only.contains(scenario.number())) {
         continue;
       }
       System.out.printf(Locale.ROOT, "%n== %d. %s ==%n", scenario.number(), scenario.title());
-      Outcome outcome = scenario.run(options);
+      Outcome outcome;
+      try {
+        outcome = scenario.run(options);
+      } catch (Exception e) {
+        System.err.printf(Locale.ROOT, "scenario %d failed:%n", scenario.number());
+        e.printStackTrace();
+        outcome = Outcome.failed(scenario.number(), scenario.title(), e);
+      }
       outcomes.add(outcome);
       System.out.print(Report.console(outcome));
     }
     machine.finished(System.nanoTime() - t0);
     Path docs = options.docsDirectory();
     if (docs != null) {
-      for (Outcome outcome : outcomes) {
-        Charts.write(outcome, docs.resolve("images"));
-      }
+      Charts.writeAll(outcomes, docs.resolve("images"));
       Path notes = Path.of("fanout-benchmarks", "NOTES.md");
       String text = Files.exists(notes) ? Files.readString(notes, StandardCharsets.UTF_8) : "";
       Report.write(

@@ -5,11 +5,14 @@ import java.awt.Font;
 import java.awt.Paint;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.text.DecimalFormat;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
@@ -40,6 +43,30 @@ final class Charts {
   /** The chart's file name, relative to the images directory. */
   static String fileName(Outcome outcome) {
     return "bench-" + outcome.number + ".png";
+  }
+
+  /**
+   * Draws the chart of every outcome that has figures into {@code dir}, and deletes the charts of
+   * every other scenario there: a report shows the charts of its own run, never one left by an
+   * earlier run of a scenario that this run skipped or that failed.
+   */
+  static void writeAll(List<Outcome> outcomes, Path dir) throws IOException {
+    Set<String> drawn = new HashSet<>();
+    for (Outcome outcome : outcomes) {
+      if (!outcome.metrics.isEmpty()) {
+        drawn.add(write(outcome, dir).getFileName().toString());
+      }
+    }
+    if (!Files.isDirectory(dir)) {
+      return;
+    }
+    try (DirectoryStream<Path> charts = Files.newDirectoryStream(dir, "bench-*.png")) {
+      for (Path chart : charts) {
+        if (!drawn.contains(chart.getFileName().toString())) {
+          Files.delete(chart);
+        }
+      }
+    }
   }
 
   /** Draws the scenario's chart into {@code dir}, replacing an older one. */

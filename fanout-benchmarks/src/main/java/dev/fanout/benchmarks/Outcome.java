@@ -31,6 +31,32 @@ final class Outcome {
     this.description = description;
   }
 
+  /** The error of a scenario that threw before it finished, else null. */
+  private String failure;
+
+  /**
+   * A scenario that threw before it finished: no figures, and one missed target that carries the
+   * error, so the report's targets table shows it.
+   */
+  static Outcome failed(int number, String title, Throwable error) {
+    String message = String.valueOf(error);
+    Outcome outcome =
+        new Outcome(
+            number,
+            title,
+            ("**This scenario failed before it finished**, so it has no figures: `%s`. The"
+                    + " runner's console output has the stack trace.")
+                .formatted(message.replace('`', '\'')));
+    outcome.failure = message;
+    outcome.target("the scenario runs to its end", "failed: " + message, false);
+    return outcome;
+  }
+
+  /** Whether the scenario threw before it finished: see {@link #failed(int, String, Throwable)}. */
+  boolean failed() {
+    return failure != null;
+  }
+
   /** Adds a metric and returns it, so that its figures can follow. */
   Metric metric(String name, String unit, boolean higherIsBetter) {
     Metric metric = new Metric(name, unit, higherIsBetter);

@@ -129,11 +129,13 @@ final class Report {
     for (Outcome outcome : outcomes) {
       md.append("\n## ").append(outcome.number).append(". ").append(outcome.title).append("\n\n");
       md.append(outcome.description.strip()).append("\n\n");
-      md.append("![")
-          .append(outcome.title)
-          .append("](images/")
-          .append(Charts.fileName(outcome))
-          .append(")\n");
+      if (!outcome.metrics.isEmpty()) {
+        md.append("![")
+            .append(outcome.title)
+            .append("](images/")
+            .append(Charts.fileName(outcome))
+            .append(")\n");
+      }
       for (Outcome.Metric metric : outcome.metrics) {
         md.append("\n**")
             .append(metric.name)
@@ -172,16 +174,18 @@ final class Report {
                     .collect(Collectors.joining("; ")))
             .append(".\n");
       }
-      md.append("\nSettings:\n\n");
-      for (Map.Entry<String, Map<String, String>> e : outcome.settings.entrySet()) {
-        md.append("- **")
-            .append(e.getKey())
-            .append("**: ")
-            .append(
-                e.getValue().entrySet().stream()
-                    .map(s -> s.getKey() + " " + s.getValue())
-                    .collect(Collectors.joining("; ")))
-            .append(".\n");
+      if (!outcome.settings.isEmpty()) {
+        md.append("\nSettings:\n\n");
+        for (Map.Entry<String, Map<String, String>> e : outcome.settings.entrySet()) {
+          md.append("- **")
+              .append(e.getKey())
+              .append("**: ")
+              .append(
+                  e.getValue().entrySet().stream()
+                      .map(s -> s.getKey() + " " + s.getValue())
+                      .collect(Collectors.joining("; ")))
+              .append(".\n");
+        }
       }
       for (String note : outcome.notes) {
         md.append('\n').append(note.strip()).append('\n');

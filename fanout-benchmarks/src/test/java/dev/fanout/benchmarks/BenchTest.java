@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.Callable;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -136,6 +137,63 @@ class BenchTest {
         .endsWith("hand-written\n")
         .doesNotContain("smoke run");
     assertThat(Report.console(outcome)).contains("Fanout / this 20.00", "MISSED", "MET");
+  }
+
+  @Test
+  void aFailingScenarioIsReportedAndTheOthersKeepTheirFiguresAndCharts() throws Exception {
+    Path docs = tmp.resolve("docs");
+    Path images = Files.createDirectories(docs.resolve("images"));
+    // Charts an earlier run left: one for the scenario that now fails, one for a scenario this
+    // run does not have. Neither may pass for this run's.
+    Files.write(images.resolve("bench-2.png"), new byte[] {1});
+    Files.write(images.resolve("bench-5.png"), new byte[] {1});
+    Bench.Scenario works =
+        new FakeScenario(
+            1,
+            () -> {
+              Outcome outcome = new Outcome(1, "Works", "It works.");
+              outcome.metric("time", "ms", false).add("g", "Fanout", true, List.of(5.0, 7.0));
+              return outcome;
+            });
+    Bench.Scenario breaks =
+        new FakeScenario(
+            2,
+            () -> {
+              throw new IllegalStateException("the contender `x` did not start");
+            });
+
+    List<Outcome> outcomes =
+        Bench.run(
+            Bench.Options.parse("--docs", docs.toString()), "./bench", List.of(breaks, works));
+
+    assertThat(outcomes).extracting(o -> o.number).containsExactly(2, 1);
+    assertThat(outcomes.get(0).failed()).isTrue();
+    assertThat(outcomes.get(1).failed()).isFalse();
+    String md = Files.readString(docs.resolve("benchmarks.md"), StandardCharsets.UTF_8);
+    assertThat(md)
+        .contains(
+            "| 2. Breaks | the scenario runs to its end | failed: java.lang.IllegalStateException:"
+                + " the contender `x` did not start | **missed** |")
+        .contains("**This scenario failed before it finished**")
+        .contains("| **Fanout** | 6.000 ms | 5.000 ms to 7.000 ms | 2 |")
+        .contains("![Works](images/bench-1.png)")
+        .doesNotContain("images/bench-2.png");
+    assertThat(images.resolve("bench-1.png")).isNotEmptyFile();
+    assertThat(images.resolve("bench-2.png")).doesNotExist();
+    assertThat(images.resolve("bench-5.png")).doesNotExist();
+  }
+
+  /** A scenario whose run is given, for the runner's own tests. */
+  private record FakeScenario(int number, Callable<Outcome> body) implements Bench.Scenario {
+    @Override
+    public String title() {
+      return number == 2 ? "Breaks" : "Works";
+    }
+
+    @Override
+    public Outcome run(Bench.Options options) throws Exception {
+      return body.call();
+    }
   }
 
   @Test
