@@ -22,8 +22,8 @@ import java.util.stream.IntStream;
  * thread records a 10,000-item job's results through {@link JdbcJobStore#completeAndClaim} in
  * batches of a given size, each claiming as many next items, with 1,000 running at a time. It
  * separates the store's own cost from what a busy server adds around it; the notes of {@code
- * docs/benchmarks.md} use it for scenario 4. A throwaway round warms the JIT before the first
- * size is measured. Not a scenario of the runner: it has no baseline.
+ * docs/benchmarks.md} use it for scenario 4. A throwaway round warms the JIT before the first size
+ * is measured. Not a scenario of the runner: it has no baseline.
  *
  * <pre>
  * java -cp fanout-benchmarks/target/benchmarks.jar dev.fanout.benchmarks.StoreBatchCost \
