@@ -53,6 +53,9 @@ public final class Bench {
                        every scenario and contender runs at full size)
         --no-write     print the tables only
 
+      A scenario that throws is reported as failed and the run goes on; ./bench then exits 1.
+      Writing the report replaces every chart in DIR/images with this run's.
+
       scenarios:
       %s
       """;
@@ -62,8 +65,11 @@ public final class Bench {
   /**
    * Runs the scenarios the arguments name and reports them.
    *
+   * <p>Exits with status 1 when a scenario failed (the report is written all the same), 2 for bad
+   * arguments.
+   *
    * @param args see {@code ./bench --help}
-   * @throws Exception when a contender cannot start or a job does not end as it must
+   * @throws Exception when the report cannot be written, or an {@link Error} ends the run
    */
   public static void main(String[] args) throws Exception {
     Options options;
@@ -108,6 +114,9 @@ public final class Bench {
       Outcome outcome;
       try {
         outcome = scenario.run(options);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw e;
       } catch (Exception e) {
         System.err.printf(Locale.ROOT, "scenario %d failed:%n", scenario.number());
         e.printStackTrace();

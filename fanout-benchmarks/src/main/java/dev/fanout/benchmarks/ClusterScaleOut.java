@@ -38,9 +38,9 @@ final class ClusterScaleOut implements Bench.Scenario {
     int warmupPerNode = options.size(2_000, 100);
     int noop = options.size(100_000, 2_000);
     int rounds = options.size(3, 1);
+    Path logs = Files.createTempDirectory("fanout-bench-cluster");
     String schema = Bench.createSchema("fanout_bench");
     String url = Bench.schemaUrl(schema);
-    Path logs = Files.createTempDirectory("fanout-bench-cluster");
     Outcome outcome =
         new Outcome(
             number(),
@@ -52,14 +52,22 @@ final class ClusterScaleOut implements Bench.Scenario {
             node also serves the HTTP API, as `fanout serve`; the others are `fanout worker`s; \
             every node runs items. Scale-out: each node count starts fresh nodes, each capped at \
             %d concurrent items (`--concurrency`), runs an untimed job of %,d items per node, then \
-            %d timed ones of %,d items per node (ideal: 500 items/s per node); the job's \
+            %d timed job%s of %,d items per node (ideal: 500 items/s per node); the job's \
             `maxConcurrency` is its default (1,000), above every total. No-op: two nodes at their \
-            default cap run %d jobs of %,d `identity` items after a warm-up job. A job's time \
+            default cap run %d job%s of %,d `identity` items after a warm-up job. A job's time \
             runs from sending the submission to reading the final state (read every 20 ms). All \
             nodes share this machine's cores with PostgreSQL and the runner, so 4 nodes measure \
             CPU sharing as much as the cluster.
             """
-                .formatted(NODE_CONCURRENCY, warmupPerNode, rounds, perNode, rounds, noop));
+                .formatted(
+                    NODE_CONCURRENCY,
+                    warmupPerNode,
+                    rounds,
+                    rounds == 1 ? "" : "s",
+                    perNode,
+                    rounds,
+                    rounds == 1 ? "" : "s",
+                    noop));
     Outcome.Metric scale = outcome.metric("I/O-bound throughput", "items/s", true);
     Outcome.Metric noops = outcome.metric("durable no-op throughput", "tasks/s", true);
     try {
@@ -156,6 +164,7 @@ final class ClusterScaleOut implements Bench.Scenario {
     }
     Matcher m = READY.matcher(Files.readString(outs.get(0), StandardCharsets.UTF_8));
     if (!m.find()) {
+      stop(nodes);
       throw new IllegalStateException("the first node printed no URL: " + outs.get(0));
     }
     return new Cluster(nodes, m.group(1));

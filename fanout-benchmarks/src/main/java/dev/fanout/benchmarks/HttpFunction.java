@@ -70,8 +70,8 @@ final class HttpFunction implements Bench.Scenario {
             number(),
             title(),
             """
-            %,d items, each a `POST` of the item to a function that answers it after 20 ms, at \
-            most %,d at once (ideal: %,d ms); then the same with 100 ms (ideal: %,d ms), the \
+            %,d items, each a `POST` of the item to a function that answers it after %d ms, at \
+            most %,d at once (ideal: %,d ms); then the same with %d ms (ideal: %,d ms), the \
             HTTP service's own benchmark. Fanout: `FanoutServer` with its defaults (what `fanout \
             serve` runs: embedded H2 in a temporary directory) in the runner's JVM, given \
             `{"function": {"url": ...}, "maxConcurrency": %,d, "reduce": "count"}` over HTTP and \
@@ -87,9 +87,11 @@ final class HttpFunction implements Bench.Scenario {
             """
                 .formatted(
                     n,
+                    LATENCIES.get(0).millis(),
                     CONCURRENCY,
-                    ideal(n, 20),
-                    ideal(n, 100),
+                    ideal(n, LATENCIES.get(0).millis()),
+                    LATENCIES.get(1).millis(),
+                    ideal(n, LATENCIES.get(1).millis()),
                     CONCURRENCY,
                     CONCURRENCY,
                     warmups,

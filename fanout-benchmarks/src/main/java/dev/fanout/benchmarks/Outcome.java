@@ -25,21 +25,21 @@ final class Outcome {
   final List<Target> targets = new ArrayList<>();
   final List<String> notes = new ArrayList<>();
 
+  /** Whether the scenario threw before it finished: see {@link #failed(int, String, Throwable)}. */
+  private boolean failed;
+
   Outcome(int number, String title, String description) {
     this.number = number;
     this.title = title;
     this.description = description;
   }
 
-  /** The error of a scenario that threw before it finished, else null. */
-  private String failure;
-
   /**
    * A scenario that threw before it finished: no figures, and one missed target that carries the
    * error, so the report's targets table shows it.
    */
   static Outcome failed(int number, String title, Throwable error) {
-    String message = String.valueOf(error);
+    String message = oneLine(String.valueOf(error));
     Outcome outcome =
         new Outcome(
             number,
@@ -47,14 +47,23 @@ final class Outcome {
             ("**This scenario failed before it finished**, so it has no figures: `%s`. The"
                     + " runner's console output has the stack trace.")
                 .formatted(message.replace('`', '\'')));
-    outcome.failure = message;
+    outcome.failed = true;
     outcome.target("the scenario runs to its end", "failed: " + message, false);
     return outcome;
   }
 
   /** Whether the scenario threw before it finished: see {@link #failed(int, String, Throwable)}. */
   boolean failed() {
-    return failure != null;
+    return failed;
+  }
+
+  /**
+   * An error message fit for a table cell: its first line, without the column separator, and short,
+   * since some messages carry a whole JSON response.
+   */
+  static String oneLine(String message) {
+    String line = message.lines().findFirst().orElse("").replace('|', '/').strip();
+    return line.length() <= 200 ? line : line.substring(0, 199) + "…";
   }
 
   /** Adds a metric and returns it, so that its figures can follow. */

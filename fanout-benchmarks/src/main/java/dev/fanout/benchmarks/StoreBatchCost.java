@@ -51,7 +51,13 @@ public final class StoreBatchCost {
     }
     List<Integer> sizes = new ArrayList<>();
     for (int i = 1; i < args.length; i++) {
-      int size = Integer.parseInt(args[i]);
+      int size;
+      try {
+        size = Integer.parseInt(args[i]);
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException(
+            "a batch size is a number from 1 to " + RUNNING + ", not '" + args[i] + "'");
+      }
       if (size < 1 || size > RUNNING) {
         throw new IllegalArgumentException("a batch size is 1 to " + RUNNING + ", not " + size);
       }

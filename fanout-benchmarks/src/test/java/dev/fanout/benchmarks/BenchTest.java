@@ -159,7 +159,8 @@ class BenchTest {
         new FakeScenario(
             2,
             () -> {
-              throw new IllegalStateException("the contender `x` did not start");
+              throw new IllegalStateException(
+                  "the contender `x` did not start | see its log\n  at line two");
             });
 
     List<Outcome> outcomes =
@@ -173,11 +174,11 @@ class BenchTest {
     assertThat(md)
         .contains(
             "| 2. Breaks | the scenario runs to its end | failed: java.lang.IllegalStateException:"
-                + " the contender `x` did not start | **missed** |")
+                + " the contender `x` did not start / see its log | **missed** |")
         .contains("**This scenario failed before it finished**")
         .contains("| **Fanout** | 6.000 ms | 5.000 ms to 7.000 ms | 2 |")
         .contains("![Works](images/bench-1.png)")
-        .doesNotContain("images/bench-2.png");
+        .doesNotContain("images/bench-2.png", "line two", "Settings:");
     assertThat(images.resolve("bench-1.png")).isNotEmptyFile();
     assertThat(images.resolve("bench-2.png")).doesNotExist();
     assertThat(images.resolve("bench-5.png")).doesNotExist();
