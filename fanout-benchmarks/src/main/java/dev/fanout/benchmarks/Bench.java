@@ -246,20 +246,24 @@ public final class Bench {
   /** Creates a PostgreSQL schema of its own for one contender and returns its name. */
   static String createSchema(String prefix) throws SQLException {
     String schema = prefix + "_" + UUID.randomUUID().toString().substring(0, 8);
-    try (Connection c = DriverManager.getConnection(Machine.POSTGRES, Machine.POSTGRES_USER, "");
-        Statement s = c.createStatement()) {
-      s.execute("CREATE SCHEMA " + schema);
-    }
+    executeOnPostgres("CREATE SCHEMA " + schema);
     return schema;
   }
 
   /** Drops a schema made by {@link #createSchema}; a failure is printed, not thrown. */
   static void dropSchema(String schema) {
-    try (Connection c = DriverManager.getConnection(Machine.POSTGRES, Machine.POSTGRES_USER, "");
-        Statement s = c.createStatement()) {
-      s.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+    try {
+      executeOnPostgres("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
     } catch (SQLException e) {
       System.err.println("could not drop schema " + schema + ": " + e.getMessage());
+    }
+  }
+
+  /** Runs one statement on the machine's PostgreSQL, outside any contender's schema. */
+  static void executeOnPostgres(String sql) throws SQLException {
+    try (Connection c = DriverManager.getConnection(Machine.POSTGRES, Machine.POSTGRES_USER, "");
+        Statement s = c.createStatement()) {
+      s.execute(sql);
     }
   }
 

@@ -58,14 +58,20 @@ final class DurableFanout implements AutoCloseable {
   static DurableFanout start(Store store) throws Exception {
     if (store == Store.H2) {
       Path dir = Files.createTempDirectory("fanout-bench-h2");
-      return new DurableFanout(store, JdbcJobStore.h2(dir), dir, null);
+      return new DurableFanout(store, openStore(dir, null), dir, null);
     }
     String schema = Bench.createSchema("fanout_bench");
-    return new DurableFanout(
-        store,
-        JdbcJobStore.builder(Machine.POSTGRES).user(Machine.POSTGRES_USER).schema(schema).build(),
-        null,
-        schema);
+    return new DurableFanout(store, openStore(null, schema), null, schema);
+  }
+
+  /**
+   * Opens the store every Fanout contender uses, with its defaults: the H2 file in {@code dir}, or
+   * else the PostgreSQL {@code schema}.
+   */
+  static JdbcJobStore openStore(Path dir, String schema) {
+    return dir != null
+        ? JdbcJobStore.h2(dir)
+        : JdbcJobStore.builder(Machine.POSTGRES).user(Machine.POSTGRES_USER).schema(schema).build();
   }
 
   /** The contender's name in the report. */

@@ -8,9 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DatabaseMetaData;
-import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -422,20 +420,13 @@ final class JobRunrContender implements AutoCloseable {
     }
     if (schema != null) {
       try {
-        executeOnPostgres("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+        Bench.executeOnPostgres("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
       } catch (SQLException e) {
         failure = new IllegalStateException("could not drop the schema " + schema, e);
       }
     }
     if (failure != null) {
       throw failure;
-    }
-  }
-
-  private static void executeOnPostgres(String sql) throws SQLException {
-    try (Connection c = DriverManager.getConnection(Machine.POSTGRES, Machine.POSTGRES_USER, "");
-        Statement s = c.createStatement()) {
-      s.execute(sql);
     }
   }
 

@@ -78,13 +78,7 @@ public final class StoreBatchCost {
   private static double measure(String kind, int batch) throws Exception {
     Path dir = kind.equals("h2") ? Files.createTempDirectory("fanout-store-cost") : null;
     String schema = kind.equals("h2") ? null : Bench.createSchema("fanout_store_cost");
-    try (JdbcJobStore store =
-        dir != null
-            ? JdbcJobStore.h2(dir)
-            : JdbcJobStore.builder(Machine.POSTGRES)
-                .user(Machine.POSTGRES_USER)
-                .schema(schema)
-                .build()) {
+    try (JdbcJobStore store = DurableFanout.openStore(dir, schema)) {
       long nanos = 0;
       for (int job = 0; job < WARMUP_JOBS + MEASURED_JOBS; job++) {
         long spent = runJob(store, batch);
