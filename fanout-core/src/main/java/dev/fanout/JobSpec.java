@@ -99,7 +99,9 @@ public final class JobSpec<I, T, A> {
 
   /**
    * Starts a spec over the items of an {@link Iterable}, read lazily. A {@link Collection} gives
-   * the job its total at once.
+   * the job its total at once, and is taken to be in memory: the threads that settle items read it,
+   * briefly holding the job's bookkeeping, so a collection whose iteration blocks (one loaded
+   * lazily from a database, say) belongs in {@link #items(Iterator)} instead.
    *
    * @param items the items; may contain nulls
    * @param <I> the item type

@@ -46,19 +46,25 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>The <em>pump</em> reads the source into a short queue of staged tasks, and starts attempts
  *       for free slots while the job's concurrency cap, the engine's cap and the read-ahead window
- *       allow. Only the pump touches the source.
+ *       allow.
  *   <li>Each <em>attempt</em> runs the function and the transform on a worker thread, then settles
  *       its items under the lock. In the same hold of the lock it takes the next staged task, which
  *       then runs on the same thread: a busy job keeps its slots and threads instead of handing
- *       each slot back to the pump to start a new thread.
+ *       each slot back to the pump to start a new thread. When nothing is staged and the source is
+ *       a collection, it reads the next task itself, so fast items never outrun the pump.
  *   <li>The <em>drain</em> hands settled items to the consumer and the reducer, in the order each
  *       needs, and completes the outcome. Only the drain touches the consumer and the reducer, so
  *       neither is ever called concurrently.
  * </ul>
  *
- * <p>The pump and the drain use the work-in-progress counter idiom: whoever finds the counter at
- * zero runs the loop, and anyone arriving meanwhile only bumps the counter, so the loop runs once
- * more. Counts and states live under one lock, held only for bookkeeping, never around user code.
+ * <p>A source that may block (an iterator or a stream) is read by the pump alone, outside the lock.
+ * A collection never blocks, so it is read under the lock by the pump and the settling attempts
+ * alike. The pump and the drain use the work-in-progress counter idiom: whoever finds the counter
+ * at zero runs the loop, and anyone arriving meanwhile only bumps the counter, so the loop runs
+ * once more. A settling attempt bumps the drain's counter in the same hold of the lock in which it
+ * records its items, and when the drain was idle takes them for delivery in that hold too: settling
+ * an item takes the lock once. Counts and states live under the one lock, held only for bookkeeping
+ * and reading a collection, never around user code.
  */
 final class JobRun<I, T, A> implements JobHandle<A> {
   private static final Logger log = LoggerFactory.getLogger(JobRun.class);
@@ -97,15 +103,17 @@ final class JobRun<I, T, A> implements JobHandle<A> {
   private final Duration attemptTimeout;
   private final Instant jobDeadline;
 
-  // Pump-only state.
+  // Pump-only state; also the settling attempts' when the source never blocks (then under lock).
   private final AtomicInteger pumpWip = new AtomicInteger();
   private final Iterator<? extends I> source;
-  private AutoCloseable sourceCloser;
   private volatile boolean windowBlocked;
   private final boolean sourceMayBlock;
 
   // Drain-only state.
   private final AtomicInteger drainWip = new AtomicInteger();
+  private ArrayList<Settled<T>> spare = new ArrayList<>();
+  private boolean drainFinish;
+  private boolean drainRecheck;
   private final ReorderBuffer<ItemResult<T>> reorder;
   private final List<ItemFailure> failures = new ArrayList<>();
   private long seq;
@@ -142,6 +150,7 @@ final class JobRun<I, T, A> implements JobHandle<A> {
   private boolean pumpRequested;
   private Attempt liveHead;
   private ArrayList<Settled<T>> toDeliver = new ArrayList<>();
+  private AutoCloseable sourceCloser;
 
   JobRun(LocalEngine engine, JobId id, JobSpec<I, T, A> spec) {
     this.engine = engine;
@@ -318,6 +327,8 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     for (; ; ) {
       List<Attempt> toLaunch = List.of();
       int toRead = 0;
+      boolean readUnderLock = false;
+      boolean sourceEnded = false;
       lock.lock();
       try {
         pumpRequested = false;
@@ -366,19 +377,62 @@ final class JobRun<I, T, A> implements JobHandle<A> {
             }
             long tasks = Math.max(room > 0 ? 1 : 0, room / spec.batchSize());
             toRead = (int) Math.min(Math.min(deficit, PUMP_BATCH), tasks);
+            if (toRead > 0 && !sourceMayBlock) {
+              sourceEnded = stageLocked(toRead);
+              readUnderLock = true;
+              toRead = 0;
+            }
           }
         }
       } finally {
         lock.unlock();
       }
-      toLaunch.forEach(this::launch);
+      for (Attempt a : toLaunch) {
+        launch(a);
+      }
+      if (sourceEnded) {
+        closeSource();
+        drain();
+      }
       if (toRead > 0) {
         readAndStage(toRead);
-      } else if (toLaunch.isEmpty()) {
+      } else if (toLaunch.isEmpty() && !readUnderLock) {
         return;
       }
     }
     closeSource();
+  }
+
+  /**
+   * Under the lock, for a source that never blocks: reads up to {@code count} tasks into the stage.
+   *
+   * @return whether the source ended (or failed) during this read, so the caller closes it and lets
+   *     the drain decide whether the job is done
+   */
+  private boolean stageLocked(int count) {
+    try {
+      for (int i = 0; i < count; i++) {
+        Task task = readTask(pulled);
+        if (task == null) {
+          endSource(null);
+          return true;
+        }
+        pulled += task.size;
+        staged.addLast(task);
+        waitingItems += task.size;
+      }
+      return false;
+    } catch (RuntimeException | Error e) {
+      endSource(e);
+      return true;
+    }
+  }
+
+  /** Under the lock: the source has no more items; {@code failure} is why, when it threw. */
+  private void endSource(Throwable failure) {
+    sourceDone = true;
+    sourceError = failure;
+    total = pulled;
   }
 
   /**
@@ -389,14 +443,17 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     List<Task> tasks = new ArrayList<>(count);
     Throwable failure = null;
     boolean exhausted = false;
+    // Only the pump writes pulled for a source that may block, so it may read it here unlocked.
+    long next = pulled;
     try {
       while (tasks.size() < count) {
-        Task task = readTask(pulled + itemsIn(tasks));
+        Task task = readTask(next);
         if (task == null) {
           exhausted = true;
           break;
         }
         tasks.add(task);
+        next += task.size;
       }
     } catch (RuntimeException | Error e) {
       failure = e;
@@ -415,9 +472,7 @@ final class JobRun<I, T, A> implements JobHandle<A> {
         }
       }
       if (exhausted) {
-        sourceDone = true;
-        sourceError = failure;
-        total = pulled;
+        endSource(failure);
       }
     } finally {
       lock.unlock();
@@ -426,14 +481,6 @@ final class JobRun<I, T, A> implements JobHandle<A> {
       closeSource();
       drain();
     }
-  }
-
-  private static long itemsIn(List<Task> tasks) {
-    long n = 0;
-    for (Task t : tasks) {
-      n += t.size;
-    }
-    return n;
   }
 
   /** Items read but not yet past the point the consumer and reducer need in order. */
@@ -508,9 +555,16 @@ final class JobRun<I, T, A> implements JobHandle<A> {
   }
 
   private void closeSource() {
-    AutoCloseable closer = sourceCloser;
-    if (closer != null) {
+    AutoCloseable closer;
+    // Under the lock: with a collection, a settling attempt may be the one that reads its end.
+    lock.lock();
+    try {
+      closer = sourceCloser;
       sourceCloser = null;
+    } finally {
+      lock.unlock();
+    }
+    if (closer != null) {
       try {
         closer.close();
       } catch (Exception e) {
@@ -652,6 +706,9 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     }
     Attempt next = null;
     boolean wakePump = false;
+    boolean sourceEnded = false;
+    ArrayList<Settled<T>> toDrain = null;
+    boolean drainHere = false;
     lock.lock();
     try {
       unlink(attempt);
@@ -683,6 +740,12 @@ final class JobRun<I, T, A> implements JobHandle<A> {
           && runningTasks <= maxConcurrency
           && !engine.hasWaiters()) {
         Task nextTask = ready.isEmpty() ? staged.pollFirst() : ready.pollFirst();
+        if (nextTask == null && !sourceMayBlock && !sourceDone && readAhead() < window()) {
+          // The pump fell behind: read the next task here rather than hand the slot back, which
+          // would cost a new thread per item.
+          sourceEnded = stageLocked(1);
+          nextTask = staged.pollFirst();
+        }
         if (nextTask != null) {
           waitingItems -= nextTask.size;
           next = startAttempt(nextTask);
@@ -692,13 +755,22 @@ final class JobRun<I, T, A> implements JobHandle<A> {
         runningTasks--;
       }
       // Wake the pump when a slot was given back while work waits (whatever the source says: the
-      // stage and the retries may still hold tasks), or when the stage runs low.
+      // stage and the retries may still hold tasks), or when the stage runs low and only the pump
+      // can refill it.
       boolean queued = !ready.isEmpty() || !staged.isEmpty();
       if (finalState == null
           && !pumpRequested
-          && (next == null ? !sourceDone || queued : !sourceDone && staged.size() <= STAGE_LOW)) {
+          && (next == null
+              ? !sourceDone || queued
+              : sourceMayBlock && !sourceDone && staged.size() <= STAGE_LOW)) {
         pumpRequested = true;
         wakePump = true;
+      }
+      // Bump the drain's counter in this hold: when the drain was idle, this thread runs it and
+      // takes the items now; when it was not, its runner loops once more and finds them.
+      if (drainWip.getAndIncrement() == 0) {
+        drainHere = true;
+        toDrain = takeForDrain();
       }
     } finally {
       lock.unlock();
@@ -707,11 +779,18 @@ final class JobRun<I, T, A> implements JobHandle<A> {
       if (next == null) {
         engine.release(1);
       }
-      toStop.forEach(Attempt::stop);
+      if (!toStop.isEmpty()) {
+        toStop.forEach(Attempt::stop);
+      }
       if (retry) {
         scheduleRetry(task, attempt.number, failure);
       }
-      drain();
+      if (sourceEnded) {
+        closeSource();
+      }
+      if (drainHere) {
+        drainClaimed(toDrain);
+      }
     } finally {
       if (wakePump) {
         if (next == null || !sourceMayBlock) {
@@ -834,10 +913,14 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     return failurePolicy.exceededMessage(failed, total);
   }
 
-  /** Under the lock: the job ends on its own once every item read has settled. */
-  private void finishIfDone() {
+  /**
+   * Under the lock: the job ends on its own once every item read has settled.
+   *
+   * @return whether the job is final, by this call or before it
+   */
+  private boolean finishIfDone() {
     if (finalState != null || !sourceDone || succeeded + failed < pulled) {
-      return;
+      return finalState != null;
     }
     if (sourceError != null) {
       terminateLocked(JobState.FAILED, "reading the items failed: " + sourceError);
@@ -846,44 +929,79 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     } else {
       terminateLocked(JobState.SUCCEEDED, null);
     }
+    return true;
   }
 
   // ---------------------------------------------------------------- drain
 
+  /** Delivers what has settled and completes a finished job, unless another thread is at it. */
   private void drain() {
     if (drainWip.getAndIncrement() != 0) {
       return;
     }
-    int missed = 1;
-    do {
-      drainOnce();
-      missed = drainWip.addAndGet(-missed);
-    } while (missed != 0);
+    ArrayList<Settled<T>> batch;
+    lock.lock();
+    try {
+      batch = takeForDrain();
+    } finally {
+      lock.unlock();
+    }
+    drainClaimed(batch);
   }
 
-  private void drainOnce() {
+  /**
+   * Under the lock, by the drain's runner: takes the settled items, and decides what follows their
+   * delivery. With nothing to deliver, a final job's outcome is completed. With items, the job's
+   * end is decided only after they are delivered, since the reducer may still fail the job; a check
+   * under the lock follows them when the job is final or every item read has settled. Otherwise,
+   * whatever ends the job later bumps the counter, and the drain looks again then.
+   */
+  private ArrayList<Settled<T>> takeForDrain() {
+    ArrayList<Settled<T>> batch = null;
+    if (!toDeliver.isEmpty()) {
+      batch = toDeliver;
+      // The spare list takes its place, so a busy job does not allocate a list per item.
+      toDeliver = spare;
+      spare = null;
+    }
+    if (batch == null) {
+      drainRecheck = false;
+      drainFinish = !completed && finishIfDone();
+    } else {
+      drainFinish = false;
+      drainRecheck =
+          !completed && (finalState != null || (sourceDone && succeeded + failed >= pulled));
+    }
+    return batch;
+  }
+
+  /**
+   * Runs the drain for the thread whose bump found its counter at zero, starting with what that
+   * thread took under the lock ({@code batch} may be null), then loops while other threads bumped
+   * the counter meanwhile.
+   */
+  private void drainClaimed(ArrayList<Settled<T>> batch) {
+    int missed = 1;
     for (; ; ) {
-      ArrayList<Settled<T>> batch = null;
-      boolean finish = false;
-      lock.lock();
-      try {
-        if (!toDeliver.isEmpty()) {
-          batch = toDeliver;
-          toDeliver = new ArrayList<>();
-        } else if (!completed) {
-          finishIfDone();
-          finish = finalState != null;
-        }
-      } finally {
-        lock.unlock();
-      }
       if (batch != null) {
         deliver(batch);
-      } else {
-        if (finish) {
-          complete();
+        batch.clear();
+        spare = batch;
+      }
+      if (drainFinish) {
+        complete();
+      }
+      if (!drainRecheck) {
+        missed = drainWip.addAndGet(-missed);
+        if (missed == 0) {
+          return;
         }
-        return;
+      }
+      lock.lock();
+      try {
+        batch = takeForDrain();
+      } finally {
+        lock.unlock();
       }
     }
   }
