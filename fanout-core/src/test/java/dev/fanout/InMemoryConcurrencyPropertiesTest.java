@@ -244,7 +244,8 @@ class InMemoryConcurrencyPropertiesTest {
         assertThat(read).isEqualTo(n);
         assertThat(delivered).hasSize(n);
         assertThat(status.failed())
-            .isEqualTo(IntStream.range(0, n).filter(i -> failsForGood(i, job.batchSize())).count());
+            .isEqualTo(
+                IntStream.range(0, n).filter(i -> failsForGood(i, job.batchSize(), n)).count());
       }
     } finally {
       if (pool != null) {
@@ -254,9 +255,9 @@ class InMemoryConcurrencyPropertiesTest {
   }
 
   /** Whether item {@code i} fails for good: its batch holds an item that always fails. */
-  private static boolean failsForGood(int i, int batchSize) {
+  private static boolean failsForGood(int i, int batchSize, int n) {
     int start = i / batchSize * batchSize;
-    for (int j = start; j < start + batchSize; j++) {
+    for (int j = start; j < Math.min(start + batchSize, n); j++) {
       if (j % 41 == 7) {
         return true;
       }

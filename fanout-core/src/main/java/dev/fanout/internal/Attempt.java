@@ -44,6 +44,12 @@ final class Attempt implements TaskContext {
   Attempt prevLive;
   Attempt nextLive;
 
+  /**
+   * Whether the in-memory job took it ahead for a chain of fast attempts, so that it counts as
+   * pending, not running, until settled; guarded by that job's lock.
+   */
+  boolean ahead;
+
   Attempt(JobId jobId, Task task, int number, Instant deadline) {
     this(jobId, task, task.index, number, deadline);
   }
@@ -75,6 +81,11 @@ final class Attempt implements TaskContext {
     }
     Instant own = start.plus(timeout);
     return jobDeadline == null || own.isBefore(jobDeadline) ? own : jobDeadline;
+  }
+
+  /** Whether it has begun, or was stopped: either way, no longer waiting to begin. */
+  boolean hasBegun() {
+    return state != NEW;
   }
 
   /** Marks the attempt as running on this thread; false when it was stopped before it began. */

@@ -87,6 +87,19 @@ final class JobRun<I, T, A> implements JobHandle<A> {
    */
   private static final int CHAIN_LIMIT = 64;
 
+  /**
+   * The most tasks a chain takes in one hold of the lock while its attempts are fast: for items
+   * that take a microsecond, the bookkeeping of each, one by one under a lock that two cores pass
+   * back and forth, costs more than the items.
+   */
+  private static final int RUN_AHEAD = 16;
+
+  /**
+   * An attempt faster than this lets its chain run the next one it took ahead; a slower one settles
+   * at once and gives the rest back, so a slow item holds up no other.
+   */
+  private static final long FAST_NANOS = 20_000;
+
   private final LocalEngine engine;
   private final JobId id;
   private final JobSpec<I, T, A> spec;
@@ -107,6 +120,10 @@ final class JobRun<I, T, A> implements JobHandle<A> {
   private final AtomicInteger pumpWip = new AtomicInteger();
   private final Iterator<? extends I> source;
   private volatile boolean windowBlocked;
+
+  /** Set while the job is paused or final: chains stop running the attempts they took ahead. */
+  private volatile boolean holdAhead;
+
   private final boolean sourceMayBlock;
 
   // Drain-only state.
@@ -241,6 +258,7 @@ final class JobRun<I, T, A> implements JobHandle<A> {
         return false;
       }
       paused = true;
+      holdAhead = true;
       state = JobState.PAUSED;
       return true;
     } finally {
@@ -257,6 +275,7 @@ final class JobRun<I, T, A> implements JobHandle<A> {
         return false;
       }
       paused = false;
+      holdAhead = false;
       state = startedAt == null ? JobState.ACCEPTED : JobState.RUNNING;
     } finally {
       lock.unlock();
@@ -521,12 +540,29 @@ final class JobRun<I, T, A> implements JobHandle<A> {
             ? jobDeadline
             : Attempt.deadline(engine.clock.instant(), attemptTimeout, jobDeadline);
     Attempt attempt = new Attempt(id, task, task.attempts, deadline);
+    link(attempt);
+    return attempt;
+  }
+
+  /**
+   * Under the lock: takes a task ahead for a chain of fast attempts. It stays counted as pending
+   * until the chain settles it, and is registered for stopping like a running one. Only jobs
+   * without a per-attempt timeout run ahead, so its deadline is the job's.
+   */
+  private Attempt reserveAttempt(Task task) {
+    task.attempts++;
+    Attempt attempt = new Attempt(id, task, task.attempts, jobDeadline);
+    attempt.ahead = true;
+    link(attempt);
+    return attempt;
+  }
+
+  private void link(Attempt attempt) {
     attempt.nextLive = liveHead;
     if (liveHead != null) {
       liveHead.prevLive = attempt;
     }
     liveHead = attempt;
-    return attempt;
   }
 
   /** Under the lock: the attempt has settled and can no longer be stopped. */
@@ -546,11 +582,13 @@ final class JobRun<I, T, A> implements JobHandle<A> {
   }
 
   private void launch(Attempt attempt) {
+    Chain chain = new Chain();
     try {
-      engine.executor.execute(() -> run(attempt));
+      engine.executor.execute(() -> run(attempt, chain));
     } catch (RejectedExecutionException e) {
       // Settle without taking a next task, which would only be refused again.
-      settle(attempt, null, e, false, false);
+      chain.finished.add(new Outcome(attempt, null, e, false, Long.MAX_VALUE));
+      settle(chain, false);
     }
   }
 
@@ -576,41 +614,81 @@ final class JobRun<I, T, A> implements JobHandle<A> {
   // ---------------------------------------------------------------- attempt
 
   /**
-   * Runs an attempt, then the next ones its settling hands this thread, up to {@link #CHAIN_LIMIT}.
+   * One thread's run of attempts: what it finished and has not settled yet, and the attempts it
+   * took ahead. Only the thread running the chain touches it.
    */
-  private void run(Attempt first) {
+  private final class Chain {
+    final ArrayList<Outcome> finished = new ArrayList<>(RUN_AHEAD);
+    final ArrayDeque<Attempt> ahead = new ArrayDeque<>(RUN_AHEAD);
+  }
+
+  /** What one attempt came to, and, once transformed, what it settles as. */
+  private final class Outcome {
+    final Attempt attempt;
+    final Object result;
+    final Throwable failure;
+    final boolean retryAllowed;
+    final long nanos;
+    Settled<T> one;
+    List<Settled<T>> many;
+    boolean retryable;
+
+    Outcome(Attempt attempt, Object result, Throwable failure, boolean retryAllowed, long nanos) {
+      this.attempt = attempt;
+      this.result = result;
+      this.failure = failure;
+      this.retryAllowed = retryAllowed;
+      this.nanos = nanos;
+    }
+  }
+
+  /**
+   * Runs an attempt, then the next ones its settling hands this thread, up to {@link #CHAIN_LIMIT}
+   * settlings. While attempts finish within {@link #FAST_NANOS}, the chain runs the ones it took
+   * ahead one after the other and settles them together; the first slow one settles at once and
+   * gives the rest back.
+   */
+  private void run(Attempt first, Chain chain) {
     Attempt attempt = first;
-    for (int n = 1; attempt != null; n++) {
-      if (n > 1) {
+    for (int n = 1; attempt != null; ) {
+      if (n > 1 || !chain.finished.isEmpty()) {
         // The previous attempt's code may have left the flag set; it must not reach the next one.
         // No stop can target the next attempt before it begins, so nothing is lost.
         Thread.interrupted();
       }
-      Attempt next = runOnce(attempt);
+      Outcome outcome = runOnce(attempt);
+      chain.finished.add(outcome);
+      if (!chain.ahead.isEmpty() && outcome.nanos < FAST_NANOS && !holdAhead) {
+        attempt = chain.ahead.pollFirst();
+        continue;
+      }
+      Attempt next = settle(chain, true);
       if (next != null && n >= CHAIN_LIMIT) {
         try {
-          engine.executor.execute(() -> run(next));
+          engine.executor.execute(() -> run(next, chain));
           return;
         } catch (RejectedExecutionException busy) {
           // A busy pool is no reason to fail the item: this thread runs it after all.
           n = 0;
         }
       }
+      n++;
       attempt = next;
     }
   }
 
-  /** Runs one attempt and settles it; returns the attempt this thread should run next, if any. */
-  private Attempt runOnce(Attempt attempt) {
+  /** Runs one attempt; its settling is up to the chain. */
+  private Outcome runOnce(Attempt attempt) {
     Task task = attempt.task;
-    if (task.firstStart == null) {
-      task.firstStart = engine.clock.instant();
+    if (task.firstStart < 0) {
+      task.firstStart = engine.clock.millis();
     }
     Future<?> timer =
         attemptTimeout == null ? null : engine.scheduler.schedule(attemptTimeout, attempt::timeOut);
     Object result = null;
     Throwable failure = null;
     boolean retryable = true;
+    long began = System.nanoTime();
     if (attempt.begin()) {
       try {
         result = call(attempt);
@@ -628,6 +706,7 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     } else {
       failure = new IllegalStateException("stopped before it began");
     }
+    long nanos = System.nanoTime() - began;
     if (timer != null) {
       timer.cancel(false);
     }
@@ -636,7 +715,7 @@ final class JobRun<I, T, A> implements JobHandle<A> {
       failure = new AttemptTimeoutException(attemptTimeout);
       retryable = true;
     }
-    return settle(attempt, result, failure, retryable, true);
+    return new Outcome(attempt, result, failure, retryable, nanos);
   }
 
   @SuppressWarnings("unchecked")
@@ -667,43 +746,28 @@ final class JobRun<I, T, A> implements JobHandle<A> {
   }
 
   /**
-   * Settles an attempt: transforms its results on this thread, then, under the lock, records them,
-   * schedules a retry, or crosses the failure tolerance, and, when {@code mayContinue} and the job
-   * still has work and room, takes the next task for this thread, keeping the attempt's slot.
+   * Settles a chain's finished attempts: transforms their results on this thread, then, in one hold
+   * of the lock, records them, schedules retries, or crosses the failure tolerance, gives back the
+   * attempts the chain took ahead and did not run, and, when {@code mayContinue} and the job still
+   * has work and room, takes the next task for this thread, keeping the slot. When the last attempt
+   * was fast, it takes up to {@link #RUN_AHEAD} tasks: the first counts as running, the others wait
+   * in the chain, still counted as pending, until it runs them.
    *
    * @return the next attempt for this thread to run, or null when the slot was given back
    */
-  private Attempt settle(
-      Attempt attempt,
-      Object result,
-      Throwable failure,
-      boolean retryAllowed,
-      boolean mayContinue) {
-    Task task = attempt.task;
-    Instant now = engine.clock.instant();
-    // An attempt the executor refused never started, and has no start time.
-    Duration duration =
-        task.firstStart == null ? Duration.ZERO : Duration.between(task.firstStart, now);
-    Settled<T> one = null;
-    List<Settled<T>> many = null;
-    if (failure == null) {
-      if (batchFunction == null) {
-        one = transformOne(task.index, result, attempt.number, duration);
-      } else {
-        many = transformBatch(task, result, attempt.number, duration);
-      }
+  private Attempt settle(Chain chain, boolean mayContinue) {
+    ArrayList<Outcome> finished = chain.finished;
+    // One reading of the clock for the chain: the attempts it ran together finished within
+    // microseconds of each other. Milliseconds, as the durable store keeps them: the system clock
+    // reads them at a fraction of the cost of an Instant, which a fast item would notice.
+    long now = engine.clock.millis();
+    for (Outcome o : finished) {
+      prepare(o, now);
     }
-    boolean retry = false;
+    Outcome last = finished.get(finished.size() - 1);
+    boolean fast = mayContinue && attemptTimeout == null && last.nanos < FAST_NANOS;
+    List<Outcome> retried = List.of();
     List<Attempt> toStop = List.of();
-    // The predicate is user code: run it outside the lock, and a predicate that throws means no.
-    boolean retryable = false;
-    if (failure != null && retryAllowed && attempt.number < retryPolicy.maxAttempts()) {
-      try {
-        retryable = retryPolicy.isRetryable(failure);
-      } catch (RuntimeException | Error e) {
-        failure.addSuppressed(e);
-      }
-    }
     Attempt next = null;
     boolean wakePump = false;
     boolean sourceEnded = false;
@@ -711,25 +775,25 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     boolean drainHere = false;
     lock.lock();
     try {
-      unlink(attempt);
-      if (finalState == null) {
-        runningItems -= task.size;
-        if (one != null) {
-          record(one);
-        } else if (many != null) {
-          many.forEach(this::record);
-        } else if (retryable) {
-          retry = true;
-          retries += task.size;
-          waitingItems += task.size;
-        } else {
-          for (int i = 0; i < task.size; i++) {
-            record(Settled.failed(task.index + i, failure, attempt.number, duration));
-          }
+      boolean sourceDoneBefore = sourceDone;
+      for (Outcome o : finished) {
+        List<Attempt> stop = recordLocked(o);
+        if (!stop.isEmpty()) {
+          toStop = stop;
         }
-        if (failurePolicy.mode() == FailureMode.FAIL_FAST
-            && failurePolicy.isExceeded(failed, total)) {
-          toStop = terminateLocked(JobState.FAILED, toleranceMessage());
+        if (o.retryable) {
+          if (retried.isEmpty()) {
+            retried = new ArrayList<>(2);
+          }
+          retried.add(o);
+        }
+      }
+      // The attempts taken ahead and not run go back to the front, in their order.
+      for (Attempt a; (a = chain.ahead.pollLast()) != null; ) {
+        unlink(a);
+        a.task.attempts--;
+        if (finalState == null) {
+          staged.addFirst(a.task);
         }
       }
       // Keep the slot for the next task unless the job stopped, paused, shrank its cap below its
@@ -739,18 +803,23 @@ final class JobRun<I, T, A> implements JobHandle<A> {
           && !paused
           && runningTasks <= maxConcurrency
           && !engine.hasWaiters()) {
-        Task nextTask = ready.isEmpty() ? staged.pollFirst() : ready.pollFirst();
-        if (nextTask == null && !sourceMayBlock && !sourceDone && readAhead() < window()) {
-          // The pump fell behind: read the next task here rather than hand the slot back, which
-          // would cost a new thread per item.
-          sourceEnded = stageLocked(1);
-          nextTask = staged.pollFirst();
-        }
+        Task nextTask = nextTaskLocked();
         if (nextTask != null) {
           waitingItems -= nextTask.size;
           next = startAttempt(nextTask);
+          // Run ahead only while the work left would keep every chain busy that long: near the end,
+          // tasks held behind one slow attempt would idle other chains.
+          boolean runAhead = fast && workLeft() >= (long) runningTasks * RUN_AHEAD;
+          for (int i = 1; runAhead && i < RUN_AHEAD; i++) {
+            Task ahead = nextTaskLocked();
+            if (ahead == null) {
+              break;
+            }
+            chain.ahead.addLast(reserveAttempt(ahead));
+          }
         }
       }
+      sourceEnded = !sourceDoneBefore && sourceDone;
       if (next == null) {
         runningTasks--;
       }
@@ -775,6 +844,7 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     } finally {
       lock.unlock();
     }
+    finished.clear();
     try {
       if (next == null) {
         engine.release(1);
@@ -782,8 +852,8 @@ final class JobRun<I, T, A> implements JobHandle<A> {
       if (!toStop.isEmpty()) {
         toStop.forEach(Attempt::stop);
       }
-      if (retry) {
-        scheduleRetry(task, attempt.number, failure);
+      for (Outcome o : retried) {
+        scheduleRetry(o.attempt.task, o.attempt.number, o.failure);
       }
       if (sourceEnded) {
         closeSource();
@@ -804,6 +874,90 @@ final class JobRun<I, T, A> implements JobHandle<A> {
       }
     }
     return next;
+  }
+
+  /**
+   * Outside the lock: transforms an outcome's results, or asks the retry policy about its failure.
+   * Both are user code.
+   */
+  private void prepare(Outcome o, long now) {
+    Attempt attempt = o.attempt;
+    Task task = attempt.task;
+    // An attempt the executor refused never started, and has no start time.
+    Duration duration =
+        task.firstStart < 0 ? Duration.ZERO : Duration.ofMillis(Math.max(0, now - task.firstStart));
+    if (o.failure == null) {
+      if (batchFunction == null) {
+        o.one = transformOne(task.index, o.result, attempt.number, duration);
+      } else {
+        o.many = transformBatch(task, o.result, attempt.number, duration);
+      }
+    } else if (o.retryAllowed && attempt.number < retryPolicy.maxAttempts()) {
+      // A predicate that throws means no.
+      try {
+        o.retryable = retryPolicy.isRetryable(o.failure);
+      } catch (RuntimeException | Error e) {
+        o.failure.addSuppressed(e);
+      }
+    }
+    if (o.failure != null && !o.retryable) {
+      List<Settled<T>> failures = new ArrayList<>(task.size);
+      for (int i = 0; i < task.size; i++) {
+        failures.add(Settled.failed(task.index + i, o.failure, attempt.number, duration));
+      }
+      o.many = failures;
+    }
+  }
+
+  /**
+   * Under the lock: records an outcome, or counts its retry, unless the job is already final.
+   *
+   * @return the live attempts to stop when this outcome crossed a fail-fast tolerance and ended the
+   *     job, else an empty list
+   */
+  private List<Attempt> recordLocked(Outcome o) {
+    Attempt attempt = o.attempt;
+    Task task = attempt.task;
+    unlink(attempt);
+    if (finalState != null) {
+      o.retryable = false;
+      return List.of();
+    }
+    if (attempt.ahead) {
+      waitingItems -= task.size;
+    } else {
+      runningItems -= task.size;
+    }
+    if (o.one != null) {
+      record(o.one);
+    } else if (o.many != null) {
+      o.many.forEach(this::record);
+    } else {
+      retries += task.size;
+      waitingItems += task.size;
+    }
+    if (failurePolicy.mode() == FailureMode.FAIL_FAST && failurePolicy.isExceeded(failed, total)) {
+      return terminateLocked(JobState.FAILED, toleranceMessage());
+    }
+    return List.of();
+  }
+
+  /** Under the lock: the tasks not yet started, as far as the job knows them. */
+  private long workLeft() {
+    long unread = total >= 0 ? total - pulled : 0;
+    return unread / spec.batchSize() + staged.size() + ready.size();
+  }
+
+  /** Under the lock: the next task to start, read from a collection when nothing is staged. */
+  private Task nextTaskLocked() {
+    Task task = ready.isEmpty() ? staged.pollFirst() : ready.pollFirst();
+    if (task == null && !sourceMayBlock && !sourceDone && readAhead() < window()) {
+      // The pump fell behind: read the next task here rather than hand the slot back, which would
+      // cost a new thread per item.
+      stageLocked(1);
+      task = staged.pollFirst();
+    }
+    return task;
   }
 
   @SuppressWarnings("unchecked")
@@ -890,6 +1044,7 @@ final class JobRun<I, T, A> implements JobHandle<A> {
 
   private List<Attempt> terminateLocked(JobState finalState, String error) {
     this.finalState = finalState;
+    this.holdAhead = true;
     this.state = finalState;
     this.error = error;
     this.finishedAt = engine.clock.instant();
@@ -1105,13 +1260,25 @@ final class JobRun<I, T, A> implements JobHandle<A> {
 
   private JobStatus snapshot() {
     long settledCount = succeeded + failed + cancelled;
-    long pending = total >= 0 ? total - runningItems - settledCount : waitingItems;
+    // An attempt taken ahead counts as pending in the books until its chain settles it; once it
+    // has begun, it is running, and the status says so. A walk of the live attempts is cheap next
+    // to counting on every item, which is what running ahead saves.
+    long aheadRunning = 0;
+    if (finalState == null) {
+      for (Attempt a = liveHead; a != null; a = a.nextLive) {
+        if (a.ahead && a.hasBegun()) {
+          aheadRunning += a.task.size;
+        }
+      }
+    }
+    long running = runningItems + aheadRunning;
+    long pending = total >= 0 ? total - running - settledCount : waitingItems - aheadRunning;
     return new JobStatus(
         id,
         state,
         total >= 0 ? OptionalLong.of(total) : OptionalLong.empty(),
         pending,
-        runningItems,
+        running,
         succeeded,
         failed,
         cancelled,

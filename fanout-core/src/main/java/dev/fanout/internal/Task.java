@@ -1,6 +1,5 @@
 package dev.fanout.internal;
 
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -14,7 +13,9 @@ final class Task {
   final int size;
   private final Object payload;
   int attempts;
-  Instant firstStart;
+
+  /** When the first attempt began, in the engine clock's milliseconds; -1 before that. */
+  long firstStart = -1;
 
   private Task(long index, int size, Object payload) {
     this.index = index;
