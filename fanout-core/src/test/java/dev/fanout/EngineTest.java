@@ -11,6 +11,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -1118,6 +1119,59 @@ class EngineTest {
       first.resume();
       assertThat(outcomeOf(first).status().succeeded()).isEqualTo(2);
     }
+  }
+
+  @Test
+  void an_item_that_hangs_holds_back_none_of_the_items_taken_ahead_with_it() throws Exception {
+    // Fast items make each chain take tasks ahead; the one that hangs has some of them queued
+    // behind it, which the other chains must take over.
+    CountDownLatch hung = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    JobHandle<Void> job =
+        engine.submit(
+            JobSpec.items(range(400))
+                .function(
+                    (Integer i, TaskContext ctx) -> {
+                      if (i == 200) {
+                        hung.countDown();
+                        release.await();
+                      }
+                      return i;
+                    })
+                .maxConcurrency(4)
+                .build());
+    assertThat(hung.await(10, TimeUnit.SECONDS)).isTrue();
+    await().until(() -> job.status().succeeded() == 399);
+    JobStatus status = job.status();
+    assertThat(status.running()).isEqualTo(1);
+    assertThat(status.pending()).isZero();
+    release.countDown();
+    assertThat(outcomeOf(job).status().succeeded()).isEqualTo(400);
+  }
+
+  @Test
+  void cancelling_while_an_item_hangs_keeps_what_its_thread_finished_before_it() {
+    // One slot, so one chain runs every item, taking fast ones ahead in batches: item 40 cancels
+    // the job as it begins, when the chain has finished the start of its batch and not settled it.
+    CompletableFuture<JobHandle<Void>> handle = new CompletableFuture<>();
+    JobHandle<Void> job =
+        engine.submit(
+            JobSpec.items(range(100))
+                .function(
+                    (Integer i, TaskContext ctx) -> {
+                      if (i == 40) {
+                        handle.join().cancel();
+                        new CountDownLatch(1).await();
+                      }
+                      return i;
+                    })
+                .maxConcurrency(1)
+                .build());
+    handle.complete(job);
+    JobStatus status = outcomeOf(job).status();
+    assertThat(status.state()).isEqualTo(JobState.CANCELLED);
+    assertThat(status.succeeded()).isEqualTo(40);
+    assertThat(status.cancelled()).isEqualTo(60);
   }
 
   @Test

@@ -30,6 +30,9 @@ final class Attempt implements TaskContext {
   private static final int STOPPED = 3;
   private static final int DONE = 4;
 
+  /** Taken ahead by one chain, then given to another before it began: it never runs. */
+  private static final int STOLEN = 5;
+
   final Task task;
   private final long index;
   final int number;
@@ -85,7 +88,23 @@ final class Attempt implements TaskContext {
 
   /** Whether it has begun, or was stopped: either way, no longer waiting to begin. */
   boolean hasBegun() {
-    return state != NEW;
+    int current = state;
+    return current != NEW && current != STOLEN;
+  }
+
+  /**
+   * Takes an attempt taken ahead away from its chain, which has not begun it: the chain will skip
+   * it, and the caller runs its task in a new attempt.
+   *
+   * @return false when it has begun or was stopped meanwhile
+   */
+  boolean steal() {
+    return cas(NEW, STOLEN);
+  }
+
+  /** Whether {@link #steal} took it: then {@link #begin} refused it, and nothing of it remains. */
+  boolean isStolen() {
+    return state == STOLEN;
   }
 
   /** Marks the attempt as running on this thread; false when it was stopped before it began. */

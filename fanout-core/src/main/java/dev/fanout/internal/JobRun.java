@@ -25,14 +25,17 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -51,7 +54,10 @@ import org.slf4j.LoggerFactory;
  *       its items under the lock. In the same hold of the lock it takes the next staged task, which
  *       then runs on the same thread: a busy job keeps its slots and threads instead of handing
  *       each slot back to the pump to start a new thread. When nothing is staged and the source is
- *       a collection, it reads the next task itself, so fast items never outrun the pump.
+ *       a collection, it reads the next task itself, so fast items never outrun the pump. While
+ *       attempts are fast, a thread takes up to {@link #RUN_AHEAD} tasks per hold and settles them
+ *       together (a <em>chain</em> running ahead), since for items of a microsecond the lock passed
+ *       between cores once per item cost more than the items.
  *   <li>The <em>drain</em> hands settled items to the consumer and the reducer, in the order each
  *       needs, and completes the outcome. Only the drain touches the consumer and the reducer, so
  *       neither is ever called concurrently.
@@ -63,8 +69,8 @@ import org.slf4j.LoggerFactory;
  * at zero runs the loop, and anyone arriving meanwhile only bumps the counter, so the loop runs
  * once more. A settling attempt bumps the drain's counter in the same hold of the lock in which it
  * records its items, and when the drain was idle takes them for delivery in that hold too: settling
- * an item takes the lock once. Counts and states live under the one lock, held only for bookkeeping
- * and reading a collection, never around user code.
+ * an item takes the lock once, or once per chain's batch. Counts and states live under the one
+ * lock, held only for bookkeeping and reading a collection, never around user code.
  */
 final class JobRun<I, T, A> implements JobHandle<A> {
   private static final Logger log = LoggerFactory.getLogger(JobRun.class);
@@ -96,9 +102,17 @@ final class JobRun<I, T, A> implements JobHandle<A> {
 
   /**
    * An attempt faster than this lets its chain run the next one it took ahead; a slower one settles
-   * at once and gives the rest back, so a slow item holds up no other.
+   * at once and gives the rest back. While it runs, a chain with nothing else to do steals the
+   * tasks waiting behind it, and a sweep settles the ones finished before it, so a slow or hung
+   * item holds up no other.
    */
   private static final long FAST_NANOS = 20_000;
+
+  /**
+   * How long a chain may be stuck in one attempt before a sweep settles the attempts it finished
+   * before it, and how often the sweeps look while chains run ahead.
+   */
+  private static final Duration SWEEP_INTERVAL = Duration.ofMillis(10);
 
   private final LocalEngine engine;
   private final JobId id;
@@ -166,6 +180,9 @@ final class JobRun<I, T, A> implements JobHandle<A> {
   private final ArrayDeque<Task> staged = new ArrayDeque<>();
   private boolean pumpRequested;
   private Attempt liveHead;
+  private int aheadHeld;
+  private final Set<Chain> sweepableChains = new HashSet<>();
+  private boolean sweepScheduled;
   private ArrayList<Settled<T>> toDeliver = new ArrayList<>();
   private AutoCloseable sourceCloser;
 
@@ -553,6 +570,7 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     task.attempts++;
     Attempt attempt = new Attempt(id, task, task.attempts, jobDeadline);
     attempt.ahead = true;
+    aheadHeld++;
     link(attempt);
     return attempt;
   }
@@ -615,12 +633,49 @@ final class JobRun<I, T, A> implements JobHandle<A> {
 
   /**
    * One thread's run of attempts: what it finished and has not settled yet, and the attempts it
-   * took ahead. Only the thread running the chain touches it.
+   * took ahead. Only the thread running the chain touches it, except that a sweep may take its
+   * finished attempts while it is stuck in a slow one.
    */
   private final class Chain {
-    final ArrayList<Outcome> finished = new ArrayList<>(RUN_AHEAD);
+    /**
+     * Touched by the chain's thread between attempts, and by a sweep only while it holds {@link
+     * #busySince} at {@link #SWEEPING} during an attempt, so never by both at once.
+     */
+    ArrayList<Outcome> finished = new ArrayList<>(RUN_AHEAD);
+
+    /** The chain's other list, swapped with {@link #finished} to settle without allocating. */
+    ArrayList<Outcome> spare = new ArrayList<>(RUN_AHEAD);
+
     final ArrayDeque<Attempt> ahead = new ArrayDeque<>(RUN_AHEAD);
+
+    /**
+     * {@link System#nanoTime} when its current attempt began; 0 between attempts; {@link #SWEEPING}
+     * while a sweep takes its finished attempts. A compare-and-set on the chain's own counter costs
+     * a fast item next to nothing, where a lock per item, even one nobody else takes, cost a sixth
+     * of the time.
+     */
+    final AtomicLong busySince = new AtomicLong();
+
+    /** Whether it is among the job's sweepable chains; guarded by the job's lock. */
+    boolean sweepable;
+
+    void beginAttempt(long now) {
+      busySince.set(now == 0 || now == SWEEPING ? now + 1 : now);
+    }
+
+    /** Ends the current attempt, waiting out a sweep that is taking the finished ones. */
+    void endAttempt() {
+      for (long since = busySince.get(); ; since = busySince.get()) {
+        if (since != SWEEPING && busySince.compareAndSet(since, 0)) {
+          return;
+        }
+        Thread.onSpinWait();
+      }
+    }
   }
+
+  /** The value of {@link Chain#busySince} while a sweep takes that chain's finished attempts. */
+  private static final long SWEEPING = Long.MIN_VALUE;
 
   /** What one attempt came to, and, once transformed, what it settles as. */
   private final class Outcome {
@@ -651,14 +706,17 @@ final class JobRun<I, T, A> implements JobHandle<A> {
   private void run(Attempt first, Chain chain) {
     Attempt attempt = first;
     for (int n = 1; attempt != null; ) {
-      if (n > 1 || !chain.finished.isEmpty()) {
+      if (n > 1 || attempt != first) {
         // The previous attempt's code may have left the flag set; it must not reach the next one.
         // No stop can target the next attempt before it begins, so nothing is lost.
         Thread.interrupted();
       }
-      Outcome outcome = runOnce(attempt);
-      chain.finished.add(outcome);
-      if (!chain.ahead.isEmpty() && outcome.nanos < FAST_NANOS && !holdAhead) {
+      Outcome outcome = runOnce(attempt, chain);
+      if (outcome != null) {
+        chain.finished.add(outcome);
+      }
+      boolean fast = outcome == null || outcome.nanos < FAST_NANOS;
+      if (!chain.ahead.isEmpty() && fast && !holdAhead) {
         attempt = chain.ahead.pollFirst();
         continue;
       }
@@ -677,8 +735,12 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     }
   }
 
-  /** Runs one attempt; its settling is up to the chain. */
-  private Outcome runOnce(Attempt attempt) {
+  /**
+   * Runs one attempt; its settling is up to the chain.
+   *
+   * @return what it came to, or null when another chain stole it before it began
+   */
+  private Outcome runOnce(Attempt attempt, Chain chain) {
     Task task = attempt.task;
     if (task.firstStart < 0) {
       task.firstStart = engine.clock.millis();
@@ -689,6 +751,7 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     Throwable failure = null;
     boolean retryable = true;
     long began = System.nanoTime();
+    chain.beginAttempt(began);
     if (attempt.begin()) {
       try {
         result = call(attempt);
@@ -703,10 +766,17 @@ final class JobRun<I, T, A> implements JobHandle<A> {
         // by the function, and must reach neither the pump, the consumer nor the next attempt.
         Thread.interrupted();
       }
+    } else if (attempt.isStolen()) {
+      chain.endAttempt();
+      if (timer != null) {
+        timer.cancel(false);
+      }
+      return null;
     } else {
       failure = new IllegalStateException("stopped before it began");
     }
     long nanos = System.nanoTime() - began;
+    chain.endAttempt();
     if (timer != null) {
       timer.cancel(false);
     }
@@ -756,7 +826,10 @@ final class JobRun<I, T, A> implements JobHandle<A> {
    * @return the next attempt for this thread to run, or null when the slot was given back
    */
   private Attempt settle(Chain chain, boolean mayContinue) {
+    // Between attempts, so no sweep touches the lists.
     ArrayList<Outcome> finished = chain.finished;
+    chain.finished = chain.spare;
+    chain.spare = null;
     // One reading of the clock for the chain: the attempts it ran together finished within
     // microseconds of each other. Milliseconds, as the durable store keeps them: the system clock
     // reads them at a fraction of the cost of an Instant, which a fast item would notice.
@@ -764,8 +837,10 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     for (Outcome o : finished) {
       prepare(o, now);
     }
-    Outcome last = finished.get(finished.size() - 1);
-    boolean fast = mayContinue && attemptTimeout == null && last.nanos < FAST_NANOS;
+    // With nothing finished, every attempt left was stolen, which took no time.
+    Outcome last = finished.isEmpty() ? null : finished.get(finished.size() - 1);
+    boolean fast =
+        mayContinue && attemptTimeout == null && (last == null || last.nanos < FAST_NANOS);
     List<Outcome> retried = List.of();
     List<Attempt> toStop = List.of();
     Attempt next = null;
@@ -773,6 +848,7 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     boolean sourceEnded = false;
     ArrayList<Settled<T>> toDrain = null;
     boolean drainHere = false;
+    boolean startSweeps = false;
     lock.lock();
     try {
       boolean sourceDoneBefore = sourceDone;
@@ -788,9 +864,14 @@ final class JobRun<I, T, A> implements JobHandle<A> {
           retried.add(o);
         }
       }
-      // The attempts taken ahead and not run go back to the front, in their order.
+      // The attempts taken ahead and not run go back to the front, in their order, except those
+      // another chain stole, which are its own now.
       for (Attempt a; (a = chain.ahead.pollLast()) != null; ) {
+        if (a.isStolen()) {
+          continue;
+        }
         unlink(a);
+        aheadHeld--;
         a.task.attempts--;
         if (finalState == null) {
           staged.addFirst(a.task);
@@ -804,6 +885,11 @@ final class JobRun<I, T, A> implements JobHandle<A> {
           && runningTasks <= maxConcurrency
           && !engine.hasWaiters()) {
         Task nextTask = nextTaskLocked();
+        if (nextTask == null && aheadHeld > 0) {
+          // Nothing left to start but what other chains took ahead: one of them may be stuck in a
+          // slow attempt, with the rest of its tasks waiting behind it.
+          nextTask = stealLocked();
+        }
         if (nextTask != null) {
           waitingItems -= nextTask.size;
           next = startAttempt(nextTask);
@@ -820,6 +906,19 @@ final class JobRun<I, T, A> implements JobHandle<A> {
         }
       }
       sourceEnded = !sourceDoneBefore && sourceDone;
+      // A chain with tasks ahead may finish several before it settles them; should one of those
+      // tasks hang, the sweeps settle the finished ones in its stead.
+      boolean sweepable = !chain.ahead.isEmpty();
+      if (sweepable != chain.sweepable) {
+        chain.sweepable = sweepable;
+        if (sweepable) {
+          sweepableChains.add(chain);
+          startSweeps = !sweepScheduled;
+          sweepScheduled = true;
+        } else {
+          sweepableChains.remove(chain);
+        }
+      }
       if (next == null) {
         runningTasks--;
       }
@@ -845,22 +944,18 @@ final class JobRun<I, T, A> implements JobHandle<A> {
       lock.unlock();
     }
     finished.clear();
+    chain.spare = finished;
     try {
       if (next == null) {
         engine.release(1);
       }
-      if (!toStop.isEmpty()) {
-        toStop.forEach(Attempt::stop);
-      }
-      for (Outcome o : retried) {
-        scheduleRetry(o.attempt.task, o.attempt.number, o.failure);
+      if (startSweeps) {
+        scheduleSweep();
       }
       if (sourceEnded) {
         closeSource();
       }
-      if (drainHere) {
-        drainClaimed(toDrain);
-      }
+      afterRecording(toStop, retried, drainHere, toDrain);
     } finally {
       if (wakePump) {
         if (next == null || !sourceMayBlock) {
@@ -874,6 +969,117 @@ final class JobRun<I, T, A> implements JobHandle<A> {
       }
     }
     return next;
+  }
+
+  /** After a hold that recorded outcomes: stops, retries and delivers what it decided. */
+  private void afterRecording(
+      List<Attempt> toStop,
+      List<Outcome> retried,
+      boolean drainHere,
+      ArrayList<Settled<T>> toDrain) {
+    if (!toStop.isEmpty()) {
+      toStop.forEach(Attempt::stop);
+    }
+    for (Outcome o : retried) {
+      scheduleRetry(o.attempt.task, o.attempt.number, o.failure);
+    }
+    if (drainHere) {
+      drainClaimed(toDrain);
+    }
+  }
+
+  private void scheduleSweep() {
+    try {
+      engine.scheduler.schedule(SWEEP_INTERVAL, () -> engine.execute(this::sweepAndReschedule));
+    } catch (RuntimeException e) {
+      // Without sweeps a chain stuck in a slow attempt keeps its finished ones until it returns;
+      // nothing is lost, and the next chain that runs ahead tries again.
+      log.warn("{}: could not schedule a sweep", this, e);
+      lock.lock();
+      try {
+        sweepScheduled = false;
+      } finally {
+        lock.unlock();
+      }
+    }
+  }
+
+  private void sweepAndReschedule() {
+    sweep(false);
+    boolean again;
+    lock.lock();
+    try {
+      again = finalState == null && !sweepableChains.isEmpty();
+      sweepScheduled = again;
+    } finally {
+      lock.unlock();
+    }
+    if (again) {
+      scheduleSweep();
+    }
+  }
+
+  /**
+   * Settles the attempts that chains running ahead finished and have not settled, because their
+   * current attempt has run for longer than {@link #SWEEP_INTERVAL}, or, when {@code all}, because
+   * the job is about to end and what finished before that must count.
+   */
+  private void sweep(boolean all) {
+    List<Chain> chains;
+    lock.lock();
+    try {
+      if (sweepableChains.isEmpty()) {
+        return;
+      }
+      chains = new ArrayList<>(sweepableChains);
+    } finally {
+      lock.unlock();
+    }
+    long now = System.nanoTime();
+    ArrayList<Outcome> taken = new ArrayList<>();
+    for (Chain c : chains) {
+      long since = c.busySince.get();
+      if (since == 0 || since == SWEEPING) {
+        // Between attempts, the chain settles what it finished itself.
+        continue;
+      }
+      if ((all || now - since >= SWEEP_INTERVAL.toNanos())
+          && c.busySince.compareAndSet(since, SWEEPING)) {
+        taken.addAll(c.finished);
+        c.finished.clear();
+        c.busySince.set(since);
+      }
+    }
+    if (taken.isEmpty()) {
+      return;
+    }
+    long nowMillis = engine.clock.millis();
+    for (Outcome o : taken) {
+      prepare(o, nowMillis);
+    }
+    List<Outcome> retried = new ArrayList<>();
+    List<Attempt> toStop = List.of();
+    ArrayList<Settled<T>> toDrain = null;
+    boolean drainHere = false;
+    lock.lock();
+    try {
+      for (Outcome o : taken) {
+        List<Attempt> stop = recordLocked(o);
+        if (!stop.isEmpty()) {
+          toStop = stop;
+        }
+        if (o.retryable) {
+          retried.add(o);
+        }
+      }
+      if (drainWip.getAndIncrement() == 0) {
+        drainHere = true;
+        toDrain = takeForDrain();
+      }
+    } finally {
+      lock.unlock();
+    }
+    afterRecording(toStop, retried, drainHere, toDrain);
   }
 
   /**
@@ -924,6 +1130,7 @@ final class JobRun<I, T, A> implements JobHandle<A> {
       return List.of();
     }
     if (attempt.ahead) {
+      aheadHeld--;
       waitingItems -= task.size;
     } else {
       runningItems -= task.size;
@@ -940,6 +1147,23 @@ final class JobRun<I, T, A> implements JobHandle<A> {
       return terminateLocked(JobState.FAILED, toleranceMessage());
     }
     return List.of();
+  }
+
+  /**
+   * Under the lock: takes the task of an attempt another chain took ahead and has not begun.
+   *
+   * @return the task, or null when every such attempt began meanwhile
+   */
+  private Task stealLocked() {
+    for (Attempt a = liveHead; a != null; a = a.nextLive) {
+      if (a.ahead && a.steal()) {
+        unlink(a);
+        aheadHeld--;
+        a.task.attempts--;
+        return a.task;
+      }
+    }
+    return null;
   }
 
   /** Under the lock: the tasks not yet started, as far as the job knows them. */
@@ -1026,6 +1250,8 @@ final class JobRun<I, T, A> implements JobHandle<A> {
    * the results settled before this point are delivered.
    */
   boolean terminate(JobState finalState, Throwable cause) {
+    // What chains finished and have not settled counts: it finished before the end.
+    sweep(true);
     List<Attempt> toStop;
     lock.lock();
     try {
