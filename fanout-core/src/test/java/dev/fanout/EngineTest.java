@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -19,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -1150,28 +1152,76 @@ class EngineTest {
   }
 
   @Test
+  void a_fail_fast_job_runs_nothing_more_on_the_thread_whose_item_failed() {
+    // Fast items make each thread take tasks ahead; the one whose item fails must settle at once
+    // and end the job, rather than run the rest of its batch first. Five jobs, failing at
+    // different places in a batch, since one failing at a batch's end would prove nothing.
+    for (int failing = 1_000; failing < 1_005; failing++) {
+      int failingItem = failing;
+      AtomicReference<Thread> failedOn = new AtomicReference<>();
+      AtomicInteger startedAfterOnThatThread = new AtomicInteger();
+      // Made in advance: throwing it is as quick as the items, filling in a stack trace is not.
+      IllegalStateException failure = new IllegalStateException("item fails");
+      JobHandle<Void> job =
+          engine.submit(
+              JobSpec.items(range(2_000))
+                  .function(
+                      (Integer i, TaskContext ctx) -> {
+                        if (failedOn.get() == Thread.currentThread()) {
+                          startedAfterOnThatThread.incrementAndGet();
+                        }
+                        if (i == failingItem) {
+                          failedOn.set(Thread.currentThread());
+                          throw failure;
+                        }
+                        return i;
+                      })
+                  .maxConcurrency(2)
+                  .retry(RetryPolicy.builder().maxAttempts(1).build())
+                  .failurePolicy(FailurePolicy.failFast())
+                  .build());
+      assertThat(outcomeOf(job).state()).isEqualTo(JobState.FAILED);
+      assertThat(startedAfterOnThatThread).as("failing at %d", failingItem).hasValue(0);
+    }
+  }
+
+  @Test
   void cancelling_while_an_item_hangs_keeps_what_its_thread_finished_before_it() {
-    // One slot, so one chain runs every item, taking fast ones ahead in batches: item 40 cancels
-    // the job as it begins, when the chain has finished the start of its batch and not settled it.
+    // Fast items make each thread take tasks ahead and settle them together: item 500 cancels
+    // the job as it begins, when its thread has finished the start of its batch and not settled
+    // it. Every item that thread returned before must count.
     CompletableFuture<JobHandle<Void>> handle = new CompletableFuture<>();
+    Map<Thread, List<Integer>> returnedOn = new ConcurrentHashMap<>();
+    List<Integer> beforeTheCancel = new CopyOnWriteArrayList<>();
+    Set<Long> succeeded = ConcurrentHashMap.newKeySet();
     JobHandle<Void> job =
         engine.submit(
-            JobSpec.items(range(100))
+            JobSpec.items(range(1_000))
                 .function(
                     (Integer i, TaskContext ctx) -> {
-                      if (i == 40) {
+                      List<Integer> mine =
+                          returnedOn.computeIfAbsent(
+                              Thread.currentThread(), t -> new CopyOnWriteArrayList<>());
+                      if (i == 500) {
+                        beforeTheCancel.addAll(mine);
                         handle.join().cancel();
                         new CountDownLatch(1).await();
                       }
+                      mine.add(i);
                       return i;
                     })
-                .maxConcurrency(1)
+                .consumer(
+                    r -> {
+                      if (r.succeeded()) {
+                        succeeded.add(r.index());
+                      }
+                    })
+                .maxConcurrency(2)
                 .build());
     handle.complete(job);
-    JobStatus status = outcomeOf(job).status();
-    assertThat(status.state()).isEqualTo(JobState.CANCELLED);
-    assertThat(status.succeeded()).isEqualTo(40);
-    assertThat(status.cancelled()).isEqualTo(60);
+    assertThat(outcomeOf(job).state()).isEqualTo(JobState.CANCELLED);
+    assertThat(beforeTheCancel).isNotEmpty();
+    assertThat(succeeded).containsAll(beforeTheCancel.stream().map(Integer::longValue).toList());
   }
 
   @Test

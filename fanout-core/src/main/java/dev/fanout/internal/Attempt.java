@@ -86,10 +86,10 @@ final class Attempt implements TaskContext {
     return jobDeadline == null || own.isBefore(jobDeadline) ? own : jobDeadline;
   }
 
-  /** Whether it has begun, or was stopped: either way, no longer waiting to begin. */
-  boolean hasBegun() {
+  /** Whether it has begun and not yet ended. */
+  boolean isRunning() {
     int current = state;
-    return current != NEW && current != STOLEN;
+    return current == RUNNING || current == INTERRUPTING;
   }
 
   /**

@@ -88,8 +88,9 @@ final class JobRun<I, T, A> implements JobHandle<A> {
   private static final int STAGE_LOW = 128;
 
   /**
-   * Attempts one executor task runs back to back before it hands the rest to a new one, so a busy
-   * job does not keep a pooled executor's thread from other work for long.
+   * Settlings one executor task runs back to back (each of one attempt, or of up to {@link
+   * #RUN_AHEAD} fast ones) before it hands the rest to a new one, so a busy job does not keep a
+   * pooled executor's thread from other work for long.
    */
   private static final int CHAIN_LIMIT = 64;
 
@@ -375,6 +376,11 @@ final class JobRun<I, T, A> implements JobHandle<A> {
           return;
         }
         int free = maxConcurrency - runningTasks;
+        if (free > 0 && ready.isEmpty() && staged.isEmpty() && aheadHeld > 0) {
+          // Free slots, and nothing to start but what chains took ahead: after a pause, a raised
+          // cap or a wait for the engine's slots, one of them may be stuck in a slow attempt.
+          stealIntoStage(Math.min(free, PUMP_BATCH));
+        }
         int queued = ready.size() + staged.size();
         // Start a batch per lock hold: one round trip per item was the pump's main cost.
         int want = Math.min(Math.min(free, queued), PUMP_BATCH);
@@ -708,14 +714,19 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     for (int n = 1; attempt != null; ) {
       if (n > 1 || attempt != first) {
         // The previous attempt's code may have left the flag set; it must not reach the next one.
-        // No stop can target the next attempt before it begins, so nothing is lost.
+        // A stop aimed at the next attempt before it began does not interrupt: it keeps the
+        // attempt from beginning, so clearing the flag loses nothing.
         Thread.interrupted();
       }
       Outcome outcome = runOnce(attempt, chain);
       if (outcome != null) {
         chain.finished.add(outcome);
       }
-      boolean fast = outcome == null || outcome.nanos < FAST_NANOS;
+      // A failure that may end the job settles at once, so no more items run after it.
+      boolean fast =
+          outcome == null
+              || (outcome.nanos < FAST_NANOS
+                  && (outcome.failure == null || failurePolicy.mode() != FailureMode.FAIL_FAST));
       if (!chain.ahead.isEmpty() && fast && !holdAhead) {
         attempt = chain.ahead.pollFirst();
         continue;
@@ -742,9 +753,6 @@ final class JobRun<I, T, A> implements JobHandle<A> {
    */
   private Outcome runOnce(Attempt attempt, Chain chain) {
     Task task = attempt.task;
-    if (task.firstStart < 0) {
-      task.firstStart = engine.clock.millis();
-    }
     Future<?> timer =
         attemptTimeout == null ? null : engine.scheduler.schedule(attemptTimeout, attempt::timeOut);
     Object result = null;
@@ -753,6 +761,10 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     long began = System.nanoTime();
     chain.beginAttempt(began);
     if (attempt.begin()) {
+      // Only once begun: a stolen attempt's task belongs to the thread that stole it.
+      if (task.firstStart < 0) {
+        task.firstStart = engine.clock.millis();
+      }
       try {
         result = call(attempt);
       } catch (BatchSizeMismatch e) {
@@ -895,7 +907,10 @@ final class JobRun<I, T, A> implements JobHandle<A> {
           next = startAttempt(nextTask);
           // Run ahead only while the work left would keep every chain busy that long: near the end,
           // tasks held behind one slow attempt would idle other chains.
-          boolean runAhead = fast && workLeft() >= (long) runningTasks * RUN_AHEAD;
+          // Never at a cap of 1: such a job is run one item after the other, and its consumer has
+          // seen each result before the next item begins.
+          boolean runAhead =
+              fast && maxConcurrency > 1 && workLeft() >= (long) runningTasks * RUN_AHEAD;
           for (int i = 1; runAhead && i < RUN_AHEAD; i++) {
             Task ahead = nextTaskLocked();
             if (ahead == null) {
@@ -958,12 +973,11 @@ final class JobRun<I, T, A> implements JobHandle<A> {
       afterRecording(toStop, retried, drainHere, toDrain);
     } finally {
       if (wakePump) {
-        if (next == null || !sourceMayBlock) {
+        if (next == null) {
           pump();
         } else {
-          // Not inline: an iterator or a stream may block in the source, and this thread holds a
-          // started task. A collection never blocks, and reading it here keeps the stage full
-          // without a thread hand-off, which a busy job's throughput depends on.
+          // Not inline: this thread holds a started task, and the pump may block in an iterator
+          // or a stream, the only sources that wake it while a task is in hand.
           pumpAsync();
         }
       }
@@ -1007,15 +1021,21 @@ final class JobRun<I, T, A> implements JobHandle<A> {
   private void sweepAndReschedule() {
     sweep(false);
     boolean again;
+    boolean wakePump;
     lock.lock();
     try {
       again = finalState == null && !sweepableChains.isEmpty();
       sweepScheduled = again;
+      // Tasks held ahead while slots are free: the pump steals them (see pumpOnce).
+      wakePump = finalState == null && !paused && aheadHeld > 0 && runningTasks < maxConcurrency;
     } finally {
       lock.unlock();
     }
     if (again) {
       scheduleSweep();
+    }
+    if (wakePump) {
+      pump();
     }
   }
 
@@ -1157,13 +1177,32 @@ final class JobRun<I, T, A> implements JobHandle<A> {
   private Task stealLocked() {
     for (Attempt a = liveHead; a != null; a = a.nextLive) {
       if (a.ahead && a.steal()) {
-        unlink(a);
-        aheadHeld--;
-        a.task.attempts--;
+        unstage(a);
         return a.task;
       }
     }
     return null;
+  }
+
+  /** Under the lock: steals up to {@code max} tasks that chains took ahead into the stage. */
+  private void stealIntoStage(int max) {
+    int stolen = 0;
+    for (Attempt a = liveHead; a != null && stolen < max; ) {
+      Attempt next = a.nextLive;
+      if (a.ahead && a.steal()) {
+        unstage(a);
+        staged.addFirst(a.task);
+        stolen++;
+      }
+      a = next;
+    }
+  }
+
+  /** Under the lock: forgets a stolen attempt, whose task is still counted as pending. */
+  private void unstage(Attempt stolen) {
+    unlink(stolen);
+    aheadHeld--;
+    stolen.task.attempts--;
   }
 
   /** Under the lock: the tasks not yet started, as far as the job knows them. */
@@ -1250,7 +1289,8 @@ final class JobRun<I, T, A> implements JobHandle<A> {
    * the results settled before this point are delivered.
    */
   boolean terminate(JobState finalState, Throwable cause) {
-    // What chains finished and have not settled counts: it finished before the end.
+    // What chains stuck in an attempt finished before it counts: it finished before the end.
+    // Results a chain finishes between this sweep and the end are late, like a running attempt's.
     sweep(true);
     List<Attempt> toStop;
     lock.lock();
@@ -1486,13 +1526,14 @@ final class JobRun<I, T, A> implements JobHandle<A> {
 
   private JobStatus snapshot() {
     long settledCount = succeeded + failed + cancelled;
-    // An attempt taken ahead counts as pending in the books until its chain settles it; once it
-    // has begun, it is running, and the status says so. A walk of the live attempts is cheap next
-    // to counting on every item, which is what running ahead saves.
+    // An attempt taken ahead counts as pending in the books until its chain settles it; while it
+    // runs, the status says so. A walk of the live attempts is cheap next to counting on every
+    // item, which is what running ahead saves. One finished and not yet settled stays pending
+    // until its chain settles it, within microseconds, or a sweep does, within 10 ms.
     long aheadRunning = 0;
     if (finalState == null) {
       for (Attempt a = liveHead; a != null; a = a.nextLive) {
-        if (a.ahead && a.hasBegun()) {
+        if (a.ahead && a.isRunning()) {
           aheadRunning += a.task.size;
         }
       }

@@ -6,7 +6,8 @@ import java.util.List;
 
 /**
  * One call's worth of items: a single item, or a batch of consecutive ones. It keeps its attempt
- * count across retries. Only the attempt that holds it touches it, one attempt at a time.
+ * count across retries. It is touched under its job's lock, or by the attempt that has begun on it,
+ * one attempt at a time.
  */
 final class Task {
   final long index;
