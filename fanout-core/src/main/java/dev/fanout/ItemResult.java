@@ -14,7 +14,8 @@ import java.util.Objects;
  * @param value the transformed result when it succeeded, else null
  * @param error why it failed when it failed, else null
  * @param attempts how many attempts ran, at least 1
- * @param duration the time from the first attempt's start to the result
+ * @param duration the time from the first attempt's start to the result, in whole milliseconds of
+ *     the engine's clock, as the durable store keeps it
  * @param <T> the job's result type (after the transform)
  */
 public record ItemResult<T>(
