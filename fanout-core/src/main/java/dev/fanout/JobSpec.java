@@ -26,10 +26,11 @@ import java.util.stream.Stream;
  *         .build();
  * }</pre>
  *
- * <p>Items are read lazily, a bounded window ahead of the slowest unsettled item, so a source of
- * ten million items, or one that never ends, is never held whole in memory. A spec over a {@link
- * Collection} knows its total at once; over an {@link Iterator} or a {@link Stream} the total is
- * known when the source is exhausted, and such a spec can be submitted only once.
+ * <p>Items are read lazily, a bounded window ahead of the slowest unsettled item, and a consumer
+ * far behind holds the reading back too, so a source of ten million items, or one that never ends,
+ * is never held whole in memory. A spec over a {@link Collection} knows its total at once; over an
+ * {@link Iterator} or a {@link Stream} the total is known when the source is exhausted, and such a
+ * spec can be submitted only once.
  *
  * @param <I> the item type
  * @param <T> the result type after the transform: what the consumer and the reducer see

@@ -717,18 +717,7 @@ class EngineTest {
   @Test
   void an_unbounded_source_is_read_only_a_bounded_window_ahead() {
     AtomicLong pulled = new AtomicLong();
-    Iterator<Long> endless =
-        new Iterator<>() {
-          @Override
-          public boolean hasNext() {
-            return true;
-          }
-
-          @Override
-          public Long next() {
-            return pulled.getAndIncrement();
-          }
-        };
+    Iterator<Long> endless = endlessCounting(pulled);
     CountDownLatch stuck = new CountDownLatch(1);
     JobHandle<Double> job =
         engine.submit(
@@ -754,6 +743,60 @@ class EngineTest {
     await().until(() -> pulled.get() > read + 10_000);
     job.cancel();
     assertThat(outcomeOf(job).state()).isEqualTo(JobState.CANCELLED);
+  }
+
+  @Test
+  void a_consumer_slower_than_the_function_holds_back_reading() throws Exception {
+    // Results in completion order and a reducer that does not care for order: nothing waits for
+    // an index, but the consumer stuck on its first result must still stop the reading, at 64
+    // windows of 1,024 results, or the settled results would pile up in memory without bound.
+    AtomicLong pulled = new AtomicLong();
+    Iterator<Long> endless = endlessCounting(pulled);
+    CountDownLatch consumerStuck = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    JobHandle<Long> job =
+        engine.submit(
+            JobSpec.items(endless)
+                .function((Long i, TaskContext ctx) -> i)
+                .consumer(
+                    r -> {
+                      consumerStuck.countDown();
+                      try {
+                        release.await();
+                      } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                      }
+                    })
+                .reduce(Reducers.sumLong())
+                .maxConcurrency(4)
+                .build());
+
+    assertThat(consumerStuck.await(10, TimeUnit.SECONDS)).isTrue();
+    await().until(() -> job.status().succeeded() > 60_000);
+    await().pollDelay(Duration.ofMillis(300)).until(() -> true);
+    long read = pulled.get();
+    assertThat(read).isLessThan(70_000);
+    await().pollDelay(Duration.ofMillis(300)).until(() -> true);
+    assertThat(pulled.get()).as("still reading while the consumer is stuck").isEqualTo(read);
+    release.countDown();
+    await().until(() -> pulled.get() > read + 10_000);
+    job.cancel();
+    assertThat(outcomeOf(job).state()).isEqualTo(JobState.CANCELLED);
+  }
+
+  /** 0, 1, 2, ... for ever, counting in {@code pulled} how many were read. */
+  private static Iterator<Long> endlessCounting(AtomicLong pulled) {
+    return new Iterator<>() {
+      @Override
+      public boolean hasNext() {
+        return true;
+      }
+
+      @Override
+      public Long next() {
+        return pulled.getAndIncrement();
+      }
+    };
   }
 
   @Test

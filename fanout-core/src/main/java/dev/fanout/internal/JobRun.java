@@ -78,6 +78,9 @@ final class JobRun<I, T, A> implements JobHandle<A> {
   /** The read-ahead window never shrinks below this, so small caps still keep the pipe full. */
   private static final long MIN_WINDOW = 1024;
 
+  /** How many windows of settled results may wait for a slow consumer before reading stops. */
+  private static final long DELIVERY_BACKLOG = 64;
+
   /** The most attempts the pump starts, or tasks it reads, per hold of the lock. */
   private static final int PUMP_BATCH = 64;
 
@@ -406,12 +409,12 @@ final class JobRun<I, T, A> implements JobHandle<A> {
           int deficit =
               runningTasks == 0 && slots > 0 ? slots : slots + STAGE_TARGET - staged.size();
           if (deficit > 0) {
-            long room = window() - readAhead();
+            long room = room();
             if (room <= 0 && toLaunch.isEmpty()) {
               // Raise the flag, then look again: the drain moves the window first and reads the
               // flag second, so one of us always sees the other (no lost wake-up).
               windowBlocked = true;
-              room = window() - readAhead();
+              room = room();
               if (room <= 0) {
                 return;
               }
@@ -528,6 +531,18 @@ final class JobRun<I, T, A> implements JobHandle<A> {
   /** Items read but not yet past the point the consumer and reducer need in order. */
   private long readAhead() {
     return reorder != null ? pulled - windowBase : pulled - succeeded - failed;
+  }
+
+  /**
+   * Under the lock: how many more items may be read. Besides the window, the settled results
+   * waiting for the drain count, up to {@link #DELIVERY_BACKLOG} windows of them: a consumer slower
+   * than the function must hold the reading back too, or they would pile up without bound when
+   * nothing waits for an index. The allowance is wide because a fast job's drain runs thousands of
+   * results behind as a matter of course, and throttling on it starves the threads.
+   */
+  private long room() {
+    long window = window();
+    return Math.min(window - readAhead(), window * DELIVERY_BACKLOG - toDeliver.size());
   }
 
   private long window() {
@@ -1214,7 +1229,7 @@ final class JobRun<I, T, A> implements JobHandle<A> {
   /** Under the lock: the next task to start, read from a collection when nothing is staged. */
   private Task nextTaskLocked() {
     Task task = ready.isEmpty() ? staged.pollFirst() : ready.pollFirst();
-    if (task == null && !sourceMayBlock && !sourceDone && readAhead() < window()) {
+    if (task == null && !sourceMayBlock && !sourceDone && room() > 0) {
       // The pump fell behind: read the next task here rather than hand the slot back, which would
       // cost a new thread per item.
       stageLocked(1);
@@ -1405,6 +1420,12 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     int missed = 1;
     for (; ; ) {
       if (batch != null) {
+        if (windowBlocked) {
+          // Taking the batch made room (see room()). A pump that gave up on a full backlog raised
+          // its flag in a hold before this batch's take, so it is woken here.
+          windowBlocked = false;
+          pumpAsync();
+        }
         deliver(batch);
         batch.clear();
         spare = batch;
