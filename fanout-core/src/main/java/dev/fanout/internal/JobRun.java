@@ -897,9 +897,7 @@ final class JobRun<I, T, A> implements JobHandle<A> {
         if (a.isStolen()) {
           continue;
         }
-        unlink(a);
-        aheadHeld--;
-        a.task.attempts--;
+        dropAhead(a);
         if (finalState == null) {
           staged.addFirst(a.task);
         }
@@ -915,7 +913,8 @@ final class JobRun<I, T, A> implements JobHandle<A> {
         if (nextTask == null && aheadHeld > 0) {
           // Nothing left to start but what other chains took ahead: one of them may be stuck in a
           // slow attempt, with the rest of its tasks waiting behind it.
-          nextTask = stealLocked();
+          stealIntoStage(1);
+          nextTask = staged.pollFirst();
         }
         if (nextTask != null) {
           waitingItems -= nextTask.size;
@@ -1184,28 +1183,13 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     return List.of();
   }
 
-  /**
-   * Under the lock: takes the task of an attempt another chain took ahead and has not begun.
-   *
-   * @return the task, or null when every such attempt began meanwhile
-   */
-  private Task stealLocked() {
-    for (Attempt a = liveHead; a != null; a = a.nextLive) {
-      if (a.ahead && a.steal()) {
-        unstage(a);
-        return a.task;
-      }
-    }
-    return null;
-  }
-
   /** Under the lock: steals up to {@code max} tasks that chains took ahead into the stage. */
   private void stealIntoStage(int max) {
     int stolen = 0;
     for (Attempt a = liveHead; a != null && stolen < max; ) {
       Attempt next = a.nextLive;
       if (a.ahead && a.steal()) {
-        unstage(a);
+        dropAhead(a);
         staged.addFirst(a.task);
         stolen++;
       }
@@ -1213,11 +1197,14 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     }
   }
 
-  /** Under the lock: forgets a stolen attempt, whose task is still counted as pending. */
-  private void unstage(Attempt stolen) {
-    unlink(stolen);
+  /**
+   * Under the lock: forgets an attempt taken ahead that will not run, given back or stolen; its
+   * task is still counted as pending.
+   */
+  private void dropAhead(Attempt attempt) {
+    unlink(attempt);
     aheadHeld--;
-    stolen.task.attempts--;
+    attempt.task.attempts--;
   }
 
   /** Under the lock: the tasks not yet started, as far as the job knows them. */
