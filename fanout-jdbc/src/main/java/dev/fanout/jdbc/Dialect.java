@@ -9,6 +9,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import javax.sql.DataSource;
 
@@ -120,6 +121,32 @@ interface Dialect {
    */
   default String itemsByIndexArraySql() {
     return null;
+  }
+
+  /**
+   * Inserts new PENDING items {@code firstIndex, firstIndex + 1, ...} of a job inside the caller's
+   * transaction, which holds the job's lock. The default sends one INSERT per item in JDBC batches
+   * of {@code chunk}.
+   */
+  default void insertItems(
+      Connection connection, JobId id, long firstIndex, List<String> items, int chunk)
+      throws SQLException {
+    try (PreparedStatement insert =
+        connection.prepareStatement(
+            "INSERT INTO fanout_item (job_id, idx, state, payload, attempts, fence)"
+                + " VALUES (?, ?, 'PENDING', ?, 0, 0)")) {
+      long index = firstIndex;
+      for (String item : items) {
+        insert.setString(1, id.value());
+        insert.setLong(2, index++);
+        insert.setString(3, Objects.requireNonNull(item, "item"));
+        insert.addBatch();
+        if ((index - firstIndex) % chunk == 0) {
+          insert.executeBatch();
+        }
+      }
+      insert.executeBatch();
+    }
   }
 
   /** One item to settle: its result, and the fence its claim held. */

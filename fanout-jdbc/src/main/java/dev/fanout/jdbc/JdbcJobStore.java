@@ -292,22 +292,7 @@ public final class JdbcJobStore implements JobStore {
           if (items.isEmpty()) {
             return null;
           }
-          try (PreparedStatement insert =
-              connection.prepareStatement(
-                  "INSERT INTO fanout_item (job_id, idx, state, payload, attempts, fence)"
-                      + " VALUES (?, ?, 'PENDING', ?, 0, 0)")) {
-            long index = firstIndex;
-            for (String item : items) {
-              insert.setString(1, id.value());
-              insert.setLong(2, index++);
-              insert.setString(3, Objects.requireNonNull(item, "item"));
-              insert.addBatch();
-              if ((index - firstIndex) % CHUNK == 0) {
-                insert.executeBatch();
-              }
-            }
-            insert.executeBatch();
-          }
+          dialect.insertItems(connection, id, firstIndex, items, CHUNK);
           try (PreparedStatement count =
               connection.prepareStatement(
                   "UPDATE fanout_job SET total = total + ?, pending = pending + ? WHERE id = ?")) {

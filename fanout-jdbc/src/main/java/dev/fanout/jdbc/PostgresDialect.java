@@ -3,6 +3,7 @@ package dev.fanout.jdbc;
 import dev.fanout.JobId;
 import dev.fanout.spi.StoreSignals;
 import dev.fanout.spi.StoredResult;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -10,11 +11,17 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import javax.sql.DataSource;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyIn;
 
 /** PostgreSQL 12 or newer: the store a cluster of engines shares. */
 final class PostgresDialect implements Dialect {
+
+  /** How many characters of COPY rows {@link #insertItems} gathers before it sends them. */
+  private static final int COPY_BUFFER = 64 * 1_024;
 
   @Override
   public String urlPrefix() {
@@ -201,6 +208,68 @@ final class PostgresDialect implements Dialect {
       Arrays.fill(job, id.value());
       update.setArray(8, connection.createArrayOf("text", job));
       return update.executeUpdate();
+    }
+  }
+
+  /**
+   * {@code COPY ... FROM STDIN} instead of batched INSERTs, inside the caller's transaction like
+   * any other statement: the server parses no statement per row. Measured on 100,000 items, with
+   * the per-row foreign-key check already gone (migration V5), it took a sixth less time than the
+   * rewritten multi-row INSERTs.
+   */
+  @Override
+  public void insertItems(
+      Connection connection, JobId id, long firstIndex, List<String> items, int chunk)
+      throws SQLException {
+    CopyIn copy =
+        connection
+            .unwrap(PGConnection.class)
+            .getCopyAPI()
+            .copyIn("COPY fanout_item (job_id, idx, state, payload, attempts, fence) FROM STDIN");
+    try {
+      StringBuilder rows = new StringBuilder(COPY_BUFFER + 1_024);
+      long index = firstIndex;
+      for (String item : items) {
+        rows.append(id.value()).append('\t').append(index++).append("\tPENDING\t");
+        appendCopyText(rows, Objects.requireNonNull(item, "item"));
+        rows.append("\t0\t0\n");
+        if (rows.length() >= COPY_BUFFER) {
+          writeCopy(copy, rows);
+        }
+      }
+      writeCopy(copy, rows);
+      long stored = copy.endCopy();
+      if (stored != items.size()) {
+        throw new SQLException(
+            "stored " + stored + " of " + items.size() + " new items of job " + id);
+      }
+    } finally {
+      if (copy.isActive()) {
+        copy.cancelCopy();
+      }
+    }
+  }
+
+  private static void writeCopy(CopyIn copy, StringBuilder rows) throws SQLException {
+    byte[] bytes = rows.toString().getBytes(StandardCharsets.UTF_8);
+    copy.writeToCopy(bytes, 0, bytes.length);
+    rows.setLength(0);
+  }
+
+  /**
+   * Appends a value in COPY's text format, where a backslash starts an escape and a tab, newline or
+   * carriage return would end the field or the row.
+   */
+  private static void appendCopyText(StringBuilder out, String value) {
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      switch (c) {
+        case '\\' -> out.append("\\\\");
+        case '\t' -> out.append("\\t");
+        case '\n' -> out.append("\\n");
+        case '\r' -> out.append("\\r");
+        default -> out.append(c);
+      }
     }
   }
 

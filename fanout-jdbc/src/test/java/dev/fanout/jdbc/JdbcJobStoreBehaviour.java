@@ -21,6 +21,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.UUID;
 import java.util.stream.IntStream;
@@ -502,6 +503,81 @@ abstract class JdbcJobStoreBehaviour {
     assertThat(store.job(id)).isEmpty();
     assertThat(countItems(id, "CANCELLED") + countItems(id, "RUNNING")).isZero();
     assertThat(countItems(kept, "PENDING")).isEqualTo(3);
+  }
+
+  @Test
+  void items_come_back_exactly_as_stored_whatever_characters_they_hold() {
+    // Each of these is special to some bulk format: field and row separators, escapes, quotes,
+    // PostgreSQL COPY's null marker and end-of-data line, and text beyond one byte per character.
+    List<String> awkward =
+        List.of(
+            "\"a\tb\"",
+            "\"line\nbreak\r\n\"",
+            "\"back\\\\slash \\\\N \\\\.\"",
+            "\\N",
+            "\\.",
+            "{\"k\": \"v, w\"}",
+            "[\"\\u0001\", \"\u00e9\u4e2d\ud83d\ude00\"]",
+            "\"'quoted' \\\"double\\\"\"",
+            " padded ",
+            "");
+    JobId id = newJobId();
+    store.createJob(
+        new NewJob(id, "{\"name\":\"test\"}", 100, T0, null, null, null, ResultOrder.COMPLETION));
+    List<String> items = new ArrayList<>();
+    for (int i = 0; i < 1_500; i++) {
+      // Long enough rows that one batch crosses the store's write buffers.
+      items.add(
+          i % awkward.size() == 0
+              ? "\"" + "x".repeat(200) + i + "\""
+              : awkward.get(i % awkward.size()));
+    }
+    store.addItems(id, 0, items.subList(0, 1_200));
+    store.addItems(id, 1_200, items.subList(1_200, items.size()));
+    store.seal(id, items.size());
+
+    List<ClaimedTask> claimed = new ArrayList<>();
+    for (List<ClaimedTask> page;
+        !(page = store.claim(id, "w1", 100, T0, T0.plusSeconds(30))).isEmpty(); ) {
+      claimed.addAll(page);
+      store.complete(id, page.stream().map(t -> succeeded(t)).toList(), T0);
+    }
+
+    assertThat(claimed)
+        .extracting(ClaimedTask::index)
+        .containsExactlyElementsOf(LongStream.range(0, items.size()).boxed().toList());
+    assertThat(claimed).extracting(ClaimedTask::item).containsExactlyElementsOf(items);
+  }
+
+  @Test
+  void a_batch_of_items_that_fails_part_way_stores_none_of_them() throws SQLException {
+    JobId id = newJobId();
+    store.createJob(
+        new NewJob(id, "{\"name\":\"test\"}", 10, T0, null, null, null, ResultOrder.COMPLETION));
+    List<String> items = new ArrayList<>(Collections.nCopies(700, "1"));
+    items.set(650, null);
+
+    assertThatThrownBy(() -> store.addItems(id, 0, items)).isInstanceOf(NullPointerException.class);
+
+    assertThat(countItems(id, "PENDING")).isZero();
+    assertThat(store.job(id).orElseThrow().total()).isZero();
+    store.addItems(id, 0, List.of("1", "2"));
+    store.seal(id, 2);
+    assertThat(store.claim(id, "w1", 10, T0, T0.plusSeconds(30)))
+        .extracting(ClaimedTask::item)
+        .containsExactly("1", "2");
+  }
+
+  @Test
+  void items_cannot_be_added_to_a_deleted_job() throws SQLException {
+    JobId id = newJobId();
+    store.createJob(
+        new NewJob(id, "{\"name\":\"test\"}", 10, T0, null, null, null, ResultOrder.COMPLETION));
+    store.addItems(id, 0, List.of("1"));
+    assertThat(store.deleteJob(id)).isTrue();
+
+    assertThatThrownBy(() -> store.addItems(id, 1, List.of("2"))).hasMessageContaining(id.value());
+    assertThat(countItems(id, "PENDING")).isZero();
   }
 
   private static Verdict cancelled() {
