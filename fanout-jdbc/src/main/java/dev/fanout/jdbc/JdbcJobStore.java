@@ -41,6 +41,8 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Properties;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.flywaydb.core.api.MigrationVersion;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -84,6 +86,9 @@ public final class JdbcJobStore implements JobStore {
   /** Sealing a job this large refreshes the planner's statistics, where the dialect needs it. */
   static final long LARGE_JOB = 10_000;
 
+  /** How long close() waits for a statistics refresh it could not cancel. */
+  private static final Duration REFRESH_STOP_WAIT = Duration.ofSeconds(10);
+
   /** Items purge() deletes per transaction. */
   static final long PURGE_RANGE = 10_000;
 
@@ -97,8 +102,12 @@ public final class JdbcJobStore implements JobStore {
 
   private final HikariDataSource pool;
   private final Dialect dialect;
-  private final java.util.concurrent.atomic.AtomicBoolean refreshing =
-      new java.util.concurrent.atomic.AtomicBoolean();
+  private final AtomicBoolean refreshing = new AtomicBoolean();
+  // The statistics refresh in flight, so that close() can cancel it rather than pull the pool's
+  // connection from under it, which the pool reports as a broken connection with its stack trace.
+  private final AtomicReference<Statement> refreshStatement = new AtomicReference<>();
+  private volatile Thread refresher;
+  private volatile boolean closing;
   private final Transactions transactions;
   private final StoreSignals signals;
 
@@ -335,17 +344,18 @@ public final class JdbcJobStore implements JobStore {
    * job sealed meanwhile.
    */
   private void refreshStatisticsInBackground(String sql) {
-    if (refreshing.compareAndSet(false, true)) {
-      Thread.ofVirtual()
-          .name("fanout-analyze")
-          .start(
-              () -> {
-                try {
-                  refreshStatistics(sql);
-                } finally {
-                  refreshing.set(false);
-                }
-              });
+    if (!closing && refreshing.compareAndSet(false, true)) {
+      refresher =
+          Thread.ofVirtual()
+              .name("fanout-analyze")
+              .start(
+                  () -> {
+                    try {
+                      refreshStatistics(sql);
+                    } finally {
+                      refreshing.set(false);
+                    }
+                  });
     }
   }
 
@@ -355,12 +365,51 @@ public final class JdbcJobStore implements JobStore {
           "refresh the item statistics",
           connection -> {
             try (Statement statement = connection.createStatement()) {
-              statement.execute(sql);
+              refreshStatement.set(statement);
+              try {
+                // Set before closing is read, as close() sets closing before it reads the
+                // statement: one of the two always sees the other.
+                if (!closing) {
+                  statement.execute(sql);
+                }
+              } finally {
+                refreshStatement.set(null);
+              }
             }
             return null;
           });
     } catch (StoreException e) {
-      LOG.warn("Claims may be slow until the database analyzes fanout_item itself", e);
+      if (closing) {
+        LOG.debug("The statistics refresh stopped as the store closed: {}", e.getMessage());
+      } else {
+        LOG.warn("Claims may be slow until the database analyzes fanout_item itself", e);
+      }
+    }
+  }
+
+  /** Cancels a statistics refresh in flight and waits for its thread, before the pool closes. */
+  private void stopRefresh() {
+    Statement statement = refreshStatement.get();
+    if (statement != null) {
+      try {
+        statement.cancel();
+      } catch (SQLException e) {
+        LOG.debug("Cannot cancel the statistics refresh: {}", e.getMessage());
+      }
+    }
+    Thread thread = refresher;
+    if (thread != null) {
+      try {
+        // A refresh that the cancel missed (it had not reached the database yet) runs to its
+        // end: ANALYZE samples a fixed number of rows, so that is short.
+        if (!thread.join(REFRESH_STOP_WAIT)) {
+          LOG.warn(
+              "The statistics refresh did not stop within {}; closing the pool under it",
+              REFRESH_STOP_WAIT);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 
@@ -1654,7 +1703,9 @@ public final class JdbcJobStore implements JobStore {
 
   @Override
   public void close() {
-    // First: its listening connection is the pool's.
+    closing = true;
+    stopRefresh();
+    // Then the signals: their listening connection is the pool's.
     if (signals instanceof AutoCloseable closeable) {
       try {
         closeable.close();
