@@ -36,16 +36,18 @@ final class H2Dialect implements Dialect {
    * USING source, which H2 reads once; an {@code UPDATE ... WHERE idx IN (SELECT ... FETCH FIRST
    * n)} would run its subquery again for every candidate row, which holds the job lock for seconds
    * on a large job. Ordering by every column of the index (the first two are fixed by the WHERE)
-   * lets H2 read the index in order instead of sorting all PENDING items. No SKIP LOCKED is needed:
-   * the job row lock already keeps every other claim of this job out. Numbered parameters keep the
-   * parameter order the interface documents.
+   * lets H2 read the index in order instead of sorting all PENDING items, and USE INDEX keeps the
+   * optimizer, whose statistics change as the job runs, from picking another index and sorting
+   * anyway: that made one run in ten of a 100,000-item job four times slower. No SKIP LOCKED is
+   * needed: the job row lock already keeps every other claim of this job out. Numbered parameters
+   * keep the parameter order the interface documents.
    */
   @Override
   public String claimSql() {
     return """
         SELECT idx, payload, attempts, fence FROM FINAL TABLE (
           MERGE INTO fanout_item i
-          USING (SELECT job_id, idx FROM fanout_item
+          USING (SELECT job_id, idx FROM fanout_item USE INDEX (fanout_item_by_state)
                  WHERE job_id = ?1 AND state = 'PENDING'
                    AND (not_before IS NULL OR not_before <= ?2)
                  ORDER BY job_id, state, idx
