@@ -425,6 +425,47 @@ class DurableEngineTest {
   }
 
   @Test
+  void a_submission_is_stored_in_batches_of_the_stores_size_and_of_bounded_characters() {
+    List<Integer> batches = new java.util.concurrent.CopyOnWriteArrayList<>();
+    JobStore sized =
+        (JobStore)
+            java.lang.reflect.Proxy.newProxyInstance(
+                JobStore.class.getClassLoader(),
+                new Class<?>[] {JobStore.class},
+                (proxy, method, args) -> {
+                  switch (method.getName()) {
+                    case "itemBatchSize" -> {
+                      return 7;
+                    }
+                    case "addItems" -> batches.add(((List<?>) args[2]).size());
+                    default -> {}
+                  }
+                  try {
+                    return method.invoke(store, args);
+                  } catch (InvocationTargetException e) {
+                    throw e.getCause();
+                  }
+                });
+    Engine engine = FanOut.builder().store(sized).pollInterval(Duration.ofMillis(10)).build();
+    engines.add(engine);
+    engine.register("length", String.class, (String s, TaskContext ctx) -> s.length());
+
+    List<String> small = java.util.Collections.nCopies(50, "x");
+    JobOutcome<JsonNode> smallJob =
+        outcomeOf(engine.submit(JobSpec.items(small).function("length").reduce("sum").build()));
+    assertThat(smallJob.aggregate().longValue()).isEqualTo(50);
+    assertThat(batches).containsExactly(7, 7, 7, 7, 7, 7, 7, 1);
+
+    // Three of these pass four million characters, so no batch holds more, whatever the size.
+    batches.clear();
+    List<String> large = java.util.Collections.nCopies(7, "y".repeat(1_500_000));
+    JobOutcome<JsonNode> largeJob =
+        outcomeOf(engine.submit(JobSpec.items(large).function("length").reduce("sum").build()));
+    assertThat(largeJob.aggregate().longValue()).isEqualTo(7 * 1_500_000L);
+    assertThat(batches).containsExactly(3, 3, 1);
+  }
+
+  @Test
   void a_store_that_cannot_number_results_by_input_refuses_an_input_ordered_job() {
     JobStore plain =
         (JobStore)

@@ -94,7 +94,8 @@ import org.slf4j.LoggerFactory;
  */
 final class DurableEngine {
   private static final Logger log = LoggerFactory.getLogger(DurableEngine.class);
-  private static final int ITEM_CHUNK = 1_000;
+  // Bounds the memory one batch of a submission holds, whatever size its store asks for.
+  private static final long ITEM_CHUNK_CHARS = 4L << 20;
   private static final int RESUME_PAGE = 1_000;
   private static final int WRITE_BATCH = 1_000;
   private static final Duration MAX_PURGE_INTERVAL = Duration.ofHours(1);
@@ -442,13 +443,18 @@ final class DurableEngine {
       JobSpec.Source<?> source = spec.openSource();
       try {
         Iterator<?> items = source.iterator();
-        List<String> chunk = new ArrayList<>(ITEM_CHUNK);
+        int batchSize = Math.max(1, store.itemBatchSize());
+        List<String> chunk = new ArrayList<>();
+        long chars = 0;
         while (items.hasNext()) {
-          chunk.add(encode(items.next()));
-          if (chunk.size() == ITEM_CHUNK) {
+          String item = encode(items.next());
+          chunk.add(item);
+          chars += item.length();
+          if (chunk.size() >= batchSize || chars >= ITEM_CHUNK_CHARS) {
             store.addItems(id, total, chunk);
             total += chunk.size();
-            chunk = new ArrayList<>(ITEM_CHUNK);
+            chunk = new ArrayList<>();
+            chars = 0;
           }
         }
         if (!chunk.isEmpty()) {

@@ -71,6 +71,15 @@ public interface JobStore extends AutoCloseable {
   void addItems(JobId id, long firstIndex, List<String> items);
 
   /**
+   * The most items the engine passes to one {@link #addItems} call. A store whose transactions have
+   * a high fixed cost asks for more; one whose cost per item grows with the transaction, for fewer.
+   * The engine also ends a batch early once its items hold about four million characters.
+   */
+  default int itemBatchSize() {
+    return 1_000;
+  }
+
+  /**
    * Makes a job visible to claims: its items are all stored. A job with no items stays sealed and
    * unsettled until the engine {@link #finish finishes} it.
    *

@@ -123,6 +123,11 @@ interface Dialect {
     return null;
   }
 
+  /** The most items one {@link JdbcJobStore#addItems} transaction should take. */
+  default int itemBatchSize() {
+    return 1_000;
+  }
+
   /**
    * Inserts new PENDING items {@code firstIndex, firstIndex + 1, ...} of a job inside the caller's
    * transaction, which holds the job's lock. The default sends one INSERT per item in JDBC batches

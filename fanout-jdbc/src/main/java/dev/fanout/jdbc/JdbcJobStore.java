@@ -315,6 +315,11 @@ public final class JdbcJobStore implements JobStore {
   }
 
   @Override
+  public int itemBatchSize() {
+    return dialect.itemBatchSize();
+  }
+
+  @Override
   public void seal(JobId id, long total) {
     Objects.requireNonNull(id, "id");
     transactions.inTransaction(

@@ -212,6 +212,17 @@ final class PostgresDialect implements Dialect {
   }
 
   /**
+   * Ten times the default: each batch costs a transaction that locks the job row, counts and
+   * commits. Storing 100,000 items took about 450 ms in batches of 1,000, 295 ms in batches of
+   * 5,000 and 265 ms in batches of 20,000. H2 keeps the default, since it grew slower with larger
+   * transactions (750 ms at 1,000, 1,250 ms at 10,000).
+   */
+  @Override
+  public int itemBatchSize() {
+    return 10_000;
+  }
+
+  /**
    * {@code COPY ... FROM STDIN} instead of batched INSERTs, inside the caller's transaction like
    * any other statement: the server parses no statement per row. Measured on 100,000 items, with
    * the per-row foreign-key check already gone (migration V5), it took a sixth less time than the
