@@ -123,6 +123,25 @@ interface Dialect {
     return null;
   }
 
+  /**
+   * A page of a job's succeeded results in index order, for folding the aggregate: columns {@code
+   * idx, state, result}; parameters: 1 the job ID, 2 the last index read (the page starts after
+   * it). It may return items in other states too, which the reader passes over, as long as it
+   * returns at most {@code pageSize} rows, in index order, and fewer only at the end of the job.
+   *
+   * <p>The default reads the {@code (job_id, state, idx)} index, ordered by every column of it
+   * although the first two are fixed: H2 then reads that index in order and stops after a page,
+   * where with {@code ORDER BY idx} it read and sorted every remaining result for each page, which
+   * made folding a 100,000-item job take 3.6 s.
+   */
+  default String succeededPageSql(int pageSize) {
+    return "SELECT idx, state, result FROM fanout_item"
+        + " WHERE job_id = ? AND state = 'SUCCEEDED' AND idx > ?"
+        + " ORDER BY job_id, state, idx FETCH FIRST "
+        + pageSize
+        + " ROWS ONLY";
+  }
+
   /** The most items one {@link JdbcJobStore#addItems} transaction should take. */
   default int itemBatchSize() {
     return 1_000;

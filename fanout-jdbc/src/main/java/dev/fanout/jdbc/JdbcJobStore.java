@@ -1146,7 +1146,7 @@ public final class JdbcJobStore implements JobStore {
             numberInOrder(connection, id, job.nextInOrder(), job.lastSeq());
           }
           JobRow settled = readJob(connection, id).orElseThrow();
-          Verdict verdict = folder.fold(settled, new SucceededValues(connection, id));
+          Verdict verdict = folder.fold(settled, new SucceededValues(connection, dialect, id));
           Objects.requireNonNull(verdict, "the folder returned no verdict");
           JobState state = forced != null ? forced : verdict.state();
           String error = verdict.error() != null ? verdict.error() : forcedError;

@@ -212,6 +212,23 @@ final class PostgresDialect implements Dialect {
   }
 
   /**
+   * Every item of the page's index range, whatever its state, by the primary key. With a state
+   * condition the planner went by statistics taken when the job was sealed, where no item had
+   * succeeded yet: it expected one row, and for each page scanned and sorted every item of the job
+   * after the page's start. Folding a 100,000-item job took about 680 ms of the database's time
+   * that way, and the cost grew with the square of the job's size. The primary key's range and
+   * order leave the planner nothing to misjudge; the failed and cancelled items it returns as well
+   * cost a row each, so a fold stays linear in the job's size.
+   */
+  @Override
+  public String succeededPageSql(int pageSize) {
+    return "SELECT idx, state, result FROM fanout_item WHERE job_id = ? AND idx > ?"
+        + " ORDER BY job_id, idx FETCH FIRST "
+        + pageSize
+        + " ROWS ONLY";
+  }
+
+  /**
    * Ten times the default: each batch costs a transaction that locks the job row, counts and
    * commits. Storing 100,000 items took about 450 ms in batches of 1,000, 295 ms in batches of
    * 5,000 and 265 ms in batches of 20,000. H2 keeps the default, since it grew slower with larger

@@ -14,38 +14,31 @@ import java.util.NoSuchElementException;
 /**
  * A job's succeeded result values in index order, read a page at a time on the finishing
  * transaction's connection. Paging by index keeps memory flat for a million results on either
- * database, where a single open result set would be buffered whole by some drivers.
- *
- * <p>The page is ordered by every column of the {@code (job_id, state, idx)} index although the
- * first two are fixed: H2 then reads that index in order and stops after a page, where with {@code
- * ORDER BY idx} it read and sorted every remaining result for each page, which made folding a
- * 100,000-item job take 3.6 s. PostgreSQL drops the fixed columns from the ordering itself.
+ * database, where a single open result set would be buffered whole by some drivers. The page's
+ * query is the dialect's ({@link Dialect#succeededPageSql}); where it returns items of every state,
+ * the others are passed over here.
  */
 final class SucceededValues implements Iterator<SucceededValue> {
 
   static final int PAGE_SIZE = 1000;
 
-  private static final String PAGE =
-      "SELECT idx, result FROM fanout_item"
-          + " WHERE job_id = ? AND state = 'SUCCEEDED' AND idx > ?"
-          + " ORDER BY job_id, state, idx FETCH FIRST "
-          + PAGE_SIZE
-          + " ROWS ONLY";
-
   private final Connection connection;
+  private final String pageSql;
   private final JobId jobId;
   private final ArrayDeque<SucceededValue> page = new ArrayDeque<>();
   private long lastIndex = -1;
   private boolean exhausted;
 
-  SucceededValues(Connection connection, JobId jobId) {
+  SucceededValues(Connection connection, Dialect dialect, JobId jobId) {
     this.connection = connection;
+    this.pageSql = dialect.succeededPageSql(PAGE_SIZE);
     this.jobId = jobId;
   }
 
   @Override
   public boolean hasNext() {
-    if (page.isEmpty() && !exhausted) {
+    // A page may hold no succeeded item at all where the query returns every state.
+    while (page.isEmpty() && !exhausted) {
       readPage();
     }
     return !page.isEmpty();
@@ -60,15 +53,17 @@ final class SucceededValues implements Iterator<SucceededValue> {
   }
 
   private void readPage() {
-    try (PreparedStatement statement = connection.prepareStatement(PAGE)) {
+    try (PreparedStatement statement = connection.prepareStatement(pageSql)) {
       statement.setString(1, jobId.value());
       statement.setLong(2, lastIndex);
       try (ResultSet rows = statement.executeQuery()) {
         int read = 0;
         while (rows.next()) {
           lastIndex = rows.getLong("idx");
-          page.add(new SucceededValue(lastIndex, rows.getString("result")));
           read++;
+          if ("SUCCEEDED".equals(rows.getString("state"))) {
+            page.add(new SucceededValue(lastIndex, rows.getString("result")));
+          }
         }
         exhausted = read < PAGE_SIZE;
       }

@@ -347,14 +347,15 @@ abstract class JdbcJobStoreBehaviour {
 
   @Test
   void finish_folds_the_succeeded_results_in_index_order_across_pages() {
-    int items = SucceededValues.PAGE_SIZE * 2 + 17;
+    int items = SucceededValues.PAGE_SIZE * 3 + 17;
     JobId id = sealedJob(items, items);
     List<ClaimedTask> claimed = store.claim(id, "w1", items, T0, T0.plusSeconds(60));
     List<Completion> reports = new ArrayList<>();
-    // Report in reverse so that sequence order and index order differ; fail every tenth.
+    // Report in reverse so that sequence order and index order differ; fail every tenth, and a
+    // run longer than a page, so that a page of a store that reads every state holds no result.
     for (ClaimedTask task : claimed.reversed()) {
       reports.add(
-          task.index() % 10 == 3
+          failsToFold(task.index())
               ? new Completion.Failed(task.index(), task.fence(), "\"no\"", 1)
               : new Completion.Succeeded(task.index(), task.fence(), task.item(), 1));
     }
@@ -377,7 +378,7 @@ abstract class JdbcJobStoreBehaviour {
     assertThat(folded)
         .containsExactlyElementsOf(
             IntStream.range(0, items)
-                .filter(i -> i % 10 != 3)
+                .filter(i -> !failsToFold(i))
                 .mapToObj(Integer::toString)
                 .toList());
     assertThat(done.state()).isEqualTo(JobState.SUCCEEDED);
@@ -390,6 +391,11 @@ abstract class JdbcJobStoreBehaviour {
    * a cap of 50, holding some items across rounds so the cap is reached, retrying some and sending
    * stale reports for others. A watcher reads the RUNNING rows the whole time.
    */
+  private static boolean failsToFold(long index) {
+    long page = SucceededValues.PAGE_SIZE;
+    return index % 10 == 3 || (index >= page - 100 && index < 2 * page + 100);
+  }
+
   @Test
   void concurrent_claimers_never_exceed_the_cap_and_settle_each_item_exactly_once()
       throws Exception {

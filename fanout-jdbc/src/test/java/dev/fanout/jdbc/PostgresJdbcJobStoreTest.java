@@ -6,12 +6,16 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import dev.fanout.JobId;
+import dev.fanout.spi.ClaimedTask;
+import dev.fanout.spi.Completion;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
@@ -55,6 +59,42 @@ class PostgresJdbcJobStoreTest extends JdbcJobStoreBehaviour {
         .filteredOn(e -> e.getLevel().isGreaterOrEqual(Level.WARN))
         .extracting(ILoggingEvent::getFormattedMessage)
         .isEmpty();
+  }
+
+  @Test
+  void the_fold_reads_its_pages_by_the_primary_key_whatever_the_statistics_say()
+      throws SQLException {
+    // Statistics taken while every item was PENDING, as the refresh after sealing takes them:
+    // they tell the planner that no item has succeeded.
+    JobId id = sealedJob(3_000, 3_000);
+    try (Connection connection = database.connect();
+        Statement analyze = connection.createStatement()) {
+      analyze.execute("ANALYZE fanout_item");
+    }
+    List<ClaimedTask> claimed = store.claim(id, "w1", 3_000, T0, T0.plusSeconds(60));
+    store.complete(
+        id,
+        claimed.stream()
+            .map(t -> (Completion) new Completion.Succeeded(t.index(), t.fence(), t.item(), 1))
+            .toList(),
+        T0);
+
+    try (Connection connection = database.connect();
+        PreparedStatement explain =
+            connection.prepareStatement(
+                "EXPLAIN " + new PostgresDialect().succeededPageSql(SucceededValues.PAGE_SIZE))) {
+      explain.setString(1, id.value());
+      explain.setLong(2, 1_500);
+      StringBuilder plan = new StringBuilder();
+      try (ResultSet rows = explain.executeQuery()) {
+        while (rows.next()) {
+          plan.append(rows.getString(1)).append('\n');
+        }
+      }
+      assertThat(plan.toString())
+          .contains("Index Scan using fanout_item_pk")
+          .doesNotContain("Sort");
+    }
   }
 
   /**
