@@ -89,6 +89,14 @@ abstract class JdbcJobStoreBehaviour {
     return id;
   }
 
+  /** Runs one statement on the test database, outside the store. */
+  void execute(String sql) throws SQLException {
+    try (Connection connection = database.connect();
+        Statement statement = connection.createStatement()) {
+      statement.execute(sql);
+    }
+  }
+
   long countItems(JobId id, String state) throws SQLException {
     try (Connection connection = database.connect();
         PreparedStatement count =
@@ -439,10 +447,7 @@ abstract class JdbcJobStoreBehaviour {
   void a_database_error_at_run_time_becomes_a_store_exception_naming_the_operation()
       throws SQLException {
     JobId id = sealedJob(1, 1);
-    try (Connection connection = database.connect();
-        Statement statement = connection.createStatement()) {
-      statement.execute("DROP TABLE fanout_ack");
-    }
+    execute("DROP TABLE fanout_ack");
 
     assertThatThrownBy(() -> store.acknowledged(id, "reader"))
         .isInstanceOf(StoreException.class)

@@ -67,10 +67,7 @@ class PostgresJdbcJobStoreTest extends JdbcJobStoreBehaviour {
     // Statistics taken while every item was PENDING, as the refresh after sealing takes them:
     // they tell the planner that no item has succeeded.
     JobId id = sealedJob(3_000, 3_000);
-    try (Connection connection = database.connect();
-        Statement analyze = connection.createStatement()) {
-      analyze.execute("ANALYZE fanout_item");
-    }
+    execute("ANALYZE fanout_item");
     List<ClaimedTask> claimed = store.claim(id, "w1", 3_000, T0, T0.plusSeconds(60));
     store.complete(
         id,
