@@ -94,8 +94,11 @@ import org.slf4j.LoggerFactory;
  */
 final class DurableEngine {
   private static final Logger log = LoggerFactory.getLogger(DurableEngine.class);
-  // Bounds the memory one batch of a submission holds, whatever size its store asks for.
+  // Bounds the memory one batch of a submission holds, whatever size its store asks for: its
+  // items' characters, counting each item's objects (the list slot, the String and its array) as
+  // 64 more, so that many tiny items are bounded too. One item larger than this is a batch alone.
   private static final long ITEM_CHUNK_CHARS = 4L << 20;
+  private static final int ITEM_OVERHEAD_CHARS = 64;
   private static final int RESUME_PAGE = 1_000;
   private static final int WRITE_BATCH = 1_000;
   private static final Duration MAX_PURGE_INTERVAL = Duration.ofHours(1);
@@ -449,7 +452,7 @@ final class DurableEngine {
         while (items.hasNext()) {
           String item = encode(items.next());
           chunk.add(item);
-          chars += item.length();
+          chars += item.length() + ITEM_OVERHEAD_CHARS;
           if (chunk.size() >= batchSize || chars >= ITEM_CHUNK_CHARS) {
             store.addItems(id, total, chunk);
             total += chunk.size();

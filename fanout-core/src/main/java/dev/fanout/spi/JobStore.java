@@ -71,9 +71,10 @@ public interface JobStore extends AutoCloseable {
   void addItems(JobId id, long firstIndex, List<String> items);
 
   /**
-   * The most items the engine passes to one {@link #addItems} call. A store whose transactions have
-   * a high fixed cost asks for more; one whose cost per item grows with the transaction, for fewer.
-   * The engine also ends a batch early once its items hold about four million characters.
+   * The most items the engine passes to one {@link #addItems} call; below 1 counts as 1. A store
+   * whose transactions have a high fixed cost asks for more; one whose cost per item grows with the
+   * transaction, for fewer. The engine also ends a batch early once its items hold about four
+   * million characters (counting 64 more per item), so a large size never costs unbounded memory.
    */
   default int itemBatchSize() {
     return 1_000;

@@ -41,7 +41,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Properties;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.flywaydb.core.api.MigrationVersion;
 import org.slf4j.Logger;
@@ -89,6 +88,9 @@ public final class JdbcJobStore implements JobStore {
   /** How long close() waits for a statistics refresh it could not cancel. */
   private static final Duration REFRESH_STOP_WAIT = Duration.ofSeconds(10);
 
+  /** How often close() cancels a statistics refresh again while it waits for it. */
+  private static final Duration REFRESH_CANCEL_INTERVAL = Duration.ofMillis(50);
+
   /** Items purge() deletes per transaction. */
   static final long PURGE_RANGE = 10_000;
 
@@ -102,11 +104,11 @@ public final class JdbcJobStore implements JobStore {
 
   private final HikariDataSource pool;
   private final Dialect dialect;
-  private final AtomicBoolean refreshing = new AtomicBoolean();
   // The statistics refresh in flight, so that close() can cancel it rather than pull the pool's
   // connection from under it, which the pool reports as a broken connection with its stack trace.
+  private final Object refreshLock = new Object();
   private final AtomicReference<Statement> refreshStatement = new AtomicReference<>();
-  private volatile Thread refresher;
+  private Thread refresher; // guarded by refreshLock
   private volatile boolean closing;
   private final Transactions transactions;
   private final StoreSignals signals;
@@ -349,18 +351,10 @@ public final class JdbcJobStore implements JobStore {
    * job sealed meanwhile.
    */
   private void refreshStatisticsInBackground(String sql) {
-    if (!closing && refreshing.compareAndSet(false, true)) {
-      refresher =
-          Thread.ofVirtual()
-              .name("fanout-analyze")
-              .start(
-                  () -> {
-                    try {
-                      refreshStatistics(sql);
-                    } finally {
-                      refreshing.set(false);
-                    }
-                  });
+    synchronized (refreshLock) {
+      if (!closing && (refresher == null || !refresher.isAlive())) {
+        refresher = Thread.ofVirtual().name("fanout-analyze").start(() -> refreshStatistics(sql));
+      }
     }
   }
 
@@ -392,29 +386,43 @@ public final class JdbcJobStore implements JobStore {
     }
   }
 
-  /** Cancels a statistics refresh in flight and waits for its thread, before the pool closes. */
+  /**
+   * Cancels a statistics refresh in flight and waits for its thread, before the pool closes. A
+   * cancel sent before the statement reaches the database does nothing, and the statement may then
+   * wait for a lock (another node's ANALYZE holds the same one), so the cancel is repeated until
+   * the thread ends.
+   */
   private void stopRefresh() {
-    Statement statement = refreshStatement.get();
-    if (statement != null) {
-      try {
-        statement.cancel();
-      } catch (SQLException e) {
-        LOG.debug("Cannot cancel the statistics refresh: {}", e.getMessage());
-      }
+    Thread thread;
+    synchronized (refreshLock) {
+      closing = true;
+      thread = refresher;
     }
-    Thread thread = refresher;
-    if (thread != null) {
-      try {
-        // A refresh that the cancel missed (it had not reached the database yet) runs to its
-        // end: ANALYZE samples a fixed number of rows, so that is short.
-        if (!thread.join(REFRESH_STOP_WAIT)) {
+    if (thread == null) {
+      return;
+    }
+    long deadline = System.nanoTime() + REFRESH_STOP_WAIT.toNanos();
+    try {
+      while (thread.isAlive()) {
+        Statement statement = refreshStatement.get();
+        if (statement != null) {
+          try {
+            statement.cancel();
+          } catch (SQLException e) {
+            LOG.debug("Cannot cancel the statistics refresh: {}", e.getMessage());
+          }
+        }
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
           LOG.warn(
               "The statistics refresh did not stop within {}; closing the pool under it",
               REFRESH_STOP_WAIT);
+          return;
         }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
+        thread.join(Duration.ofNanos(Math.min(left, REFRESH_CANCEL_INTERVAL.toNanos())));
       }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
@@ -1708,7 +1716,6 @@ public final class JdbcJobStore implements JobStore {
 
   @Override
   public void close() {
-    closing = true;
     stopRefresh();
     // Then the signals: their listening connection is the pool's.
     if (signals instanceof AutoCloseable closeable) {

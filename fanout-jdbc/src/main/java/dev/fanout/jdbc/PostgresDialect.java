@@ -114,16 +114,8 @@ final class PostgresDialect implements Dialect {
   public Map<String, String> driverProperties(Duration connectTimeout) {
     String seconds = Long.toString(Math.max(1, connectTimeout.toSeconds()));
     return Map.of(
-        // One INSERT with many rows instead of one per item: addItems gets several times faster.
-        "reWriteBatchedInserts",
-        "true",
         // Without these an unreachable host blocks open() for the driver's own defaults.
-        "connectTimeout",
-        seconds,
-        "loginTimeout",
-        seconds,
-        "ApplicationName",
-        "fanout");
+        "connectTimeout", seconds, "loginTimeout", seconds, "ApplicationName", "fanout");
   }
 
   @Override
@@ -271,10 +263,17 @@ final class PostgresDialect implements Dialect {
         throw new SQLException(
             "stored " + stored + " of " + items.size() + " new items of job " + id);
       }
-    } finally {
+    } catch (SQLException | RuntimeException e) {
+      // Ends the COPY, so that the caller's rollback, not this failure, decides the connection's
+      // state; the rows sent so far go with the rollback.
       if (copy.isActive()) {
-        copy.cancelCopy();
+        try {
+          copy.cancelCopy();
+        } catch (SQLException cancelFailure) {
+          e.addSuppressed(cancelFailure);
+        }
       }
+      throw e;
     }
   }
 

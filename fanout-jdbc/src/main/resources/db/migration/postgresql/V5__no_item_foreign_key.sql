@@ -4,4 +4,6 @@
 -- The store keeps the rule itself: every statement that adds or deletes items first locks the job
 -- row (addItems checks that the job exists and is not sealed; deleteJob and purge delete the
 -- items before the job, under the same lock), so no item can outlive or precede its job.
+-- Dropping the constraint locks both tables for a moment: a store opened beside a busy one waits
+-- for the transactions running on them, and the statements queued behind it wait too.
 ALTER TABLE fanout_item DROP CONSTRAINT fanout_item_job_fk;

@@ -394,16 +394,16 @@ abstract class JdbcJobStoreBehaviour {
     assertThat(done.aggregate()).isEqualTo("\"sum\"");
   }
 
-  /**
-   * Eight workers on two stores, as two processes would be, claim from one job of 5,000 items with
-   * a cap of 50, holding some items across rounds so the cap is reached, retrying some and sending
-   * stale reports for others. A watcher reads the RUNNING rows the whole time.
-   */
   private static boolean failsToFold(long index) {
     long page = SucceededValues.PAGE_SIZE;
     return index % 10 == 3 || (index >= page - 100 && index < 2 * page + 100);
   }
 
+  /**
+   * Eight workers on two stores, as two processes would be, claim from one job of 5,000 items with
+   * a cap of 50, holding some items across rounds so the cap is reached, retrying some and sending
+   * stale reports for others. A watcher reads the RUNNING rows the whole time.
+   */
   @Test
   void concurrent_claimers_never_exceed_the_cap_and_settle_each_item_exactly_once()
       throws Exception {
@@ -565,7 +565,8 @@ abstract class JdbcJobStoreBehaviour {
     JobId id = newJobId();
     store.createJob(
         new NewJob(id, "{\"name\":\"test\"}", 10, T0, null, null, null, ResultOrder.COMPLETION));
-    List<String> items = new ArrayList<>(Collections.nCopies(700, "1"));
+    // Long enough that rows before the bad one have reached the database when it fails.
+    List<String> items = new ArrayList<>(Collections.nCopies(700, "\"" + "z".repeat(500) + "\""));
     items.set(650, null);
 
     assertThatThrownBy(() -> store.addItems(id, 0, items)).isInstanceOf(NullPointerException.class);

@@ -102,7 +102,8 @@ class PostgresJdbcJobStoreTest extends JdbcJobStoreBehaviour {
     try (PreparedStatement select =
             connection.prepareStatement(
                 "SELECT COUNT(*) FROM pg_stat_activity"
-                    + " WHERE query LIKE 'ANALYZE fanout_item%' AND wait_event_type = 'Lock'");
+                    + " WHERE datname = current_database() AND query LIKE 'ANALYZE fanout_item%'"
+                    + " AND wait_event_type = 'Lock'");
         ResultSet rows = select.executeQuery()) {
       rows.next();
       return rows.getLong(1);

@@ -139,6 +139,11 @@ final class FaultyStore implements JobStore {
   }
 
   @Override
+  public int itemBatchSize() {
+    return store.itemBatchSize();
+  }
+
+  @Override
   public void addItems(JobId id, long firstIndex, List<String> items) {
     store.addItems(id, firstIndex, items);
   }
