@@ -79,22 +79,15 @@ class DurableEngineTest {
     AtomicInteger claims = new AtomicInteger();
     AtomicInteger refills = new AtomicInteger();
     JobStore counting =
-        (JobStore)
-            Proxy.newProxyInstance(
-                JobStore.class.getClassLoader(),
-                new Class<?>[] {JobStore.class},
-                (proxy, method, args) -> {
-                  switch (method.getName()) {
-                    case "claim" -> claims.incrementAndGet();
-                    case "completeAndClaim" -> refills.incrementAndGet();
-                    default -> {}
-                  }
-                  try {
-                    return method.invoke(store, args);
-                  } catch (InvocationTargetException e) {
-                    throw e.getCause();
-                  }
-                });
+        spy(
+            (method, args) -> {
+              switch (method) {
+                case "claim" -> claims.incrementAndGet();
+                case "completeAndClaim" -> refills.incrementAndGet();
+                default -> {}
+              }
+              return FORWARD;
+            });
     Engine engine = FanOut.builder().store(counting).pollInterval(Duration.ofHours(1)).build();
     engines.add(engine);
     engine.register("square", Integer.class, (Integer n, TaskContext ctx) -> (long) n * n);
@@ -426,26 +419,19 @@ class DurableEngineTest {
 
   @Test
   void a_submission_is_stored_in_batches_of_the_stores_size_and_of_bounded_characters() {
-    List<Integer> batches = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<Integer> batches = new CopyOnWriteArrayList<>();
     JobStore sized =
-        (JobStore)
-            java.lang.reflect.Proxy.newProxyInstance(
-                JobStore.class.getClassLoader(),
-                new Class<?>[] {JobStore.class},
-                (proxy, method, args) -> {
-                  switch (method.getName()) {
-                    case "itemBatchSize" -> {
-                      return 7;
-                    }
-                    case "addItems" -> batches.add(((List<?>) args[2]).size());
-                    default -> {}
-                  }
-                  try {
-                    return method.invoke(store, args);
-                  } catch (InvocationTargetException e) {
-                    throw e.getCause();
-                  }
-                });
+        spy(
+            (method, args) -> {
+              switch (method) {
+                case "itemBatchSize" -> {
+                  return 7;
+                }
+                case "addItems" -> batches.add(((List<?>) args[2]).size());
+                default -> {}
+              }
+              return FORWARD;
+            });
     Engine engine = FanOut.builder().store(sized).pollInterval(Duration.ofMillis(10)).build();
     engines.add(engine);
     engine.register("length", String.class, (String s, TaskContext ctx) -> s.length());
@@ -465,11 +451,37 @@ class DurableEngineTest {
     assertThat(batches).containsExactly(3, 3, 1);
   }
 
+  /** What a spy does first with a call to the store: an answer of its own, or {@link #FORWARD}. */
+  private interface Interceptor {
+    Object before(String method, Object[] args);
+  }
+
+  private static final Object FORWARD = new Object();
+
+  /** The test's store behind an interceptor, which sees every call before the store does. */
+  private JobStore spy(Interceptor interceptor) {
+    return (JobStore)
+        Proxy.newProxyInstance(
+            JobStore.class.getClassLoader(),
+            new Class<?>[] {JobStore.class},
+            (proxy, method, args) -> {
+              Object answer = interceptor.before(method.getName(), args);
+              if (answer != FORWARD) {
+                return answer;
+              }
+              try {
+                return method.invoke(store, args);
+              } catch (InvocationTargetException e) {
+                throw e.getCause();
+              }
+            });
+  }
+
   @Test
   void a_store_that_cannot_number_results_by_input_refuses_an_input_ordered_job() {
     JobStore plain =
         (JobStore)
-            java.lang.reflect.Proxy.newProxyInstance(
+            Proxy.newProxyInstance(
                 JobStore.class.getClassLoader(),
                 new Class<?>[] {JobStore.class},
                 (proxy, method, args) ->
