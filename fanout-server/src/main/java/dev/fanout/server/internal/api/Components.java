@@ -63,14 +63,15 @@ public final class Components implements AutoCloseable {
   // The HTTP functions made here, so a PATCH of a job's cap reaches its limiter and batcher.
   // Weak: a function lives as long as the engine keeps it for its job, and no longer.
   private final Map<JobId, WeakReference<HttpFunction>> functions = new ConcurrentHashMap<>();
-  private final HttpClient client;
+  private final org.eclipse.jetty.client.HttpClient functionClient;
+  private final HttpClient webhookClient;
   private final WebhookSender webhooks;
 
   /** Set by the API once it exists; deliveries due before then fail and are retried. */
   private volatile WebhookConsumer.Views views;
 
   /**
-   * Creates the components around one shared client.
+   * Creates the components around their shared clients, one for functions and one for webhooks.
    *
    * @param guard the URL guard for function URLs
    * @param batchLinger how long a batch of a job with {@code batchSize} above 1 waits for more
@@ -88,10 +89,12 @@ public final class Components implements AutoCloseable {
     this.guard = guard;
     this.batchLinger = batchLinger;
     this.nodeId = nodeId;
-    this.client = HttpFunction.newClient(Duration.ofSeconds(10));
-    // The same client as functions: it never follows a redirect, which could lead past the guard.
+    this.functionClient = HttpFunction.newClient(Duration.ofSeconds(10));
+    // Neither client follows a redirect, which could lead past the guard.
+    this.webhookClient = WebhookSender.newClient(Duration.ofSeconds(10));
     this.webhooks =
-        new WebhookSender(client, new WebhookSigner(Clock.systemUTC()), Duration.ofSeconds(10));
+        new WebhookSender(
+            webhookClient, new WebhookSigner(Clock.systemUTC()), Duration.ofSeconds(10));
   }
 
   /** Lets webhook deliveries build their bodies from the API's own views. */
@@ -124,7 +127,7 @@ public final class Components implements AutoCloseable {
             max = engine.job(job).map(h -> h.status().maxConcurrency()).orElse(max);
           }
           HttpFunction.Builder b =
-              HttpFunction.builder(call, client)
+              HttpFunction.builder(call, functionClient)
                   .maxConcurrency(Math.max(1, max))
                   .batch(config.path("batchSize").asInt(1), batchLinger)
                   .nodeId(nodeId);
@@ -328,10 +331,14 @@ public final class Components implements AutoCloseable {
     return JsonNodeFactory.instance.objectNode().put("expression", transform.asText());
   }
 
-  /** Closes the shared client. */
+  /** Stops the shared clients; calls and deliveries still open fail. */
   @Override
   public void close() {
-    // shutdownNow, not close: close waits, without a bound, for every request still open.
-    client.shutdownNow();
+    try {
+      HttpFunction.stopClient(functionClient);
+    } finally {
+      // shutdownNow, not close: close waits, without a bound, for every request still open.
+      webhookClient.shutdownNow();
+    }
   }
 }

@@ -15,13 +15,9 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.UnknownHostException;
-import java.net.http.HttpClient;
-import java.net.http.HttpConnectTimeoutException;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.Charset;
@@ -37,15 +33,23 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.regex.Pattern;
+import org.eclipse.jetty.client.BytesRequestContent;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.client.Request;
+import org.eclipse.jetty.client.Response;
+import org.eclipse.jetty.client.Result;
+import org.eclipse.jetty.http.HttpCookieStore;
+import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpMethod;
+import org.eclipse.jetty.util.thread.ScheduledExecutorScheduler;
+import org.eclipse.jetty.util.thread.VirtualThreadPool;
 
 /**
  * Calls one job's HTTP function: one POST per attempt with the item as the JSON body or, with a
@@ -71,13 +75,14 @@ import java.util.regex.Pattern;
  * <p>The call's timeout is the config's, cut to the attempt's deadline (for a batch, the latest of
  * its items' deadlines: an item whose own deadline passes first is stopped by the engine and leaves
  * the batch, which goes on for the others). An interrupted call (the engine cancels attempts that
- * way) cancels the exchange and throws {@link InterruptedException} at once, since the request runs
+ * way) aborts the exchange and throws {@link InterruptedException} at once, since the request runs
  * on the client's own threads and this thread only waits for it.
  *
  * <p>One instance per job: it holds the job's {@link CallLimiter}, which counts calls (a batch is
- * one), and its {@link CallBatcher}. The {@link HttpClient} is shared by all jobs, for connection
- * reuse, and must not follow redirects: a redirect to a literal metadata address would slip past
- * the {@link UrlGuard}.
+ * one), and its {@link CallBatcher}. The client (Jetty's: it spends about half the CPU per call of
+ * the JDK's {@code java.net.http} client, which bounded a server making thousands of calls a second
+ * on a small machine) is shared by all jobs, for connection reuse, and must not follow redirects: a
+ * redirect to a literal metadata address would slip past the {@link UrlGuard}.
  */
 public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
 
@@ -107,6 +112,12 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
 
   // An error body is read only this far (and then dropped) so the connection can be reused.
   private static final long ERROR_BODY_DRAIN_BYTES = 64 * 1024;
+
+  // Connections per host: far above any cap a job may set, below the process's open files.
+  private static final int MAX_CONNECTIONS_PER_HOST = 16_384;
+
+  // Calls waiting for a connection to a host, beyond which a call fails at once.
+  private static final int MAX_QUEUED_PER_HOST = 1 << 20;
 
   private static final Pattern TRACEPARENT =
       Pattern.compile("[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(-[0-9a-zA-Z_.-]*)?");
@@ -167,18 +178,51 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
   /**
    * Makes a client suited to calling functions: HTTP/1.1 (callees are plain services, and one
    * connection per in-flight call avoids HTTP/2 head-of-line blocking), no redirects, virtual
-   * threads. Share one across jobs so connections are reused; close it when the server stops.
+   * threads, no cookies (a cookie one job's function set must not reach another job's calls),
+   * bodies as sent (no {@code Accept-Encoding}: the size limit counts the bytes that arrive), and
+   * every status handed back as it came (no authentication challenges answered). Every call that
+   * the jobs' caps allow gets a connection of its own rather than a queue behind a small pool.
+   * Share one across jobs so connections are reused; {@link #stopClient stop} it when the server
+   * stops (until then its thread pool keeps the JVM alive, as a running server's does).
    *
    * @param connectTimeout how long connecting may take
-   * @return the client
+   * @return the started client
+   * @throws IllegalStateException when the client cannot start
    */
   public static HttpClient newClient(Duration connectTimeout) {
-    return HttpClient.newBuilder()
-        .version(HttpClient.Version.HTTP_1_1)
-        .followRedirects(HttpClient.Redirect.NEVER)
-        .connectTimeout(connectTimeout)
-        .executor(Executors.newVirtualThreadPerTaskExecutor())
-        .build();
+    HttpClient client = new HttpClient();
+    client.setFollowRedirects(false);
+    client.setConnectTimeout(Math.max(1, connectTimeout.toMillis()));
+    client.setMaxConnectionsPerDestination(MAX_CONNECTIONS_PER_HOST);
+    client.setMaxRequestsQueuedPerDestination(MAX_QUEUED_PER_HOST);
+    client.setExecutor(new VirtualThreadPool());
+    client.setScheduler(new ScheduledExecutorScheduler("fanout-http-timer", true));
+    client.setHttpCookieStore(new HttpCookieStore.Empty());
+    client.setUserAgentField(new HttpField(HttpHeader.USER_AGENT, "Fanout"));
+    try {
+      client.start();
+    } catch (Exception e) {
+      throw new IllegalStateException("could not start the HTTP client for functions", e);
+    }
+    // Every answer goes to the caller as it came: no redirects, no 401 or 407 challenges answered
+    // (a 401 without WWW-Authenticate would otherwise fail as a protocol violation), no gzip
+    // asked for or decoded. start() installs those handlers and the decoder, so they go after it.
+    client.getProtocolHandlers().clear();
+    client.getContentDecoderFactories().clear();
+    return client;
+  }
+
+  /**
+   * Stops a client made by {@link #newClient}: open calls fail, connections close.
+   *
+   * @param client the client
+   */
+  public static void stopClient(HttpClient client) {
+    try {
+      client.stop();
+    } catch (Exception e) {
+      throw new IllegalStateException("could not stop the HTTP client for functions", e);
+    }
   }
 
   /**
@@ -413,22 +457,23 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
   private record Answer(int status, JsonNode json) {}
 
   private Answer exchange(Call call, CallLimiter.Permit permit) throws InterruptedException {
-    HttpRequest request = request(call);
-    CompletableFuture<HttpResponse<byte[]>> exchange =
-        client.sendAsync(request, info -> bodySubscriber(info, call.responseLimit()));
-    HttpResponse<byte[]> response;
+    Request request = request(call);
+    Reception reception = new Reception(call.responseLimit());
+    request.send(reception);
+    Received response;
     try {
-      response = exchange.get(call.timeout().toNanos(), TimeUnit.NANOSECONDS);
+      // The request's own timeout aborts it at the same moment; this wait is the backstop.
+      response = reception.result.get(call.timeout().toNanos(), TimeUnit.NANOSECONDS);
     } catch (InterruptedException e) {
-      exchange.cancel(true);
+      request.abort(e);
       throw e;
     } catch (TimeoutException e) {
-      exchange.cancel(true);
+      request.abort(e);
       throw timedOut(call, e);
     } catch (ExecutionException e) {
       throw classify(e.getCause(), call);
     }
-    int status = response.statusCode();
+    int status = response.status();
     if (status >= 200 && status < 300) {
       permit.succeeded();
       return new Answer(status, parse(response));
@@ -459,41 +504,35 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
     return timeout;
   }
 
-  private HttpRequest request(Call call) {
-    HttpRequest.Builder request =
-        HttpRequest.newBuilder(config.url())
-            .POST(HttpRequest.BodyPublishers.ofByteArray(call.body()))
-            .timeout(call.timeout())
-            .header("Content-Type", "application/json")
-            .header("Accept", "application/json")
-            .header("X-Fanout-Job", call.job())
-            .header("X-Fanout-Index", call.index())
-            .header("X-Fanout-Attempt", Integer.toString(call.attempt()))
-            .header("Idempotency-Key", call.job() + ":" + call.index());
-    if (call.batchSize() > 0) {
-      request.header("X-Fanout-Batch-Size", Integer.toString(call.batchSize()));
-    }
-    if (nodeId != null) {
-      request.header("X-Fanout-Node", nodeId);
-    }
-    if (traceparent != null) {
-      request.header("traceparent", traceparent);
-    }
-    // setHeader: a configured Content-Type or Accept (a vendor JSON type) replaces ours.
-    config.headers().forEach(request::setHeader);
-    return request.build();
+  private Request request(Call call) {
+    return client
+        .newRequest(config.url())
+        .method(HttpMethod.POST)
+        .body(new BytesRequestContent(call.body()))
+        .timeout(Math.max(1, call.timeout().toMillis()), TimeUnit.MILLISECONDS)
+        .headers(
+            headers -> {
+              headers.put(HttpHeader.CONTENT_TYPE, "application/json");
+              headers.put(HttpHeader.ACCEPT, "application/json");
+              headers.put("X-Fanout-Job", call.job());
+              headers.put("X-Fanout-Index", call.index());
+              headers.put("X-Fanout-Attempt", Integer.toString(call.attempt()));
+              headers.put("Idempotency-Key", call.job() + ":" + call.index());
+              if (call.batchSize() > 0) {
+                headers.put("X-Fanout-Batch-Size", Integer.toString(call.batchSize()));
+              }
+              if (nodeId != null) {
+                headers.put("X-Fanout-Node", nodeId);
+              }
+              if (traceparent != null) {
+                headers.put("traceparent", traceparent);
+              }
+              // put replaces: a configured Content-Type or Accept (a vendor JSON type) wins.
+              config.headers().forEach(headers::put);
+            });
   }
 
-  private static HttpResponse.BodySubscriber<byte[]> bodySubscriber(
-      HttpResponse.ResponseInfo info, long responseLimit) {
-    boolean success = info.statusCode() >= 200 && info.statusCode() < 300;
-    long limit = success ? responseLimit : ERROR_BODY_DRAIN_BYTES;
-    OptionalLong declared = info.headers().firstValueAsLong("Content-Length");
-    boolean tooLarge = declared.isPresent() && declared.getAsLong() > limit;
-    return new BoundedBody(limit, success, tooLarge);
-  }
-
-  private JsonNode parse(HttpResponse<byte[]> response) {
+  private JsonNode parse(Received response) {
     byte[] body = response.body();
     if (body == null || body.length == 0) {
       return NullNode.instance;
@@ -506,8 +545,11 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
     }
   }
 
-  private static Charset charset(HttpResponse<?> response) {
-    String type = response.headers().firstValue("Content-Type").orElse("");
+  private static Charset charset(Received response) {
+    String type = response.headers().get(HttpHeader.CONTENT_TYPE);
+    if (type == null) {
+      return StandardCharsets.UTF_8;
+    }
     for (String part : type.split(";")) {
       String p = part.strip();
       if (p.regionMatches(true, 0, "charset=", 0, 8)) {
@@ -521,15 +563,11 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
     return StandardCharsets.UTF_8;
   }
 
-  private CallException httpError(HttpResponse<?> response, String label) {
-    int status = response.statusCode();
+  private CallException httpError(Received response, String label) {
+    int status = response.status();
     boolean retryable = status == 408 || status == 429 || status >= 500;
-    Duration retryAfter =
-        response
-            .headers()
-            .firstValue("Retry-After")
-            .map(v -> parseRetryAfter(v, clock))
-            .orElse(null);
+    String retryAfterValue = response.headers().get(HttpHeader.RETRY_AFTER);
+    Duration retryAfter = retryAfterValue == null ? null : parseRetryAfter(retryAfterValue, clock);
     String message = label + " answered " + status;
     if (status >= 300 && status < 400) {
       message += " (redirects are not followed)";
@@ -582,7 +620,8 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
       }
     }
     for (Throwable t = failure; t != null; t = t.getCause()) {
-      if (t instanceof HttpConnectTimeoutException) {
+      // Jetty's connect timeout; its request timeout is a TimeoutException.
+      if (t instanceof SocketTimeoutException) {
         return new CallException(
             CallException.CONNECT_ERROR,
             null,
@@ -591,7 +630,7 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
             call.label() + " could not connect in time",
             failure);
       }
-      if (t instanceof HttpTimeoutException) {
+      if (t instanceof TimeoutException) {
         return timedOut(call, failure);
       }
       if (t instanceof UnknownHostException || t instanceof UnresolvedAddressException) {
@@ -677,7 +716,7 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
     private Builder(HttpFunctionConfig config, HttpClient client) {
       this.config = Objects.requireNonNull(config, "config");
       this.client = Objects.requireNonNull(client, "client");
-      if (client.followRedirects() != HttpClient.Redirect.NEVER) {
+      if (client.isFollowRedirects()) {
         throw new IllegalArgumentException(
             "the HTTP client must not follow redirects (a redirect could bypass the URL guard)");
       }
@@ -845,76 +884,85 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
     }
   }
 
+  /** A response as read: its status, its headers and its body (null for an error's). */
+  private record Received(int status, HttpFields headers, byte[] body) {}
+
   /**
-   * Collects a body up to a limit as it arrives. Past the limit a success fails with {@link
-   * ResponseTooLargeException}; an error answer, whose body is dropped anyway, just stops reading.
+   * Reads a response as it streams in, up to its limit: a 2xx body past the limit fails the call
+   * with {@link ResponseTooLargeException}, an error body is read up to {@link
+   * #ERROR_BODY_DRAIN_BYTES} and dropped (its status and headers are all a failure needs). Either
+   * way the exchange stops there, whether or not the length was declared.
    */
-  private static final class BoundedBody implements HttpResponse.BodySubscriber<byte[]> {
-    private final long limit;
-    private final boolean keep;
-    private final boolean tooLargeAlready;
-    private final CompletableFuture<byte[]> result = new CompletableFuture<>();
-    private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    private Flow.Subscription subscription;
+  private static final class Reception implements Response.Listener {
+    final CompletableFuture<Received> result = new CompletableFuture<>();
+    private final long responseLimit;
+    private ByteArrayOutputStream bytes;
+    private long limit;
     private long size;
 
-    BoundedBody(long limit, boolean keep, boolean tooLargeAlready) {
-      this.limit = limit;
-      this.keep = keep;
-      this.tooLargeAlready = tooLargeAlready;
+    Reception(long responseLimit) {
+      this.responseLimit = responseLimit;
     }
 
     @Override
-    public CompletionStage<byte[]> getBody() {
-      return result;
-    }
-
-    @Override
-    public void onSubscribe(Flow.Subscription subscription) {
-      this.subscription = subscription;
-      if (tooLargeAlready) {
-        stop();
-      } else {
-        subscription.request(Long.MAX_VALUE);
+    public void onHeaders(Response response) {
+      int status = response.getStatus();
+      boolean keep = status >= 200 && status < 300;
+      limit = keep ? responseLimit : ERROR_BODY_DRAIN_BYTES;
+      long declared = response.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH);
+      if (keep) {
+        bytes = new ByteArrayOutputStream(Math.clamp(declared, 32, 64 * 1024));
+      }
+      if (declared > limit) {
+        stop(response);
       }
     }
 
     @Override
-    public void onNext(List<ByteBuffer> buffers) {
+    public void onContent(Response response, ByteBuffer content) {
       if (result.isDone()) {
         return;
       }
-      for (ByteBuffer buffer : buffers) {
-        size += buffer.remaining();
-        if (size > limit) {
-          stop();
-          return;
-        }
-        if (keep) {
-          byte[] chunk = new byte[buffer.remaining()];
-          buffer.get(chunk);
+      size += content.remaining();
+      if (size > limit) {
+        stop(response);
+        return;
+      }
+      if (bytes != null) {
+        if (content.hasArray()) {
+          bytes.write(
+              content.array(), content.arrayOffset() + content.position(), content.remaining());
+        } else {
+          byte[] chunk = new byte[content.remaining()];
+          content.get(chunk);
           bytes.write(chunk, 0, chunk.length);
         }
       }
     }
 
-    private void stop() {
-      subscription.cancel();
-      if (keep) {
-        result.completeExceptionally(new ResponseTooLargeException(limit));
+    private void stop(Response response) {
+      if (bytes != null) {
+        ResponseTooLargeException tooLarge = new ResponseTooLargeException(limit);
+        result.completeExceptionally(tooLarge);
+        response.abort(tooLarge);
       } else {
-        result.complete(null);
+        result.complete(new Received(response.getStatus(), response.getHeaders(), null));
+        response.abort(new IOException("error body dropped after " + limit + " bytes"));
       }
     }
 
     @Override
-    public void onError(Throwable throwable) {
-      result.completeExceptionally(throwable);
-    }
-
-    @Override
-    public void onComplete() {
-      result.complete(keep ? bytes.toByteArray() : null);
+    public void onComplete(Result outcome) {
+      if (outcome.isFailed()) {
+        result.completeExceptionally(outcome.getFailure());
+        return;
+      }
+      Response response = outcome.getResponse();
+      result.complete(
+          new Received(
+              response.getStatus(),
+              response.getHeaders(),
+              bytes == null ? null : bytes.toByteArray()));
     }
   }
 }

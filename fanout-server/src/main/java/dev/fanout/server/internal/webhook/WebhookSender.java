@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -40,6 +41,23 @@ public final class WebhookSender {
     if (timeout.isNegative() || timeout.isZero()) {
       throw new IllegalArgumentException("timeout must be positive, got " + timeout);
     }
+  }
+
+  /**
+   * Makes a client suited to webhooks: HTTP/1.1, no redirects, virtual threads. Share one across
+   * deliveries so connections are reused; close it when the server stops. (Functions have a client
+   * of their own, built for thousands of calls a second; a job's deliveries are far fewer.)
+   *
+   * @param connectTimeout how long connecting may take
+   * @return the client
+   */
+  public static HttpClient newClient(Duration connectTimeout) {
+    return HttpClient.newBuilder()
+        .version(HttpClient.Version.HTTP_1_1)
+        .followRedirects(HttpClient.Redirect.NEVER)
+        .connectTimeout(connectTimeout)
+        .executor(Executors.newVirtualThreadPerTaskExecutor())
+        .build();
   }
 
   /**

@@ -4,10 +4,10 @@ import com.fasterxml.jackson.databind.node.IntNode;
 import dev.fanout.server.internal.ApiException;
 import java.net.InetAddress;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.stream.Collectors;
+import org.eclipse.jetty.client.HttpClient;
 
 /**
  * Runs in a child JVM whose hosts file ({@code -Djdk.net.hosts.file}) plays a hostile DNS: it
@@ -25,9 +25,12 @@ final class ResolverGuardProbe {
     }
     System.out.println("guard.rebind=" + guard("http://rebind.fanout.test:" + port + "/f"));
     System.out.println("guard.mixed=" + guard("http://mixed.fanout.test:" + port + "/f"));
-    try (HttpClient client = HttpFunction.newClient(Duration.ofSeconds(5))) {
+    HttpClient client = HttpFunction.newClient(Duration.ofSeconds(5));
+    try {
       System.out.println("call.rebind=" + call(client, "http://rebind.fanout.test:" + port + "/f"));
       System.out.println("call.mixed=" + call(client, "http://mixed.fanout.test:" + port + "/f"));
+    } finally {
+      HttpFunction.stopClient(client);
     }
   }
 

@@ -174,6 +174,9 @@ public final class StubFunctionServer implements AutoCloseable {
     if (q.containsKey("retryAfter")) {
       exchange.getResponseHeaders().set("Retry-After", q.get("retryAfter"));
     }
+    if (q.containsKey("setCookie")) {
+      exchange.getResponseHeaders().set("Set-Cookie", q.get("setCookie"));
+    }
     int status = Integer.parseInt(q.getOrDefault("status", "200"));
     if (q.containsKey("failFirst") && seen <= Integer.parseInt(q.get("failFirst"))) {
       status = Integer.parseInt(q.getOrDefault("failStatus", "503"));
