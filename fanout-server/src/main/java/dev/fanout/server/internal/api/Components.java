@@ -27,6 +27,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The server's own durable components, registered as factories on the engine: an HTTP function made
@@ -56,6 +58,8 @@ public final class Components implements AutoCloseable {
 
   /** The consumer factory behind {@code "webhook": {"url": ..., "secret": ...}}. */
   static final String WEBHOOK = "fanout.webhook";
+
+  private static final Logger log = LoggerFactory.getLogger(Components.class);
 
   private final UrlGuard guard;
   private final Duration batchLinger;
@@ -331,14 +335,16 @@ public final class Components implements AutoCloseable {
     return JsonNodeFactory.instance.objectNode().put("expression", transform.asText());
   }
 
-  /** Stops the shared clients; calls and deliveries still open fail. */
+  /** Stops the shared clients; calls and deliveries still open fail. Never throws. */
   @Override
   public void close() {
     try {
       HttpFunction.stopClient(functionClient);
-    } finally {
-      // shutdownNow, not close: close waits, without a bound, for every request still open.
-      webhookClient.shutdownNow();
+    } catch (RuntimeException e) {
+      // Logged, not thrown: the server's close goes on to the metrics and the store.
+      log.warn("stopping the HTTP client of functions failed", e);
     }
+    // shutdownNow, not close: close waits, without a bound, for every request still open.
+    webhookClient.shutdownNow();
   }
 }

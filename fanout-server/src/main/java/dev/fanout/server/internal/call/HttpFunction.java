@@ -40,6 +40,8 @@ import java.util.concurrent.TimeoutException;
 import java.util.regex.Pattern;
 import org.eclipse.jetty.client.BytesRequestContent;
 import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.client.HttpRequestException;
+import org.eclipse.jetty.client.HttpResponseException;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Response;
 import org.eclipse.jetty.client.Result;
@@ -113,11 +115,23 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
   // An error body is read only this far (and then dropped) so the connection can be reused.
   private static final long ERROR_BODY_DRAIN_BYTES = 64 * 1024;
 
-  // Connections per host: far above any cap a job may set, below the process's open files.
+  // Connections per host: about what one process may keep open (20,000 files on the machines we
+  // test on); calls beyond it wait for a free connection.
   private static final int MAX_CONNECTIONS_PER_HOST = 16_384;
 
   // Calls waiting for a connection to a host, beyond which a call fails at once.
   private static final int MAX_QUEUED_PER_HOST = 1 << 20;
+
+  // A request's headers: up to 64 configured ones of 8,192 characters, and a batch's index list
+  // twice (X-Fanout-Index and Idempotency-Key) for up to 10,000 indexes. Jetty's default is 8 KiB.
+  private static final int MAX_REQUEST_HEADERS_BYTES = 2 << 20;
+
+  // A response's headers, as the JDK's client bounds them: a function cannot fill the heap with
+  // headers any more than with a body. (Jetty's default is no bound.)
+  private static final int MAX_RESPONSE_HEADERS_BYTES = 384 * 1024;
+
+  // How long the client keeps a host it no longer calls, so hosts called once do not pile up.
+  private static final long DESTINATION_IDLE_MILLIS = 60_000;
 
   private static final Pattern TRACEPARENT =
       Pattern.compile("[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(-[0-9a-zA-Z_.-]*)?");
@@ -181,21 +195,39 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
    * threads, no cookies (a cookie one job's function set must not reach another job's calls),
    * bodies as sent (no {@code Accept-Encoding}: the size limit counts the bytes that arrive), and
    * every status handed back as it came (no authentication challenges answered). Every call that
-   * the jobs' caps allow gets a connection of its own rather than a queue behind a small pool.
-   * Share one across jobs so connections are reused; {@link #stopClient stop} it when the server
-   * stops (until then its thread pool keeps the JVM alive, as a running server's does).
+   * the jobs' caps allow gets a connection of its own (up to {@value #MAX_CONNECTIONS_PER_HOST} per
+   * host) rather than a queue behind a small pool. Headers are bounded as the JDK's client bounds
+   * them. Share one across jobs so connections are reused; {@link #stopClient stop} it when the
+   * server stops (until then its thread pool keeps the JVM alive, as a running server's does).
    *
    * @param connectTimeout how long connecting may take
    * @return the started client
    * @throws IllegalStateException when the client cannot start
    */
   public static HttpClient newClient(Duration connectTimeout) {
+    return newClient(connectTimeout, Duration.ofSeconds(30));
+  }
+
+  /**
+   * {@link #newClient(Duration)} with another idle timeout for pooled connections, so tests can
+   * show that a call in flight is never cut by it.
+   */
+  static HttpClient newClient(Duration connectTimeout, Duration pooledIdleTimeout) {
     HttpClient client = new HttpClient();
     client.setFollowRedirects(false);
     client.setConnectTimeout(Math.max(1, connectTimeout.toMillis()));
+    client.setIdleTimeout(pooledIdleTimeout.toMillis());
     client.setMaxConnectionsPerDestination(MAX_CONNECTIONS_PER_HOST);
     client.setMaxRequestsQueuedPerDestination(MAX_QUEUED_PER_HOST);
-    client.setExecutor(new VirtualThreadPool());
+    client.setMaxRequestHeadersSize(MAX_REQUEST_HEADERS_BYTES);
+    client.setMaxResponseHeadersSize(MAX_RESPONSE_HEADERS_BYTES);
+    client.setDestinationIdleTimeout(DESTINATION_IDLE_MILLIS);
+    VirtualThreadPool threads = new VirtualThreadPool();
+    threads.setName("fanout-http");
+    // Uncapped, as the JDK client's executor was: Jetty's default of 200 tasks at once would let
+    // one job's slow DNS look-ups hold up every other job's answers.
+    threads.setMaxConcurrentTasks(0);
+    client.setExecutor(threads);
     client.setScheduler(new ScheduledExecutorScheduler("fanout-http-timer", true));
     client.setHttpCookieStore(new HttpCookieStore.Empty());
     client.setUserAgentField(new HttpField(HttpHeader.USER_AGENT, "Fanout"));
@@ -505,11 +537,15 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
   }
 
   private Request request(Call call) {
+    long timeoutMillis = Math.max(1, call.timeout().toMillis());
     return client
         .newRequest(config.url())
         .method(HttpMethod.POST)
         .body(new BytesRequestContent(call.body()))
-        .timeout(Math.max(1, call.timeout().toMillis()), TimeUnit.MILLISECONDS)
+        .timeout(timeoutMillis, TimeUnit.MILLISECONDS)
+        // A function may think in silence for its whole timeout: the client's idle timeout is for
+        // pooled connections, and would otherwise cut a call in flight after 30 s.
+        .idleTimeout(timeoutMillis, TimeUnit.MILLISECONDS)
         .headers(
             headers -> {
               headers.put(HttpHeader.CONTENT_TYPE, "application/json");
@@ -659,7 +695,10 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
             failure);
       }
     }
-    if (failure instanceof IOException) {
+    // A malformed answer (status line, header, chunk): retryable, as any broken exchange.
+    if (failure instanceof IOException
+        || failure instanceof HttpResponseException
+        || failure instanceof HttpRequestException) {
       return new CallException(
           CallException.IO_ERROR,
           null,

@@ -49,7 +49,7 @@ public record HttpFunctionConfig(
   private static final Set<String> FIELDS =
       Set.of("url", "timeoutMs", "headers", "rateLimitPerSecond");
 
-  // Connection management headers belong to the HTTP client (the JDK refuses most of them), and the
+  // Connection management headers belong to the HTTP client, not to a job, and the
   // identity headers are Fanout's promise to the callee: a job must not be able to forge them.
   private static final Set<String> RESTRICTED_HEADERS =
       Set.of(

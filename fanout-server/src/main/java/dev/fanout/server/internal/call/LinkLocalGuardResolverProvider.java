@@ -12,13 +12,13 @@ import java.util.stream.Stream;
  * and cloud metadata addresses from every lookup, installed through {@code
  * META-INF/services/java.net.spi.InetAddressResolverProvider}.
  *
- * <p>Why a resolver and not "resolve again and check just before each request": the JDK's {@code
- * HttpClient} resolves the host itself when it connects, so a check made a moment earlier leaves a
- * window in which a DNS answer with a short TTL (DNS rebinding) can point the name at
- * 169.254.169.254. Filtering inside the resolver closes that window, whatever code connects and
- * however often it resolves, and costs nothing per call. A name that resolves only to blocked
- * addresses fails with an {@link UnknownHostException}, so the call fails with {@code
- * connect_error} and no packet reaches the metadata service.
+ * <p>Why a resolver and not "resolve again and check just before each request": an HTTP client
+ * (Jetty's for functions, the JDK's for webhooks) resolves the host itself when it connects, so a
+ * check made a moment earlier leaves a window in which a DNS answer with a short TTL (DNS
+ * rebinding) can point the name at 169.254.169.254. Filtering inside the resolver closes that
+ * window, whatever code connects and however often it resolves, and costs nothing per call. A name
+ * that resolves only to blocked addresses fails with an {@link UnknownHostException}, so the call
+ * fails with {@code connect_error} and no packet reaches the metadata service.
  *
  * <p>The filter is process-wide by design. Fanout's server itself never needs a link-local address;
  * a process embedding it that does (a cloud SDK reading instance credentials, say) can switch the

@@ -109,6 +109,72 @@ class HttpFunctionTest {
   }
 
   @Test
+  void a_call_silent_for_longer_than_the_pooled_idle_timeout_still_gets_its_answer()
+      throws Exception {
+    HttpClient shortIdle = HttpFunction.newClient(Duration.ofSeconds(5), Duration.ofMillis(150));
+    try {
+      HttpFunction function =
+          HttpFunction.builder(
+                  new HttpFunctionConfig(
+                      stub.uri("/f?delayMs=600"), Duration.ofSeconds(5), null, null),
+                  shortIdle)
+              .build();
+
+      assertThat(function.apply(json("{'n': 1}"), FakeTaskContext.of(0)))
+          .isEqualTo(json("{'n': 1}"));
+    } finally {
+      HttpFunction.stopClient(shortIdle);
+    }
+  }
+
+  @Test
+  void configured_headers_of_many_kilobytes_are_sent() throws Exception {
+    Map<String, String> headers = new java.util.TreeMap<>();
+    for (int i = 0; i < 4; i++) {
+      headers.put("X-Big-" + i, "v".repeat(8_000));
+    }
+    HttpFunction function =
+        function(new HttpFunctionConfig(stub.uri("/f?echo=1"), null, headers, null));
+
+    JsonNode echo = function.apply(json1(), FakeTaskContext.of(0));
+
+    assertThat(echo.get("headers").get("x-big-3").asText()).hasSize(8_000);
+  }
+
+  @Test
+  void a_malformed_answer_is_a_retryable_io_error() throws Exception {
+    try (ServerSocket server = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      Thread answerer =
+          Thread.ofVirtual()
+              .start(
+                  () -> {
+                    try (var socket = server.accept()) {
+                      socket.getInputStream().read(new byte[8192]);
+                      socket
+                          .getOutputStream()
+                          .write(
+                              "HTTP/1.1 200 OK\r\nContent-Length: many\r\n\r\n{}"
+                                  .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                      socket.getOutputStream().flush();
+                      Thread.sleep(500);
+                    } catch (Exception ignored) {
+                      // the client hung up first
+                    }
+                  });
+      CallException e =
+          callFailure(
+              function(
+                  HttpFunctionConfig.of(
+                      URI.create("http://127.0.0.1:" + server.getLocalPort() + "/f"))),
+              json1());
+      answerer.join();
+
+      assertThat(e.code()).isEqualTo("io_error");
+      assertThat(e.retryable()).isTrue();
+    }
+  }
+
+  @Test
   void no_traceparent_or_node_is_sent_when_there_is_none_and_a_null_item_is_json_null()
       throws Exception {
     JsonNode echo = function("/f?echo=1").apply(null, FakeTaskContext.of(0));
