@@ -26,6 +26,12 @@ class FanoutCliIT {
         .containsPattern("(?m)^\\s+demo\\s")
         .containsPattern("(?m)^\\s+version\\s")
         .contains("Example:", "fanout demo --count");
+    // A '%' not written as '%%' in a description makes picocli print a warning instead of it.
+    assertThat(run.out() + run.err()).doesNotContain("picocli WARN");
+    FanoutJar.Run demo = FanoutJar.run(dir, "demo", "--help");
+    assertThat(demo.out() + demo.err())
+        .contains("3% transient failures")
+        .doesNotContain("picocli WARN");
   }
 
   @Test
