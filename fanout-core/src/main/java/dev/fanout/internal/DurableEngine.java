@@ -421,8 +421,11 @@ final class DurableEngine {
               + " order");
     }
     start();
-    Instant now = clock.instant();
-    JobId id = JobIds.next(clock);
+    // One reading for both: the ID tells the creation time to the millisecond (see
+    // JobStore.createdAtOf), which lets a job list page on from a cursor deleted meanwhile.
+    long millis = clock.millis();
+    Instant now = Instant.ofEpochMilli(millis);
+    JobId id = JobIds.at(millis);
     Instant deadlineAt = spec.deadline().map(now::plus).orElse(null);
     NewJob job =
         new NewJob(
@@ -1288,6 +1291,7 @@ final class DurableEngine {
   private Object reduce(Active job, Iterator<SucceededValue> values) {
     String name = job.spec.reducer();
     if (JsonReducers.isBuiltIn(name)) {
+      long[] index = {-1};
       Iterator<JsonNode> nodes =
           new Iterator<>() {
             @Override
@@ -1297,10 +1301,19 @@ final class DurableEngine {
 
             @Override
             public JsonNode next() {
-              return decode(values.next().value(), JsonNode.class);
+              SucceededValue next = values.next();
+              index[0] = next.index();
+              return decode(next.value(), JsonNode.class);
             }
           };
-      return JsonReducers.fold(name, nodes);
+      try {
+        return JsonReducers.fold(name, nodes);
+      } catch (IllegalArgumentException e) {
+        // Name the item whose value the fold refused, so its owner can find it.
+        throw index[0] < 0
+            ? e
+            : new IllegalArgumentException(e.getMessage() + " (item " + index[0] + ")", e);
+      }
     }
     Registry.Fold fold = registry.makeReducer(name, job.id, job.spec.reducerConfig());
     Object aggregate = fold.reducer().identity();

@@ -18,6 +18,12 @@ final class JsonReducers {
 
   private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
 
+  /**
+   * The largest power of ten, up or down, of the numbers {@code sum} and {@code avg} add: an exact
+   * sum of 1E+10000 and 1E-10000 has 20,001 digits, which is still quick to add.
+   */
+  static final int MAX_EXPONENT = 10_000;
+
   private JsonReducers() {}
 
   static boolean isBuiltIn(String name) {
@@ -79,7 +85,21 @@ final class JsonReducers {
       throw new IllegalArgumentException(
           reducer + " needs numbers, got " + (v == null ? "nothing" : v.getNodeType()));
     }
-    return v.decimalValue();
+    BigDecimal number = v.decimalValue();
+    long exponent = (long) number.precision() - number.scale() - 1;
+    if (number.signum() != 0 && Math.abs(exponent) > MAX_EXPONENT) {
+      // Exact addition aligns the operands: 1E+999999999 plus 1 would take a billion digits.
+      throw new IllegalArgumentException(
+          reducer
+              + " adds numbers from 1E-"
+              + MAX_EXPONENT
+              + " to 1E+"
+              + MAX_EXPONENT
+              + " exactly, got one of the order of 1E"
+              + (exponent > 0 ? "+" : "")
+              + exponent);
+    }
+    return number;
   }
 
   private static JsonNode decimal(BigDecimal value) {

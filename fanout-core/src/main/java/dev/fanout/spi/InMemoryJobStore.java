@@ -135,12 +135,19 @@ public final class InMemoryJobStore implements JobStore {
           Comparator.comparing((Job j) -> j.def.createdAt())
               .thenComparing(j -> j.def.id())
               .reversed();
-      Job cursor = before == null ? null : jobs.get(before);
-      if (before != null && cursor == null) {
-        return List.of();
+      Instant cursorCreatedAt = null;
+      if (before != null) {
+        Job cursor = jobs.get(before);
+        Optional<Instant> at =
+            cursor != null ? Optional.of(cursor.def.createdAt()) : JobStore.createdAtOf(before);
+        if (at.isEmpty()) {
+          return List.of();
+        }
+        cursorCreatedAt = at.get();
       }
+      Instant since = cursorCreatedAt;
       return jobs.values().stream()
-          .filter(j -> cursor == null || newestFirst.compare(j, cursor) > 0)
+          .filter(j -> before == null || sortsAfter(j, since, before))
           .sorted(newestFirst)
           .limit(limit)
           .map(Job::row)
@@ -148,6 +155,12 @@ public final class InMemoryJobStore implements JobStore {
     } finally {
       lock.unlock();
     }
+  }
+
+  /** Whether a job comes after the cursor (createdAt, id) in the newest-first order. */
+  private static boolean sortsAfter(Job job, Instant createdAt, JobId id) {
+    int byTime = job.def.createdAt().compareTo(createdAt);
+    return byTime < 0 || (byTime == 0 && job.def.id().compareTo(id) < 0);
   }
 
   @Override

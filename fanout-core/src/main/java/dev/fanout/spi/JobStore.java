@@ -9,6 +9,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.UUID;
 
 /**
  * Where the durable engine keeps jobs, their items and their results, so that a crash loses
@@ -102,12 +103,29 @@ public interface JobStore extends AutoCloseable {
    * Lists jobs, newest first ({@code createdAt} descending, then ID descending).
    *
    * @param limit the most rows to return
-   * @param before only jobs that sort after this one (exclusive paging cursor), or null; a cursor
-   *     naming no job gives an empty list, so a client paging past a deleted job stops rather than
-   *     starting over
+   * @param before only jobs that sort after this one (exclusive paging cursor), or null. When it
+   *     names a job that no longer exists, the list goes on from where that job stood, by the
+   *     creation time its ID tells ({@link #createdAtOf}); a cursor naming no job and telling no
+   *     time gives an empty list, so a client paging with it stops rather than starting over
    * @return the jobs with exact counts
    */
   List<JobRow> listJobs(int limit, JobId before);
+
+  /**
+   * When a job was created, as its ID tells: the engine's job IDs are UUIDs of version 7, whose
+   * first 48 bits count the milliseconds since the epoch, and the engine gives each durable job
+   * that moment as its {@code createdAt}. So {@link #listJobs} can page on from a cursor whose job
+   * was deleted or purged between two pages.
+   *
+   * @param id a job ID
+   * @return the moment, or empty when the ID is not a UUID of version 7
+   */
+  static Optional<Instant> createdAtOf(JobId id) {
+    UUID uuid = UUID.fromString(id.value()); // a JobId is always a canonical UUID
+    return uuid.version() == 7
+        ? Optional.of(Instant.ofEpochMilli(uuid.getMostSignificantBits() >>> 16))
+        : Optional.empty();
+  }
 
   /**
    * The sealed jobs that are not final, oldest first: the ones workers should claim for.

@@ -23,6 +23,7 @@ import java.util.Random;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import java.util.UUID;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -1514,6 +1515,41 @@ public abstract class JobStoreContract {
     assertThat(ids(store.listJobs(2, jobId(5)))).isEmpty();
     // Within one createdAt, the cursor still splits by ID.
     assertThat(ids(store.listJobs(1, jobId(4)))).containsExactly(jobId(2));
+  }
+
+  @Test
+  void list_jobs_goes_on_past_a_deleted_cursor_from_the_creation_time_its_id_tells() {
+    JobId oldest = createdAt(at(10), 1);
+    JobId older = createdAt(at(20), 2);
+    JobId sameTimeLowerId = createdAt(at(30), 3);
+    JobId cursor = createdAt(at(30), 4);
+    JobId newer = createdAt(at(40), 5);
+    for (JobId id : List.of(oldest, older, sameTimeLowerId, cursor, newer)) {
+      sealedJob(id, JobStore.createdAtOf(id).orElseThrow(), 0, 1);
+    }
+    assertThat(ids(store.listJobs(2, cursor))).containsExactly(sameTimeLowerId, older);
+
+    assertThat(store.deleteJob(cursor)).isTrue();
+
+    assertThat(ids(store.listJobs(2, cursor))).containsExactly(sameTimeLowerId, older);
+    assertThat(ids(store.listJobs(10, newer))).containsExactly(sameTimeLowerId, older, oldest);
+    // A cursor that names no job and tells no time stops the listing rather than restarting it.
+    assertThat(store.listJobs(10, JobId.of(UUID.randomUUID().toString()))).isEmpty();
+  }
+
+  @Test
+  void created_at_of_reads_the_millisecond_of_a_version_7_id_and_of_no_other_version() {
+    Instant t = Instant.parse("2026-11-29T13:27:03.123Z");
+    assertThat(JobStore.createdAtOf(createdAt(t, 9))).hasValue(t);
+    assertThat(JobStore.createdAtOf(JobId.of(UUID.randomUUID().toString()))).isEmpty();
+  }
+
+  /**
+   * A version-7 job ID carrying {@code createdAt}, as the engine makes them; {@code n} orders ties.
+   */
+  private static JobId createdAt(Instant createdAt, int n) {
+    long millis = createdAt.toEpochMilli();
+    return JobId.of(new UUID((millis << 16) | 0x7000L | n, 0x8000_0000_0000_0000L | n).toString());
   }
 
   @Test

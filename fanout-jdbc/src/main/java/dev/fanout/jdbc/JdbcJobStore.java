@@ -443,11 +443,15 @@ public final class JdbcJobStore implements JobStore {
           String sql = "SELECT " + JobColumns.ALL + " FROM fanout_job";
           Instant cursorCreatedAt = null;
           if (before != null) {
-            Optional<JobRow> cursor = readJob(connection, before);
-            if (cursor.isEmpty()) {
-              return List.of(); // paging past a deleted job stops rather than starting over
+            // A cursor deleted since the last page still tells, by its ID, where it stood.
+            Optional<Instant> at =
+                readJob(connection, before)
+                    .map(JobRow::createdAt)
+                    .or(() -> JobStore.createdAtOf(before));
+            if (at.isEmpty()) {
+              return List.of(); // a cursor naming no job and no time: stop rather than start over
             }
-            cursorCreatedAt = cursor.get().createdAt();
+            cursorCreatedAt = at.get();
             sql += " WHERE (created_at, id) < (?, ?)";
           }
           sql += " ORDER BY created_at DESC, id DESC FETCH FIRST ? ROWS ONLY";

@@ -10,6 +10,7 @@ import dev.fanout.server.internal.api.BuiltinFunctions;
 import dev.fanout.server.internal.api.Components;
 import dev.fanout.server.internal.call.HttpFunction;
 import dev.fanout.server.internal.call.UrlGuard;
+import dev.fanout.server.internal.json.ExactJson;
 import dev.fanout.server.internal.metrics.ServerMetrics;
 import dev.fanout.spi.JobStore;
 import io.javalin.Javalin;
@@ -87,6 +88,8 @@ public final class FanoutServer implements AutoCloseable {
       engine =
           FanOut.builder()
               .store(store)
+              // Items, results and aggregates keep every digit of their numbers.
+              .objectMapper(ExactJson.mapper())
               .listener(metrics)
               .workerId(settings.nodeId)
               .maxConcurrency(settings.concurrency)

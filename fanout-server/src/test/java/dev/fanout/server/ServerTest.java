@@ -3,11 +3,15 @@ package dev.fanout.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fanout.TaskContext;
 import java.io.BufferedReader;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.math.BigDecimal;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -287,7 +291,7 @@ class ServerTest {
   }
 
   @Test
-  void jobs_are_listed_newest_first_and_a_final_job_can_be_deleted() {
+  void jobs_are_listed_newest_first_and_a_final_job_can_be_deleted_even_as_the_cursor() {
     String a = http.submit("{\"function\": {\"name\": \"identity\"}, \"items\": [1]}");
     String b = http.submit("{\"function\": {\"name\": \"identity\"}, \"items\": [2]}");
     String c = http.submit("{\"function\": {\"name\": \"identity\"}, \"items\": [3]}");
@@ -304,8 +308,169 @@ class ServerTest {
 
     assertThat(http.delete("/v1/jobs/" + b).status()).isEqualTo(204);
     assertThat(http.get("/v1/jobs/" + b).status()).isEqualTo(404);
+    // The first page's cursor was b: deleted in between, the listing still goes on after it.
+    assertThat(page.get("next").asText()).isEqualTo(b);
+    assertThat(http.get("/v1/jobs?limit=2&after=" + b).json().get("jobs").findValuesAsText("id"))
+        .containsExactly(a);
     assertThat(http.get("/v1/jobs").json().get("jobs").findValuesAsText("id"))
         .containsExactly(c, a);
+  }
+
+  /** Parses a body keeping every digit, which the tests' plain mapper would round. */
+  private static JsonNode exact(Http.Response r) throws Exception {
+    return new ObjectMapper()
+        .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+        .readTree(r.body());
+  }
+
+  @Test
+  void numbers_keep_every_digit_from_the_items_through_the_function_to_results_and_aggregate()
+      throws Exception {
+    List<String> numbers =
+        List.of(
+            "1e400",
+            "0.1000000000000000055511151231257827",
+            "1e-400",
+            "123456789012345678901234567890.5",
+            "-7");
+    String collect =
+        http.submit(
+            "{\"function\": {\"name\": \"identity\"}, \"items\": "
+                + numbers
+                + ", \"reduce\": \"collect\"}");
+    String sum =
+        http.submit(
+            "{\"function\": {\"name\": \"identity\"}, \"items\": [0.1000000000000000055511151231257827,"
+                + " 0.2000000000000000111022302462515654], \"reduce\": \"sum\"}");
+    awaitFinal(collect);
+    awaitFinal(sum);
+
+    JsonNode aggregate = exact(http.get("/v1/jobs/" + collect)).get("aggregate");
+    assertThat(aggregate).hasSize(numbers.size());
+    for (int i = 0; i < numbers.size(); i++) {
+      assertThat(aggregate.get(i).decimalValue())
+          .as("item %d", i)
+          .isEqualByComparingTo(new BigDecimal(numbers.get(i)));
+    }
+    JsonNode results = exact(http.get("/v1/jobs/" + collect + "/results")).get("results");
+    for (JsonNode r : results) {
+      assertThat(r.get("value").decimalValue())
+          .isEqualByComparingTo(new BigDecimal(numbers.get(r.get("index").asInt())));
+    }
+    assertThat(exact(http.get("/v1/jobs/" + sum)).get("aggregate").decimalValue())
+        .isEqualByComparingTo(new BigDecimal("0.3000000000000000166533453693773481"));
+  }
+
+  @Test
+  void a_sum_refuses_numbers_too_far_from_one_to_add_exactly_instead_of_hanging() {
+    String id =
+        http.submit(
+            "{\"function\": {\"name\": \"identity\"}, \"items\": [1, 1e999999999],"
+                + " \"reduce\": \"sum\"}");
+
+    JsonNode job = awaitFinal(id);
+    assertThat(job.get("status").asText()).isEqualTo("FAILED");
+    assertThat(job.get("error").asText()).contains("item 1").contains("1E+999999999");
+  }
+
+  @Test
+  void jq_over_numbers_of_extreme_magnitude_ends_promptly() {
+    String transform =
+        http.submit(
+            "{\"function\": {\"name\": \"identity\"}, \"items\": [1e999999999, 1e-999999999],"
+                + " \"transform\": \". + 1\"}");
+    String reduce =
+        http.submit(
+            "{\"function\": {\"name\": \"identity\"}, \"items\": [1e999999999, 1],"
+                + " \"reduce\": {\"jq\": \". + $item\", \"init\": 0}}");
+
+    // Exact arithmetic on these would take a billion digits; jq computes in doubles, so both jobs
+    // end at once rather than hang now that the numbers reach it as written.
+    assertThat(awaitFinal(transform).get("status").asText()).isEqualTo("SUCCEEDED");
+    assertThat(http.allResults(transform).stream().filter(r -> r.get("index").asInt() == 1))
+        .singleElement()
+        .satisfies(r -> assertThat(r.get("value").asInt()).isEqualTo(1));
+    assertThat(awaitFinal(reduce).get("status").asText()).isEqualTo("SUCCEEDED");
+  }
+
+  @Test
+  void the_last_page_of_results_says_done_even_when_it_is_exactly_full() {
+    String id =
+        http.submit("{\"function\": {\"name\": \"identity\"}, \"items\": " + numbers(10) + "}");
+    awaitFinal(id);
+
+    JsonNode all = http.get("/v1/jobs/" + id + "/results?limit=10").json();
+    assertThat(all.get("results")).hasSize(10);
+    assertThat(all.get("done").asBoolean()).isTrue();
+    JsonNode tail = http.get("/v1/jobs/" + id + "/results?after=7&limit=3").json();
+    assertThat(tail.get("results")).hasSize(3);
+    assertThat(tail.get("done").asBoolean()).isTrue();
+    JsonNode before = http.get("/v1/jobs/" + id + "/results?after=6&limit=3").json();
+    assertThat(before.get("done").asBoolean()).isFalse();
+    JsonNode failed = http.get("/v1/jobs/" + id + "/results?status=SUCCEEDED&limit=10").json();
+    assertThat(failed.get("done").asBoolean()).isTrue();
+  }
+
+  @Test
+  void with_a_status_filter_next_is_the_last_seq_returned_or_after_for_an_empty_page() {
+    String id =
+        http.submit(
+            "{\"function\": {\"name\": \"identity\"}, \"items\": [0, 1, 2, 3],"
+                + " \"order\": \"input\", \"transform\":"
+                + " \"if . % 2 == 0 then . else error(\\\"odd\\\") end\"}");
+    awaitFinal(id);
+
+    // In input order, seq n is item n - 1: seqs 1 and 3 succeeded, 2 and 4 failed.
+    JsonNode page = http.get("/v1/jobs/" + id + "/results?status=SUCCEEDED&limit=1").json();
+    assertThat(page.get("results").findValuesAsText("seq")).containsExactly("1");
+    assertThat(page.get("next").asLong()).isEqualTo(1);
+    JsonNode last = http.get("/v1/jobs/" + id + "/results?status=SUCCEEDED&after=1").json();
+    assertThat(last.get("results").findValuesAsText("seq")).containsExactly("3");
+    assertThat(last.get("next").asLong()).isEqualTo(3);
+    assertThat(last.get("done").asBoolean()).isTrue();
+    JsonNode empty = http.get("/v1/jobs/" + id + "/results?status=SUCCEEDED&after=3").json();
+    assertThat(empty.get("results")).isEmpty();
+    assertThat(empty.get("next").asLong()).isEqualTo(3);
+    assertThat(empty.get("done").asBoolean()).isTrue();
+  }
+
+  @Test
+  void an_aggregate_over_64_kib_in_utf_8_is_served_apart_even_when_it_has_fewer_characters() {
+    // 2 x 15,000 euro signs: 30,002 characters, 90,002 bytes as sent.
+    String euros = "\u20ac".repeat(15_000);
+    String id =
+        http.submit(
+            "{\"function\": {\"name\": \"identity\"}, \"items\": [\""
+                + euros
+                + "\", \""
+                + euros
+                + "\"], \"reduce\": \"concat\"}");
+    awaitFinal(id);
+
+    Http.Response job = http.get("/v1/jobs/" + id);
+    assertThat(job.json().get("aggregate").isNull()).isTrue();
+    assertThat(job.body().getBytes(StandardCharsets.UTF_8).length).isLessThan(64 * 1024);
+    Http.Response aggregate = http.get("/v1/jobs/" + id + "/aggregate");
+    assertThat(aggregate.status()).isEqualTo(200);
+    assertThat(aggregate.json().asText()).isEqualTo(euros + euros);
+  }
+
+  @Test
+  void a_quoted_utf_8_charset_is_accepted() {
+    for (String type :
+        List.of(
+            "application/json; charset=\"utf-8\"",
+            "application/json;charset=UTF-8",
+            "application/json; charset = \"UTF-8\"")) {
+      Http.Response r =
+          http.send(
+              http.request("/v1/jobs")
+                  .header("Content-Type", type)
+                  .POST(
+                      HttpRequest.BodyPublishers.ofString(
+                          "{\"function\": {\"name\": \"identity\"}, \"items\": [1]}")));
+      assertThat(r.status()).as(type + ": " + r.body()).isEqualTo(202);
+    }
   }
 
   @Test

@@ -167,6 +167,50 @@ class UrlFunctionTest {
   }
 
   @Test
+  void a_rate_limited_jobs_items_wait_their_turn_and_the_timeout_counts_only_the_call() {
+    // Ten calls at ten a second start over about a second, far past each call's 300 ms: waiting
+    // for the rate is not the call, so no item may time out (and none is retried).
+    String items = "[0, 1, 2, 4, 6, 7, 8, 9, 10, 11]";
+    String own =
+        http.submit(
+            "{\"function\": {\"url\": \""
+                + url()
+                + "\", \"rateLimitPerSecond\": 10, \"timeoutMs\": 300}, \"items\": "
+                + items
+                + ", \"retry\": {\"maxAttempts\": 1}}");
+    String top =
+        http.submit(
+            "{\"function\": {\"url\": \""
+                + url()
+                + "\", \"rateLimitPerSecond\": 10}, \"timeoutMs\": 300, \"items\": "
+                + items
+                + ", \"retry\": {\"maxAttempts\": 1}}");
+
+    for (String id : List.of(own, top)) {
+      JsonNode job = awaitFinal(id);
+      assertThat(job.get("status").asText()).as(job.toString()).isEqualTo("SUCCEEDED");
+      assertThat(job.get("succeeded").asInt()).isEqualTo(10);
+      assertThat(job.get("retries").asInt()).isZero();
+    }
+  }
+
+  @Test
+  void the_jobs_timeout_bounds_each_call_of_a_function_without_its_own() {
+    String slow = "http://127.0.0.1:" + function.getAddress().getPort() + "/slow";
+    String id =
+        http.submit(
+            "{\"function\": {\"url\": \""
+                + slow
+                + "\"}, \"timeoutMs\": 20, \"items\": [1, 2],"
+                + " \"retry\": {\"maxAttempts\": 1}}");
+
+    JsonNode job = awaitFinal(id);
+    assertThat(job.get("failed").asInt()).as(job.toString()).isEqualTo(2);
+    assertThat(http.allResults(id))
+        .allSatisfy(r -> assertThat(r.get("error").get("code").asText()).isEqualTo("timeout"));
+  }
+
+  @Test
   void raising_a_running_jobs_cap_lets_more_of_its_calls_run_at_once() {
     String slow = "http://127.0.0.1:" + function.getAddress().getPort() + "/slow";
     String items =

@@ -1,9 +1,7 @@
 package dev.fanout.server.internal.api;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fanout.Engine;
@@ -15,6 +13,7 @@ import dev.fanout.JobStatus;
 import dev.fanout.server.FanoutServer.Limits;
 import dev.fanout.server.FanoutServer.StreamSettings;
 import dev.fanout.server.internal.ApiException;
+import dev.fanout.server.internal.json.ExactJson;
 import dev.fanout.server.internal.metrics.ServerMetrics;
 import dev.fanout.server.internal.webhook.WebhookConsumer;
 import dev.fanout.spi.JobRow;
@@ -123,11 +122,7 @@ public final class Api {
     this.metrics = metrics;
     this.node = node;
     this.clock = clock;
-    this.json =
-        new ObjectMapper()
-            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
-            // Keep decimals as written: stripping would turn 100.0 into 1E+2.
-            .configure(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false);
+    this.json = ExactJson.mapper();
     this.parser = new SubmitParser(json, limits);
     this.wakeups = new JobWakeups(store.signals());
     // Last: a resumed delivery may use these views as soon as they are published.
@@ -343,10 +338,18 @@ public final class Api {
           "the body must be application/json, not " + parts[0].strip());
     }
     for (int i = 1; i < parts.length; i++) {
-      String p = parts[i].strip();
-      if (p.startsWith("charset=") && !p.equals("charset=utf-8")) {
+      int equals = parts[i].indexOf('=');
+      if (equals < 0 || !parts[i].substring(0, equals).strip().equals("charset")) {
+        continue;
+      }
+      // RFC 9110 allows the value quoted: charset="utf-8" is UTF-8 too.
+      String charset = parts[i].substring(equals + 1).strip();
+      if (charset.length() >= 2 && charset.startsWith("\"") && charset.endsWith("\"")) {
+        charset = charset.substring(1, charset.length() - 1);
+      }
+      if (!charset.equals("utf-8") && !charset.equals("utf8")) {
         throw new ApiException(
-            415, "unsupported_media_type", "the body must be UTF-8, not " + p.substring(8));
+            415, "unsupported_media_type", "the body must be UTF-8, not " + shorten(charset));
       }
     }
   }
@@ -468,7 +471,10 @@ public final class Api {
       return json.nullNode();
     }
     String raw = store.job(s.id()).map(JobRow::aggregate).orElse(null);
-    if (raw == null || raw.length() > MAX_INLINE_AGGREGATE) {
+    // The limit counts bytes as sent: a character may take up to three of them in UTF-8.
+    if (raw == null
+        || raw.length() > MAX_INLINE_AGGREGATE
+        || raw.getBytes(StandardCharsets.UTF_8).length > MAX_INLINE_AGGREGATE) {
       return json.nullNode();
     }
     return parse(raw);
@@ -681,23 +687,36 @@ public final class Api {
     // Read the state first: once final, every result is stored, so an empty tail means done.
     boolean finalBefore = job.status().state().isFinal();
     ArrayNode out = json.createArrayNode();
+    // `next` is the last seq returned, as documented; the scan goes on past results the status
+    // filter leaves out, so a page is full unless the results run out.
     long next = after;
+    long scanned = after;
     boolean exhausted = false;
     while (out.size() < limit && !exhausted) {
       List<StoredResult> page =
           only == TaskState.FAILED
-              ? store.failures(job.id(), next, limit - out.size())
-              : store.results(job.id(), next, limit - out.size());
+              ? store.failures(job.id(), scanned, limit - out.size())
+              : store.results(job.id(), scanned, limit - out.size());
       exhausted = page.size() < limit - out.size();
       for (StoredResult r : page) {
-        next = r.seq();
+        scanned = r.seq();
         if (only == null || r.status() == only) {
           out.add(resultView(r));
+          next = r.seq();
         }
       }
       if (page.isEmpty()) {
         exhausted = true;
       }
+    }
+    if (finalBefore && !exhausted) {
+      // A full page may have taken the last result: look one further, or `done` would stay false
+      // on the last page of every job whose results fill it exactly.
+      exhausted =
+          (only == TaskState.FAILED
+                  ? store.failures(job.id(), scanned, 1)
+                  : store.results(job.id(), scanned, 1))
+              .isEmpty();
     }
     ObjectNode body = json.createObjectNode();
     body.set("results", out);

@@ -1,6 +1,7 @@
 package dev.fanout.server.internal.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fanout.FailureMode;
 import dev.fanout.FailurePolicy;
 import dev.fanout.JobSpec;
@@ -113,12 +114,24 @@ final class JobRequest {
             ? (int) integer(fields.get("maxConcurrency"), "maxConcurrency", 1, MAX_CONCURRENCY)
             : null;
     int batchSize = batchSize(fields.get("batchSize"));
+    Long topTimeout =
+        fields.containsKey("timeoutMs")
+            ? integer(fields.get("timeoutMs"), "timeoutMs", 1, MAX_MILLIS)
+            : null;
     JsonNode fn = fields.get("function");
-    if (fn.isObject() && fn.has("url") && !fn.has("name")) {
+    boolean http = fn.isObject() && fn.has("url") && !fn.has("name");
+    if (http) {
       this.function = Components.HTTP;
+      // An HTTP function's timeout bounds each call from its sending, not its wait for the rate
+      // limit or a free slot: the top-level timeoutMs applies to the call unless the function
+      // has its own.
+      JsonNode timed = fn;
+      if (topTimeout != null && !fn.has("timeoutMs")) {
+        timed = ((ObjectNode) fn).deepCopy().put("timeoutMs", topTimeout);
+      }
       this.functionConfig =
           components.httpConfig(
-              fn,
+              timed,
               maxConcurrency != null ? maxConcurrency : JobSpec.DEFAULT_MAX_CONCURRENCY,
               batchSize,
               traceparent);
@@ -138,15 +151,15 @@ final class JobRequest {
     this.transformConfig =
         transform == null || transform.isNull() ? null : Components.jqConfig(transform);
     this.retry = retry(fields.get("retry"));
-    Long topTimeout =
-        fields.containsKey("timeoutMs")
-            ? integer(fields.get("timeoutMs"), "timeoutMs", 1, MAX_MILLIS)
-            : null;
+    // A named function's attempt is timed by the engine, which interrupts it; an HTTP function's
+    // calls are timed by the function itself (above).
     JsonNode fnTimeout = fields.get("function").get("timeoutMs");
     this.timeoutMs =
-        fnTimeout != null
-            ? Long.valueOf(integer(fnTimeout, "function.timeoutMs", 1, MAX_MILLIS))
-            : topTimeout;
+        http
+            ? null
+            : fnTimeout != null
+                ? Long.valueOf(integer(fnTimeout, "function.timeoutMs", 1, MAX_MILLIS))
+                : topTimeout;
     this.deadlineMs =
         fields.containsKey("deadlineMs")
             ? integer(fields.get("deadlineMs"), "deadlineMs", 1, MAX_MILLIS)

@@ -119,11 +119,12 @@ public final class CallLimiter {
     }
     Permit permit = new Permit(permitEpoch);
     if (intervalNanos > 0) {
-      long wait = reserveStart();
-      if (wait > 0) {
+      long[] startAndWait = reserveStart();
+      if (startAndWait[1] > 0) {
         try {
-          sleeper.sleepNanos(wait);
+          sleeper.sleepNanos(startAndWait[1]);
         } catch (InterruptedException e) {
+          giveBackStart(startAndWait[0]);
           permit.close();
           throw e;
         }
@@ -132,14 +133,30 @@ public final class CallLimiter {
     return permit;
   }
 
-  private long reserveStart() {
+  /** Books the next rate slot: returns its start and how long until it, in nanoseconds. */
+  private long[] reserveStart() {
     lock.lock();
     try {
       long now = ticker.getAsLong();
       long start = nextStartSet && nextStartNanos - now > 0 ? nextStartNanos : now;
       nextStartNanos = start + intervalNanos;
       nextStartSet = true;
-      return start - now;
+      return new long[] {start, start - now};
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Unbooks a slot whose waiter was stopped before it: when it is still the last one booked, the
+   * next caller takes it. Otherwise it stays a gap, which only spaces the calls further.
+   */
+  private void giveBackStart(long start) {
+    lock.lock();
+    try {
+      if (nextStartNanos == start + intervalNanos) {
+        nextStartNanos = start;
+      }
     } finally {
       lock.unlock();
     }

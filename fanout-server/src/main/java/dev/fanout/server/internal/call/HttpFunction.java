@@ -4,13 +4,13 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.fanout.TaskContext;
 import dev.fanout.TaskFunction;
+import dev.fanout.server.internal.json.ExactJson;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -74,11 +74,13 @@ import org.eclipse.jetty.util.thread.VirtualThreadPool;
  * and the call stops at the size limit (for a batch, the limit times its items, at most {@link
  * #MAX_BATCH_RESPONSE_BYTES}), so a runaway function cannot exhaust the server's heap.
  *
- * <p>The call's timeout is the config's, cut to the attempt's deadline (for a batch, the latest of
- * its items' deadlines: an item whose own deadline passes first is stopped by the engine and leaves
- * the batch, which goes on for the others). An interrupted call (the engine cancels attempts that
- * way) aborts the exchange and throws {@link InterruptedException} at once, since the request runs
- * on the client's own threads and this thread only waits for it.
+ * <p>The call's timeout is the config's, counted from when the call is sent (a job's timeoutMs
+ * reaches the config, not the engine's attempt timer, so waiting for the rate or a slot never times
+ * an item out), cut to the attempt's deadline (for a batch, the latest of its items' deadlines: an
+ * item whose own deadline passes first is stopped by the engine and leaves the batch, which goes on
+ * for the others). An interrupted call (the engine cancels attempts that way) aborts the exchange
+ * and throws {@link InterruptedException} at once, since the request runs on the client's own
+ * threads and this thread only waits for it.
  *
  * <p>One instance per job: it holds the job's {@link CallLimiter}, which counts calls (a batch is
  * one), and its {@link CallBatcher}. The client is Jetty's: in a loop of calls it spent about 0.06
@@ -138,7 +140,7 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
       Pattern.compile("[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(-[0-9a-zA-Z_.-]*)?");
 
   private static final ObjectMapper MAPPER =
-      JsonMapper.builder().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
+      ExactJson.builder().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
 
   private final HttpFunctionConfig config;
   private final HttpClient client;

@@ -94,6 +94,17 @@ final class Reducers {
     return s.length() > 40 ? s.substring(0, 37) + "..." : s;
   }
 
+  /**
+   * The largest power of ten, up or down, whose numbers {@code sum} and {@code avg} add: an exact
+   * sum of 1E+10000 and 1E-10000 has 20,001 digits, which is still quick to add.
+   */
+  static final int MAX_EXPONENT = 10_000;
+
+  /** The power of ten of a number's first digit: 2 for 123.4, -3 for 0.0012. */
+  static long exponent(BigDecimal number) {
+    return (long) number.precision() - number.scale() - 1;
+  }
+
   /** An integral sum as a JSON integer (64-bit or wider), anything else as a decimal. */
   static JsonNode present(BigDecimal sum) {
     if (sum.signum() == 0) {
@@ -292,7 +303,23 @@ final class Reducers {
             apiName + " needs finite numbers; item " + index + " is " + value.doubleValue(),
             null);
       }
-      return value.decimalValue();
+      BigDecimal number = value.decimalValue();
+      if (number.signum() != 0 && Math.abs(exponent(number)) > MAX_EXPONENT) {
+        // Exact addition aligns the operands: 1E+999999999 plus 1 would take a billion digits.
+        throw new ReduceFailure(
+            index,
+            apiName
+                + " adds numbers from 1E-"
+                + MAX_EXPONENT
+                + " to 1E+"
+                + MAX_EXPONENT
+                + " exactly; item "
+                + index
+                + " is "
+                + shorten(number.toString()),
+            null);
+      }
+      return number;
     }
 
     /**

@@ -21,6 +21,12 @@ class CallLimiterTest {
     long now = 1_000_000_000L;
     final List<Duration> sleeps = new ArrayList<>();
 
+    /** Whether time stands still while callers wait, as when many ask at once. */
+    boolean standStill;
+
+    /** Whether a wait is interrupted, as the engine stops an attempt. */
+    boolean interruptSleeps;
+
     CallLimiter limiter(int maxConcurrency, Double rate) {
       return new CallLimiter(
           maxConcurrency,
@@ -28,7 +34,12 @@ class CallLimiterTest {
           () -> now,
           nanos -> {
             sleeps.add(Duration.ofNanos(nanos));
-            now += nanos;
+            if (interruptSleeps) {
+              throw new InterruptedException("cancelled");
+            }
+            if (!standStill) {
+              now += nanos;
+            }
           });
     }
   }
@@ -54,10 +65,8 @@ class CallLimiterTest {
   void concurrent_callers_each_get_their_own_slot_and_an_idle_job_starts_at_once()
       throws Exception {
     FakeTicker time = new FakeTicker();
-    // A sleeper that does not advance time: as if every caller asked at the same instant.
-    CallLimiter limiter =
-        new CallLimiter(
-            100, 4.0, () -> time.now, nanos -> time.sleeps.add(Duration.ofNanos(nanos)));
+    time.standStill = true;
+    CallLimiter limiter = time.limiter(100, 4.0);
 
     for (int i = 0; i < 3; i++) {
       limiter.acquire();
@@ -228,20 +237,22 @@ class CallLimiterTest {
   }
 
   @Test
-  void an_interrupt_while_waiting_for_the_rate_releases_the_slot() throws Exception {
+  void an_interrupt_while_waiting_for_the_rate_releases_the_slot_and_its_turn() throws Exception {
     FakeTicker time = new FakeTicker();
-    CallLimiter limiter =
-        new CallLimiter(
-            10,
-            1.0,
-            () -> time.now,
-            nanos -> {
-              throw new InterruptedException("cancelled");
-            });
+    time.standStill = true;
+    CallLimiter limiter = time.limiter(10, 1.0);
     limiter.acquire();
+    time.interruptSleeps = true;
 
     assertThatThrownBy(limiter::acquire).isInstanceOf(InterruptedException.class);
     assertThat(limiter.inFlight()).isEqualTo(1);
+
+    time.interruptSleeps = false;
+    limiter.acquire();
+
+    // The stopped waiter's slot, a second out, went to the next caller rather than pushing it to
+    // two seconds: a storm of timeouts would otherwise book the rate further and further ahead.
+    assertThat(time.sleeps).containsExactly(Duration.ofSeconds(1), Duration.ofSeconds(1));
   }
 
   @Property(tries = 200)
