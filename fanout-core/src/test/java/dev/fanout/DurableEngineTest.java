@@ -11,6 +11,7 @@ import dev.fanout.testing.FakeTime;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -53,6 +54,22 @@ class DurableEngineTest {
 
   private static <A> JobOutcome<A> outcomeOf(JobHandle<A> job) {
     return job.outcome().orTimeout(30, TimeUnit.SECONDS).join();
+  }
+
+  @Test
+  void a_jobs_id_tells_its_creation_time_and_ids_of_one_millisecond_keep_their_order() {
+    Engine engine = engine();
+    engine.register("square", Integer.class, (Integer n, TaskContext ctx) -> (long) n * n);
+
+    List<JobHandle<?>> jobs = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      jobs.add(engine.submit(JobSpec.items(range(1)).function("square").build()));
+    }
+
+    for (JobHandle<?> job : jobs) {
+      assertThat(JobStore.createdAtOf(job.id())).hasValue(job.status().createdAt());
+    }
+    assertThat(jobs.stream().map(j -> j.id().value()).toList()).isSorted();
   }
 
   @Test

@@ -523,6 +523,7 @@ class RemoteCommandsIT {
           .contains("Usage: fanout " + command)
           .contains("Example")
           .contains("fanout " + command + " ");
+      assertThat(help.out() + help.err()).as(command).doesNotContain("picocli WARN");
     }
   }
 }

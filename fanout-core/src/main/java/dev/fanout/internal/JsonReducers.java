@@ -55,10 +55,16 @@ final class JsonReducers {
           sum = sum.add(number(values.next(), "avg"));
           n++;
         }
-        yield n == 0
-            ? NullNode.instance
-            : JSON.numberNode(
-                sum.divide(BigDecimal.valueOf(n), MathContext.DECIMAL64).doubleValue());
+        if (n == 0) {
+          yield NullNode.instance;
+        }
+        // A double, unless one cannot hold the mean (beyond 1.8E+308, or so small it would read
+        // 0): then the decimal, rather than "Infinity" or a false zero.
+        BigDecimal mean = sum.divide(BigDecimal.valueOf(n), MathContext.DECIMAL64);
+        double d = mean.doubleValue();
+        yield Double.isFinite(d) && (d != 0 || mean.signum() == 0)
+            ? JSON.numberNode(d)
+            : JSON.numberNode(mean);
       }
       case "min", "max" -> {
         boolean min = name.equals("min");
@@ -86,8 +92,11 @@ final class JsonReducers {
           reducer + " needs numbers, got " + (v == null ? "nothing" : v.getNodeType()));
     }
     BigDecimal number = v.decimalValue();
+    if (number.signum() == 0) {
+      return BigDecimal.ZERO; // 0E-999999999 would carry its billion-place scale into the sum
+    }
     long exponent = (long) number.precision() - number.scale() - 1;
-    if (number.signum() != 0 && Math.abs(exponent) > MAX_EXPONENT) {
+    if (Math.abs(exponent) > MAX_EXPONENT) {
       // Exact addition aligns the operands: 1E+999999999 plus 1 would take a billion digits.
       throw new IllegalArgumentException(
           reducer

@@ -422,7 +422,8 @@ public final class FanoutServer implements AutoCloseable {
     /**
      * Offers a function that jobs may name with {@code {"function": {"name": ...}}}, besides the
      * built-in {@code identity} and {@code demo}. It gets each item as JSON, and its result is
-     * stored as JSON.
+     * stored as JSON. Numbers keep every digit the client sent: a decimal arrives as a {@code
+     * DecimalNode} (read it with {@code decimalValue()}, or {@code doubleValue()} to round).
      *
      * @param name the name jobs use
      * @param function the function

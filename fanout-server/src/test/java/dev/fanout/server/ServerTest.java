@@ -362,15 +362,30 @@ class ServerTest {
   }
 
   @Test
-  void a_sum_refuses_numbers_too_far_from_one_to_add_exactly_instead_of_hanging() {
+  void a_sum_refuses_numbers_too_far_from_one_to_add_exactly_instead_of_hanging() throws Exception {
     String id =
         http.submit(
             "{\"function\": {\"name\": \"identity\"}, \"items\": [1, 1e999999999],"
                 + " \"reduce\": \"sum\"}");
 
+    // A zero is a zero however it is written: its billion-place scale must not reach the sum.
+    String zero =
+        http.submit(
+            "{\"function\": {\"name\": \"identity\"}, \"items\": [1, 0E-999999999, 2],"
+                + " \"reduce\": \"sum\"}");
+    // A mean too large for a double is given as the decimal, not as "Infinity".
+    String mean =
+        http.submit(
+            "{\"function\": {\"name\": \"identity\"}, \"items\": [1e400, 3e400],"
+                + " \"reduce\": \"avg\"}");
+
     JsonNode job = awaitFinal(id);
     assertThat(job.get("status").asText()).isEqualTo("FAILED");
     assertThat(job.get("error").asText()).contains("item 1").contains("1E+999999999");
+    assertThat(awaitFinal(zero).get("aggregate").asLong()).isEqualTo(3);
+    assertThat(awaitFinal(mean).get("status").asText()).isEqualTo("SUCCEEDED");
+    assertThat(exact(http.get("/v1/jobs/" + mean)).get("aggregate").decimalValue())
+        .isEqualByComparingTo(new BigDecimal("2e400"));
   }
 
   @Test
@@ -412,7 +427,7 @@ class ServerTest {
   }
 
   @Test
-  void with_a_status_filter_next_is_the_last_seq_returned_or_after_for_an_empty_page() {
+  void with_a_status_filter_next_moves_past_the_results_left_out() {
     String id =
         http.submit(
             "{\"function\": {\"name\": \"identity\"}, \"items\": [0, 1, 2, 3],"
@@ -426,11 +441,15 @@ class ServerTest {
     assertThat(page.get("next").asLong()).isEqualTo(1);
     JsonNode last = http.get("/v1/jobs/" + id + "/results?status=SUCCEEDED&after=1").json();
     assertThat(last.get("results").findValuesAsText("seq")).containsExactly("3");
-    assertThat(last.get("next").asLong()).isEqualTo(3);
+    assertThat(last.get("next").asLong()).isEqualTo(4);
     assertThat(last.get("done").asBoolean()).isTrue();
-    JsonNode empty = http.get("/v1/jobs/" + id + "/results?status=SUCCEEDED&after=3").json();
+    JsonNode failed = http.get("/v1/jobs/" + id + "/results?status=FAILED&limit=1").json();
+    assertThat(failed.get("results").findValuesAsText("seq")).containsExactly("2");
+    assertThat(failed.get("next").asLong()).isEqualTo(2);
+    assertThat(failed.get("done").asBoolean()).isFalse();
+    JsonNode empty = http.get("/v1/jobs/" + id + "/results?status=FAILED&after=4").json();
     assertThat(empty.get("results")).isEmpty();
-    assertThat(empty.get("next").asLong()).isEqualTo(3);
+    assertThat(empty.get("next").asLong()).isEqualTo(4);
     assertThat(empty.get("done").asBoolean()).isTrue();
   }
 

@@ -208,6 +208,12 @@ class UrlFunctionTest {
     assertThat(job.get("failed").asInt()).as(job.toString()).isEqualTo(2);
     assertThat(http.allResults(id))
         .allSatisfy(r -> assertThat(r.get("error").get("code").asText()).isEqualTo("timeout"));
+    // A job-wide timeout longer than any call may take (up to 30 days, for named functions) is
+    // accepted: each call is then bounded by the longest, an hour.
+    String patient =
+        http.submit(
+            "{\"function\": {\"url\": \"" + slow + "\"}, \"timeoutMs\": 7200000, \"items\": [1]}");
+    assertThat(awaitFinal(patient).get("status").asText()).isEqualTo("SUCCEEDED");
   }
 
   @Test

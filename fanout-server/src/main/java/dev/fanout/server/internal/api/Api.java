@@ -687,9 +687,10 @@ public final class Api {
     // Read the state first: once final, every result is stored, so an empty tail means done.
     boolean finalBefore = job.status().state().isFinal();
     ArrayNode out = json.createArrayNode();
-    // `next` is the last seq returned, as documented; the scan goes on past results the status
-    // filter leaves out, so a page is full unless the results run out.
-    long next = after;
+    // `next` is the last seq returned; with a status filter, the last one read past, so that the
+    // next page does not read the left-out results again (a client polling the successes of a
+    // job with a million failures would otherwise re-read them all on every poll). The scan goes
+    // on past left-out results, so a page is full unless the results run out.
     long scanned = after;
     boolean exhausted = false;
     while (out.size() < limit && !exhausted) {
@@ -702,7 +703,6 @@ public final class Api {
         scanned = r.seq();
         if (only == null || r.status() == only) {
           out.add(resultView(r));
-          next = r.seq();
         }
       }
       if (page.isEmpty()) {
@@ -720,7 +720,7 @@ public final class Api {
     }
     ObjectNode body = json.createObjectNode();
     body.set("results", out);
-    body.put("next", next);
+    body.put("next", scanned);
     body.put("done", finalBefore && exhausted);
     ctx.json(body);
   }

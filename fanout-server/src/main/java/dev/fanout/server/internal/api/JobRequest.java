@@ -9,6 +9,7 @@ import dev.fanout.ResultOrder;
 import dev.fanout.RetryPolicy;
 import dev.fanout.server.internal.ApiException;
 import dev.fanout.server.internal.call.HttpFunction;
+import dev.fanout.server.internal.call.HttpFunctionConfig;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
@@ -124,10 +125,14 @@ final class JobRequest {
       this.function = Components.HTTP;
       // An HTTP function's timeout bounds each call from its sending, not its wait for the rate
       // limit or a free slot: the top-level timeoutMs applies to the call unless the function
-      // has its own.
+      // has its own, up to the longest call a function may take (a longer job-wide timeout,
+      // allowed for named functions, means "no tighter bound" here).
       JsonNode timed = fn;
       if (topTimeout != null && !fn.has("timeoutMs")) {
-        timed = ((ObjectNode) fn).deepCopy().put("timeoutMs", topTimeout);
+        timed =
+            ((ObjectNode) fn)
+                .deepCopy()
+                .put("timeoutMs", Math.min(topTimeout, HttpFunctionConfig.MAX_TIMEOUT.toMillis()));
       }
       this.functionConfig =
           components.httpConfig(

@@ -76,11 +76,11 @@ import org.eclipse.jetty.util.thread.VirtualThreadPool;
  *
  * <p>The call's timeout is the config's, counted from when the call is sent (a job's timeoutMs
  * reaches the config, not the engine's attempt timer, so waiting for the rate or a slot never times
- * an item out), cut to the attempt's deadline (for a batch, the latest of its items' deadlines: an
- * item whose own deadline passes first is stopped by the engine and leaves the batch, which goes on
- * for the others). An interrupted call (the engine cancels attempts that way) aborts the exchange
- * and throws {@link InterruptedException} at once, since the request runs on the client's own
- * threads and this thread only waits for it.
+ * an item out), cut to the attempt's deadline, which is its job's (for a batch, the latest of its
+ * items' deadlines; an item stopped before its batch's answer leaves the batch, which goes on for
+ * the others). An interrupted call (the engine cancels attempts that way) aborts the exchange and
+ * throws {@link InterruptedException} at once, since the request runs on the client's own threads
+ * and this thread only waits for it.
  *
  * <p>One instance per job: it holds the job's {@link CallLimiter}, which counts calls (a batch is
  * one), and its {@link CallBatcher}. The client is Jetty's: in a loop of calls it spent about 0.06

@@ -105,6 +105,17 @@ final class Reducers {
     return (long) number.precision() - number.scale() - 1;
   }
 
+  /**
+   * A mean as a double, unless a double cannot hold it (beyond 1.8E+308, or so small it would read
+   * 0): then as the decimal, rather than {@code "Infinity"} or a false zero.
+   */
+  static JsonNode meanNode(BigDecimal mean) {
+    double d = mean.doubleValue();
+    return Double.isFinite(d) && (d != 0 || mean.signum() == 0)
+        ? JSON.numberNode(d)
+        : JSON.numberNode(mean);
+  }
+
   /** An integral sum as a JSON integer (64-bit or wider), anything else as a decimal. */
   static JsonNode present(BigDecimal sum) {
     if (sum.signum() == 0) {
@@ -130,7 +141,7 @@ final class Reducers {
 
       @Override
       public JsonNode accumulate(JsonNode aggregate, long index, JsonNode value) {
-        return JSON.numberNode(aggregate.decimalValue().add(number(value, index)));
+        return JSON.numberNode(aggregate.decimalValue().add(addend(value, index)));
       }
 
       @Override
@@ -181,7 +192,7 @@ final class Reducers {
       @Override
       public JsonNode accumulate(JsonNode aggregate, long index, JsonNode value) {
         ArrayNode sumAndCount = (ArrayNode) aggregate;
-        BigDecimal sum = sumAndCount.get(0).decimalValue().add(number(value, index));
+        BigDecimal sum = sumAndCount.get(0).decimalValue().add(addend(value, index));
         sumAndCount.set(0, JSON.numberNode(sum));
         sumAndCount.set(1, JSON.numberNode(sumAndCount.get(1).longValue() + 1));
         return sumAndCount;
@@ -199,7 +210,7 @@ final class Reducers {
                 .decimalValue()
                 .divide(BigDecimal.valueOf(count), MathContext.DECIMAL64);
         // A double, as the core's durable avg gives, so both engines answer alike.
-        return JSON.numberNode(mean.doubleValue());
+        return meanNode(mean);
       }
     },
     COLLECT("collect") {
@@ -303,8 +314,20 @@ final class Reducers {
             apiName + " needs finite numbers; item " + index + " is " + value.doubleValue(),
             null);
       }
-      BigDecimal number = value.decimalValue();
-      if (number.signum() != 0 && Math.abs(exponent(number)) > MAX_EXPONENT) {
+      return value.decimalValue();
+    }
+
+    /**
+     * {@link #number}, for an exact addition: a zero as {@code 0} (written {@code 0E-999999999} it
+     * would carry its billion-place scale into the sum), anything else within {@link
+     * #MAX_EXPONENT}.
+     */
+    BigDecimal addend(JsonNode value, long index) {
+      BigDecimal number = number(value, index);
+      if (number.signum() == 0) {
+        return BigDecimal.ZERO;
+      }
+      if (Math.abs(exponent(number)) > MAX_EXPONENT) {
         // Exact addition aligns the operands: 1E+999999999 plus 1 would take a billion digits.
         throw new ReduceFailure(
             index,

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.fanout.server.internal.ApiException;
+import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -17,7 +18,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class JsonReducerTest {
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = ExactJson.mapper();
 
   private static JsonNode json(String text) {
     try {
@@ -134,6 +135,31 @@ class JsonReducerTest {
     assertThatThrownBy(() -> fold(reducer, "[null]"))
         .isInstanceOf(ReduceFailure.class)
         .hasMessageContaining("item 0 is null");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"\"sum\"", "\"avg\""})
+  void sums_take_numbers_within_1e10000_and_zeros_however_written(String reducer) {
+    assertThatThrownBy(() -> fold(reducer, "[1, 1e10001]"))
+        .isInstanceOf(ReduceFailure.class)
+        .hasMessageContaining("item 1 is 1E+10001");
+    assertThatThrownBy(() -> fold(reducer, "[1e-10001]"))
+        .isInstanceOf(ReduceFailure.class)
+        .hasMessageContaining("item 0 is 1E-10001");
+    // A zero's billion-place scale would otherwise be carried into the exact sum.
+    assertThat(fold(reducer, "[2, 0E-999999999, 4]").decimalValue())
+        .isEqualByComparingTo(reducer.contains("sum") ? "6" : "2");
+  }
+
+  @Test
+  void a_mean_beyond_a_double_is_given_as_the_decimal_and_min_max_take_any_number() {
+    assertThat(fold("\"avg\"", "[1e400, 3e400]").decimalValue())
+        .isEqualByComparingTo(new BigDecimal("2e400"));
+    assertThat(fold("\"avg\"", "[1e-400]").decimalValue())
+        .isEqualByComparingTo(new BigDecimal("1e-400"));
+    assertThat(fold("\"avg\"", "[1, 2]").isDouble()).isTrue();
+    assertThat(fold("\"max\"", "[1, 1e20000]").decimalValue())
+        .isEqualByComparingTo(new BigDecimal("1e20000"));
   }
 
   @Test
