@@ -255,6 +255,11 @@ class UrlFunctionTest {
         .allSatisfy(
             r -> {
               assertThat(r.get("error").get("code").asText()).isEqualTo("transform_error");
+              // What the expression did, for people: no Java class names.
+              assertThat(r.get("error").get("message").asText())
+                  .startsWith("transform failed: ")
+                  .contains("\".n, .n\" yielded 2 values")
+                  .doesNotContain("dev.fanout", "Exception", "Failure");
               assertThat(r.get("attempts").asInt()).isEqualTo(1);
             });
   }
