@@ -1,10 +1,12 @@
 package dev.fanout.jdbc;
 
 import dev.fanout.spi.StoreException;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Predicate;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
@@ -53,6 +55,33 @@ final class SchemaMigrator {
    * @throws StoreException when the schema is newer than this jar, or a migration fails
    */
   MigrationVersion migrate() {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return migrateOnce();
+      } catch (StoreException e) {
+        // Nodes starting together on a new database race in Flyway: one may decide to baseline
+        // the schema (it saw no history table) while another has just created that table to
+        // migrate, and fail. Once the table exists, a new try waits on Flyway's lock for the
+        // other node's migration and finds it done; a migration that is really broken fails
+        // the same way every time, and its last error is the one reported.
+        if (!(e.getCause() instanceof FlywayException) || attempt >= MAX_ATTEMPTS) {
+          throw e;
+        }
+        try {
+          Thread.sleep(
+              Duration.ofMillis(100L * attempt + ThreadLocalRandom.current().nextInt(100)));
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+      }
+    }
+  }
+
+  /** How many times {@link #migrate} tries, against the race of nodes starting together. */
+  static final int MAX_ATTEMPTS = 5;
+
+  private MigrationVersion migrateOnce() {
     try {
       MigrationInfo[] known = flyway.info().all();
       MigrationVersion shipped = newest(known, info -> info.getState().isResolved());

@@ -15,7 +15,13 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
@@ -24,6 +30,39 @@ class PostgresJdbcJobStoreTest extends JdbcJobStoreBehaviour {
   @Override
   TestDatabase createDatabase() {
     return PostgresTestDatabase.create();
+  }
+
+  /**
+   * A cluster's nodes often start together on a new database: each one's Flyway finds the schema
+   * without its history table, and all but the first once failed, having decided to baseline a
+   * schema another node was already migrating.
+   */
+  @Test
+  void nodes_opening_a_fresh_schema_at_once_all_open_it() throws Exception {
+    int nodes = 6;
+    ExecutorService pool = Executors.newFixedThreadPool(nodes);
+    try {
+      for (int round = 0; round < 4; round++) {
+        try (PostgresTestDatabase fresh = PostgresTestDatabase.create()) {
+          CountDownLatch go = new CountDownLatch(1);
+          List<Future<JdbcJobStore>> opening = new ArrayList<>();
+          for (int n = 0; n < nodes; n++) {
+            opening.add(
+                pool.submit(
+                    () -> {
+                      go.await();
+                      return fresh.builder().build();
+                    }));
+          }
+          go.countDown();
+          for (Future<JdbcJobStore> store : opening) {
+            store.get(60, TimeUnit.SECONDS).close();
+          }
+        }
+      }
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   @Test
