@@ -6,9 +6,11 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.DecimalNode;
 import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.TextNode;
+import java.math.BigDecimal;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.time.Clock;
@@ -203,6 +205,21 @@ class HttpFunctionTest {
         .isEqualTo(json("{'a': [1, 2]}"));
     assertThat(function("/f?respond=42&type=application/json").apply(null, FakeTaskContext.of(0)))
         .isEqualTo(IntNode.valueOf(42));
+  }
+
+  @Test
+  void numbers_keep_every_digit_in_the_item_sent_and_in_the_answer() throws Exception {
+    BigDecimal item = new BigDecimal("0.1000000000000000055511151231257827");
+    assertThat(
+            function("/f").apply(DecimalNode.valueOf(item), FakeTaskContext.of(0)).decimalValue())
+        .isEqualTo(item);
+    JsonNode answer =
+        function("/f?respond=%5B3.14159265358979323846264338,1e400%5D&type=application/json")
+            .apply(null, FakeTaskContext.of(0));
+    assertThat(answer.get(0).decimalValue())
+        .isEqualTo(new BigDecimal("3.14159265358979323846264338"));
+    assertThat(answer.get(1).isNumber()).isTrue();
+    assertThat(answer.get(1).decimalValue()).isEqualByComparingTo(new BigDecimal("1e400"));
   }
 
   @Test
