@@ -147,7 +147,7 @@ final class StubFunction implements AutoCloseable {
     return calls.stream().filter(c -> c.job.equals(job)).toList();
   }
 
-  /** The calls of a job running now. */
+  /** The calls of a job running now: from their arrival until just before their answer. */
   int inFlight(String job) {
     AtomicInteger n = inFlight.get(job);
     return n == null ? 0 : n.get();
@@ -198,6 +198,7 @@ final class StubFunction implements AutoCloseable {
       AtomicInteger running = inFlight.computeIfAbsent(job, j -> new AtomicInteger());
       AtomicInteger highest = peak.computeIfAbsent(job, j -> new AtomicInteger());
       highest.accumulateAndGet(running.incrementAndGet(), Math::max);
+      boolean counted = true;
       try {
         for (Gate gate : gates) {
           if (gate.matches.test(call)) {
@@ -212,6 +213,11 @@ final class StubFunction implements AutoCloseable {
         Thread.sleep(latency);
         byte[] answer =
             ("{\"v\": " + body + ", \"node\": \"" + node + "\"}").getBytes(StandardCharsets.UTF_8);
+        // Counted out before the answer leaves: once the caller has it, Fanout may start the
+        // item's successor on another node, whose call must not find this one still counted
+        // (this thread may be descheduled between writing the answer and its finally).
+        running.decrementAndGet();
+        counted = false;
         exchange.getResponseHeaders().set("Content-Type", "application/json");
         exchange.sendResponseHeaders(200, answer.length);
         try (OutputStream out = exchange.getResponseBody()) {
@@ -222,7 +228,9 @@ final class StubFunction implements AutoCloseable {
         Thread.currentThread().interrupt();
       } finally {
         call.endNanos = System.nanoTime();
-        running.decrementAndGet();
+        if (counted) {
+          running.decrementAndGet();
+        }
       }
     }
   }
