@@ -135,19 +135,18 @@ public final class InMemoryJobStore implements JobStore {
           Comparator.comparing((Job j) -> j.def.createdAt())
               .thenComparing(j -> j.def.id())
               .reversed();
-      Instant cursorCreatedAt = null;
-      if (before != null) {
-        Job cursor = jobs.get(before);
-        Optional<Instant> at =
-            cursor != null ? Optional.of(cursor.def.createdAt()) : JobStore.createdAtOf(before);
-        if (at.isEmpty()) {
-          return List.of();
-        }
-        cursorCreatedAt = at.get();
+      // A cursor deleted since the last page still tells, by its ID, where it stood.
+      Optional<Instant> since =
+          before == null
+              ? Optional.empty()
+              : Optional.ofNullable(jobs.get(before))
+                  .map(j -> j.def.createdAt())
+                  .or(() -> JobStore.createdAtOf(before));
+      if (before != null && since.isEmpty()) {
+        return List.of();
       }
-      Instant since = cursorCreatedAt;
       return jobs.values().stream()
-          .filter(j -> before == null || sortsAfter(j, since, before))
+          .filter(j -> since.isEmpty() || sortsAfter(j, since.get(), before))
           .sorted(newestFirst)
           .limit(limit)
           .map(Job::row)

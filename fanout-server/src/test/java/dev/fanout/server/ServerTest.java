@@ -3,10 +3,10 @@ package dev.fanout.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fanout.TaskContext;
+import dev.fanout.server.internal.json.ExactJson;
 import java.io.BufferedReader;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -318,9 +318,15 @@ class ServerTest {
 
   /** Parses a body keeping every digit, which the tests' plain mapper would round. */
   private static JsonNode exact(Http.Response r) throws Exception {
-    return new ObjectMapper()
-        .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
-        .readTree(r.body());
+    return EXACT.readTree(r.body());
+  }
+
+  private static final ObjectMapper EXACT = ExactJson.mapper();
+
+  /** Submits a job of the built-in identity function over {@code items}, with more fields. */
+  private String identity(String items, String fields) {
+    return http.submit(
+        "{\"function\": {\"name\": \"identity\"}, \"items\": " + items + ", " + fields + "}");
   }
 
   @Test
@@ -333,15 +339,11 @@ class ServerTest {
             "1e-400",
             "123456789012345678901234567890.5",
             "-7");
-    String collect =
-        http.submit(
-            "{\"function\": {\"name\": \"identity\"}, \"items\": "
-                + numbers
-                + ", \"reduce\": \"collect\"}");
+    String collect = identity(numbers.toString(), "\"reduce\": \"collect\"");
     String sum =
-        http.submit(
-            "{\"function\": {\"name\": \"identity\"}, \"items\": [0.1000000000000000055511151231257827,"
-                + " 0.2000000000000000111022302462515654], \"reduce\": \"sum\"}");
+        identity(
+            "[0.1000000000000000055511151231257827, 0.2000000000000000111022302462515654]",
+            "\"reduce\": \"sum\"");
     awaitFinal(collect);
     awaitFinal(sum);
 
@@ -363,21 +365,12 @@ class ServerTest {
 
   @Test
   void a_sum_refuses_numbers_too_far_from_one_to_add_exactly_instead_of_hanging() throws Exception {
-    String id =
-        http.submit(
-            "{\"function\": {\"name\": \"identity\"}, \"items\": [1, 1e999999999],"
-                + " \"reduce\": \"sum\"}");
+    String id = identity("[1, 1e999999999]", "\"reduce\": \"sum\"");
 
     // A zero is a zero however it is written: its billion-place scale must not reach the sum.
-    String zero =
-        http.submit(
-            "{\"function\": {\"name\": \"identity\"}, \"items\": [1, 0E-999999999, 2],"
-                + " \"reduce\": \"sum\"}");
+    String zero = identity("[1, 0E-999999999, 2]", "\"reduce\": \"sum\"");
     // A mean too large for a double is given as the decimal, not as "Infinity".
-    String mean =
-        http.submit(
-            "{\"function\": {\"name\": \"identity\"}, \"items\": [1e400, 3e400],"
-                + " \"reduce\": \"avg\"}");
+    String mean = identity("[1e400, 3e400]", "\"reduce\": \"avg\"");
 
     JsonNode job = awaitFinal(id);
     assertThat(job.get("status").asText()).isEqualTo("FAILED");
@@ -390,14 +383,9 @@ class ServerTest {
 
   @Test
   void jq_over_numbers_of_extreme_magnitude_ends_promptly() {
-    String transform =
-        http.submit(
-            "{\"function\": {\"name\": \"identity\"}, \"items\": [1e999999999, 1e-999999999],"
-                + " \"transform\": \". + 1\"}");
+    String transform = identity("[1e999999999, 1e-999999999]", "\"transform\": \". + 1\"");
     String reduce =
-        http.submit(
-            "{\"function\": {\"name\": \"identity\"}, \"items\": [1e999999999, 1],"
-                + " \"reduce\": {\"jq\": \". + $item\", \"init\": 0}}");
+        identity("[1e999999999, 1]", "\"reduce\": {\"jq\": \". + $item\", \"init\": 0}");
 
     // Exact arithmetic on these would take a billion digits; jq computes in doubles, so both jobs
     // end at once rather than hang now that the numbers reach it as written.
@@ -429,10 +417,10 @@ class ServerTest {
   @Test
   void with_a_status_filter_next_moves_past_the_results_left_out() {
     String id =
-        http.submit(
-            "{\"function\": {\"name\": \"identity\"}, \"items\": [0, 1, 2, 3],"
-                + " \"order\": \"input\", \"transform\":"
-                + " \"if . % 2 == 0 then . else error(\\\"odd\\\") end\"}");
+        identity(
+            "[0, 1, 2, 3]",
+            "\"order\": \"input\", \"transform\":"
+                + " \"if . % 2 == 0 then . else error(\\\"odd\\\") end\"");
     awaitFinal(id);
 
     // In input order, seq n is item n - 1: seqs 1 and 3 succeeded, 2 and 4 failed.
@@ -457,13 +445,7 @@ class ServerTest {
   void an_aggregate_over_64_kib_in_utf_8_is_served_apart_even_when_it_has_fewer_characters() {
     // 2 x 15,000 euro signs: 30,002 characters, 90,002 bytes as sent.
     String euros = "\u20ac".repeat(15_000);
-    String id =
-        http.submit(
-            "{\"function\": {\"name\": \"identity\"}, \"items\": [\""
-                + euros
-                + "\", \""
-                + euros
-                + "\"], \"reduce\": \"concat\"}");
+    String id = identity("[\"" + euros + "\", \"" + euros + "\"]", "\"reduce\": \"concat\"");
     awaitFinal(id);
 
     Http.Response job = http.get("/v1/jobs/" + id);

@@ -694,10 +694,7 @@ public final class Api {
     long scanned = after;
     boolean exhausted = false;
     while (out.size() < limit && !exhausted) {
-      List<StoredResult> page =
-          only == TaskState.FAILED
-              ? store.failures(job.id(), scanned, limit - out.size())
-              : store.results(job.id(), scanned, limit - out.size());
+      List<StoredResult> page = readResults(job.id(), only, scanned, limit - out.size());
       exhausted = page.size() < limit - out.size();
       for (StoredResult r : page) {
         scanned = r.seq();
@@ -712,17 +709,20 @@ public final class Api {
     if (finalBefore && !exhausted) {
       // A full page may have taken the last result: look one further, or `done` would stay false
       // on the last page of every job whose results fill it exactly.
-      exhausted =
-          (only == TaskState.FAILED
-                  ? store.failures(job.id(), scanned, 1)
-                  : store.results(job.id(), scanned, 1))
-              .isEmpty();
+      exhausted = readResults(job.id(), only, scanned, 1).isEmpty();
     }
     ObjectNode body = json.createObjectNode();
     body.set("results", out);
     body.put("next", scanned);
     body.put("done", finalBefore && exhausted);
     ctx.json(body);
+  }
+
+  /** Results after {@code after}: the failed ones by their own index, else all in seq order. */
+  private List<StoredResult> readResults(JobId id, TaskState only, long after, int limit) {
+    return only == TaskState.FAILED
+        ? store.failures(id, after, limit)
+        : store.results(id, after, limit);
   }
 
   ObjectNode resultView(StoredResult r) {

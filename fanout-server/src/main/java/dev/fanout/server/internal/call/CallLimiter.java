@@ -119,12 +119,13 @@ public final class CallLimiter {
     }
     Permit permit = new Permit(permitEpoch);
     if (intervalNanos > 0) {
-      long[] startAndWait = reserveStart();
-      if (startAndWait[1] > 0) {
+      long start = reserveStart();
+      long wait = start - ticker.getAsLong();
+      if (wait > 0) {
         try {
-          sleeper.sleepNanos(startAndWait[1]);
+          sleeper.sleepNanos(wait);
         } catch (InterruptedException e) {
-          giveBackStart(startAndWait[0]);
+          giveBackStart(start);
           permit.close();
           throw e;
         }
@@ -133,15 +134,15 @@ public final class CallLimiter {
     return permit;
   }
 
-  /** Books the next rate slot: returns its start and how long until it, in nanoseconds. */
-  private long[] reserveStart() {
+  /** Books the next rate slot and returns its start, on the ticker's clock. */
+  private long reserveStart() {
     lock.lock();
     try {
       long now = ticker.getAsLong();
       long start = nextStartSet && nextStartNanos - now > 0 ? nextStartNanos : now;
       nextStartNanos = start + intervalNanos;
       nextStartSet = true;
-      return new long[] {start, start - now};
+      return start;
     } finally {
       lock.unlock();
     }
