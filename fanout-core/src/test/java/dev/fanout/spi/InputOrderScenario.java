@@ -37,6 +37,7 @@ public final class InputOrderScenario {
 
   private final JobStore store;
   private final JobId id = JobId.of(UUID.randomUUID().toString());
+  private final int cap;
   private final List<Integer> choices;
   private final TaskState[] states;
   private final Map<Long, ClaimedTask> holding = new TreeMap<>();
@@ -48,8 +49,9 @@ public final class InputOrderScenario {
   private long clock;
   private String step = "start";
 
-  private InputOrderScenario(JobStore store, int items, List<Integer> choices) {
+  private InputOrderScenario(JobStore store, int items, int cap, List<Integer> choices) {
     this.store = store;
+    this.cap = cap;
     this.choices = choices;
     this.states = new TaskState[items];
     Arrays.fill(states, TaskState.PENDING);
@@ -72,7 +74,7 @@ public final class InputOrderScenario {
      * @param store the store; it may hold other jobs
      */
     public void run(JobStore store) {
-      new InputOrderScenario(store, items, choices).play(cap, endEarly, retryRounds);
+      new InputOrderScenario(store, items, cap, choices).play(endEarly, retryRounds);
     }
   }
 
@@ -102,7 +104,7 @@ public final class InputOrderScenario {
         .as(Plan::new);
   }
 
-  private void play(int cap, boolean endEarly, int retryRounds) {
+  private void play(boolean endEarly, int retryRounds) {
     store.createJob(new NewJob(id, "{}", cap, T0, null, null, null, ResultOrder.INPUT));
     store.addItems(id, 0, IntStream.range(0, states.length).mapToObj(String::valueOf).toList());
     store.seal(id, states.length);
@@ -160,9 +162,20 @@ public final class InputOrderScenario {
     // 8 and 9: the consumer reads, as after every step.
   }
 
+  /**
+   * Claims, and checks the store took the lowest PENDING indexes, as many as the limit and the cap
+   * allow: every PENDING item is due by now, retries included.
+   */
   private void claim(int limit) {
-    for (ClaimedTask task : store.claim(id, "w", limit, at(clock), at(clock + 50))) {
-      assertThat(states[(int) task.index()]).as(step).isEqualTo(TaskState.PENDING);
+    List<Long> expected =
+        IntStream.range(0, states.length)
+            .filter(i -> states[i] == TaskState.PENDING)
+            .limit(Math.max(0, Math.min(limit, cap - holding.size())))
+            .mapToObj(i -> (long) i)
+            .toList();
+    List<ClaimedTask> claimed = store.claim(id, "w", limit, at(clock), at(clock + 50));
+    assertThat(claimed).as(step).extracting(ClaimedTask::index).isEqualTo(expected);
+    for (ClaimedTask task : claimed) {
       states[(int) task.index()] = TaskState.RUNNING;
       holding.put(task.index(), task);
     }

@@ -1,11 +1,14 @@
 package dev.fanout.jdbc;
 
 import dev.fanout.JobId;
+import dev.fanout.spi.ClaimedTask;
 import dev.fanout.spi.StoredResult;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -32,30 +35,102 @@ final class H2Dialect implements Dialect {
   }
 
   /**
-   * H2 returns the rows a statement changed through FINAL TABLE. The items are picked in MERGE's
-   * USING source, which H2 reads once; an {@code UPDATE ... WHERE idx IN (SELECT ... FETCH FIRST
-   * n)} would run its subquery again for every candidate row, which holds the job lock for seconds
-   * on a large job. Ordering by every column of the index (the first two are fixed by the WHERE)
-   * lets H2 read the index in order instead of sorting all PENDING items, and USE INDEX keeps the
-   * optimizer, whose statistics change as the job runs, from picking another index and sorting
-   * anyway: that made one run in ten of a 100,000-item job four times slower. No SKIP LOCKED is
-   * needed: the job row lock already keeps every other claim of this job out. Numbered parameters
-   * keep the parameter order the interface documents.
+   * Claims without moving an index entry: no index of {@code fanout_item} holds a column a claim
+   * changes (see the V6 migration). A job's items from {@code next_fresh} on have never been
+   * claimed, so they are all PENDING and due, and the claim takes them from there in index order;
+   * the PENDING items below it (retries, reclaims, retried failures) are the job's PENDING count
+   * less its items from {@code next_fresh} on, and only when there are any is the range below
+   * {@code next_fresh} of the unsettled items ({@code seq IS NULL}) searched first, stepping over
+   * the RUNNING ones there. The job row lock, which the caller holds, keeps every other claim of
+   * the job out and {@code next_fresh} true.
    */
   @Override
-  public String claimSql() {
+  public List<ClaimedTask> claim(Connection connection, ClaimRequest request) throws SQLException {
+    long nextFresh;
+    try (PreparedStatement select =
+        connection.prepareStatement("SELECT next_fresh FROM fanout_job WHERE id = ?")) {
+      select.setString(1, request.job().value());
+      try (ResultSet row = select.executeQuery()) {
+        if (!row.next()) {
+          return List.of();
+        }
+        nextFresh = row.getLong(1);
+      }
+    }
+    long fresh = request.total() - nextFresh;
+    List<ClaimedTask> claimed = new ArrayList<>();
+    if (request.pending() > fresh) {
+      claimed.addAll(
+          Dialect.runClaim(connection, CLAIM_BELOW, request, request.limit(), nextFresh));
+    }
+    int room = request.limit() - claimed.size();
+    if (room > 0 && fresh > 0) {
+      List<ClaimedTask> taken = Dialect.runClaim(connection, CLAIM_FRESH, request, room, nextFresh);
+      if (!taken.isEmpty()) {
+        long last = taken.stream().mapToLong(ClaimedTask::index).max().getAsLong();
+        try (PreparedStatement advance =
+            connection.prepareStatement("UPDATE fanout_job SET next_fresh = ? WHERE id = ?")) {
+          advance.setLong(1, last + 1);
+          advance.setString(2, request.job().value());
+          advance.executeUpdate();
+        }
+        claimed.addAll(taken);
+      }
+    }
+    return claimed;
+  }
+
+  /** Then no item from {@code next_fresh} on is PENDING any more, so none is left there. */
+  @Override
+  public void cancelUnsettled(Connection connection, JobId id) throws SQLException {
+    Dialect.super.cancelUnsettled(connection, id);
+    try (PreparedStatement none =
+        connection.prepareStatement("UPDATE fanout_job SET next_fresh = total WHERE id = ?")) {
+      none.setString(1, id.value());
+      none.executeUpdate();
+    }
+  }
+
+  /**
+   * H2 returns the rows a statement changed through FINAL TABLE. The items are picked in MERGE's
+   * USING source, which H2 reads once; an {@code UPDATE ... WHERE idx IN (SELECT ... FETCH FIRST
+   * n)} would run its subquery again for every candidate row. Ordering by every column of the index
+   * (the first two are fixed by the WHERE) lets H2 read the index in order instead of sorting, and
+   * USE INDEX keeps the optimizer from picking another index and sorting anyway: that made one run
+   * in ten of a 100,000-item job four times slower. No SKIP LOCKED is needed: the job row lock
+   * already keeps every other claim of this job out. Parameters as {@link Dialect#runClaim}, then 6
+   * {@code next_fresh}.
+   */
+  private static final String PICK =
+      """
+      SELECT job_id, idx FROM fanout_item USE INDEX (fanout_item_by_seq)
+      WHERE job_id = ?1 AND seq IS NULL AND %s AND state = 'PENDING'
+        AND (not_before IS NULL OR not_before <= ?2)
+      ORDER BY job_id, seq, idx
+      FETCH FIRST ?3 ROWS ONLY""";
+
+  /** The PENDING items below {@code next_fresh}, among the RUNNING ones there. */
+  static final String PICK_BELOW = PICK.formatted("idx < ?6");
+
+  /**
+   * The never-claimed items: the state and due-time conditions always hold there, and stay as a
+   * guard.
+   */
+  static final String PICK_FRESH = PICK.formatted("idx >= ?6");
+
+  private static final String CLAIM_BELOW = claimPicked(PICK_BELOW);
+  private static final String CLAIM_FRESH = claimPicked(PICK_FRESH);
+
+  private static String claimPicked(String pick) {
     return """
         SELECT idx, payload, attempts, fence FROM FINAL TABLE (
           MERGE INTO fanout_item i
-          USING (SELECT job_id, idx FROM fanout_item USE INDEX (fanout_item_by_state)
-                 WHERE job_id = ?1 AND state = 'PENDING'
-                   AND (not_before IS NULL OR not_before <= ?2)
-                 ORDER BY job_id, state, idx
-                 FETCH FIRST ?3 ROWS ONLY) picked
+          USING (%s) picked
           ON i.job_id = picked.job_id AND i.idx = picked.idx
           WHEN MATCHED THEN UPDATE
             SET state = 'RUNNING', owner = ?4, lease_until = ?5,
-                attempts = i.attempts + 1, fence = i.fence + 1)""";
+                attempts = i.attempts + 1, fence = i.fence + 1)"""
+        .formatted(pick);
   }
 
   /**
@@ -65,21 +140,21 @@ final class H2Dialect implements Dialect {
    * skipped is being settled, reclaimed or cancelled right now, and the next beat renews it if it
    * is still running.
    *
-   * <p>H2 has no index of RUNNING items by owner or lease (see the V2 migration: each cost every
-   * item two index moves in claim and two in settle), so the statement runs job by job, and finds a
-   * job's RUNNING items as a range of the {@code (job_id, state, idx)} index: at most the job's
-   * concurrency cap of rows. (A join with the jobs would do it in one statement, but H2's FOR
-   * UPDATE locks the joined job rows too, and the heartbeat must take no job lock.)
+   * <p>H2 has no index of RUNNING items by owner or lease (an index that held the state would move
+   * an entry for every claim), so the statement runs job by job, and finds a job's RUNNING items
+   * among its unsettled ones below {@code next_fresh}, a range of the {@code (job_id, seq, idx)}
+   * index: the job's running items and its few PENDING ones there. (A join with the jobs would do
+   * it in one statement, but H2's FOR UPDATE locks the joined job rows too, and the heartbeat must
+   * take no job lock.)
    */
   @Override
   public String renewSql() {
     return """
         MERGE INTO fanout_item i
-        USING (SELECT job_id, idx FROM fanout_item
-               WHERE job_id = ?3 AND state = 'RUNNING' AND owner = ?1
-               FOR UPDATE SKIP LOCKED) mine
+        USING (%s AND owner = ?1 FOR UPDATE SKIP LOCKED) mine
         ON i.job_id = mine.job_id AND i.idx = mine.idx
-        WHEN MATCHED THEN UPDATE SET lease_until = ?2""";
+        WHEN MATCHED THEN UPDATE SET lease_until = ?2"""
+        .formatted(runningOf("?3"));
   }
 
   @Override
@@ -89,17 +164,50 @@ final class H2Dialect implements Dialect {
 
   /**
    * Job by job, as {@link #renewSql()} finds RUNNING items: only sealed jobs that are not final
-   * have any, and the join lets H2 look each one's RUNNING items up in the {@code (job_id, state,
-   * idx)} index. (With {@code job_id IN (SELECT ...)} instead, H2 seeks by the job alone and reads
-   * every item of it.) It locks nothing.
+   * have any, and the join lets H2 look each one's up among its unsettled items below {@code
+   * next_fresh} in the {@code (job_id, seq, idx)} index. (With {@code job_id IN (SELECT ...)}
+   * instead, H2 seeks by the job alone and reads every item of it.) It locks nothing.
    */
   @Override
   public String jobsWithExpiredLeasesSql() {
     return """
         SELECT DISTINCT j.id AS job_id
-        FROM fanout_job j JOIN fanout_item i ON i.job_id = j.id AND i.state = 'RUNNING'
-        WHERE j.sealed AND j.state IN ('ACCEPTED', 'RUNNING') AND i.lease_until <= ?
+        FROM fanout_job j JOIN fanout_item i USE INDEX (fanout_item_by_seq)
+          ON i.job_id = j.id AND i.seq IS NULL AND i.idx < j.next_fresh
+        WHERE j.sealed AND j.state IN ('ACCEPTED', 'RUNNING')
+          AND i.state = 'RUNNING' AND i.lease_until <= ?
         ORDER BY job_id""";
+  }
+
+  /**
+   * Among the job's unsettled items below {@code next_fresh}, as {@link #renewSql()} looks. The
+   * items are picked in MERGE's USING source because only a query takes USE INDEX: a plain UPDATE
+   * went by the primary key and read every item below {@code next_fresh}, settled ones included.
+   */
+  @Override
+  public String reclaimSql() {
+    return """
+        MERGE INTO fanout_item i
+        USING (%s AND lease_until <= ?2) expired
+        ON i.job_id = expired.job_id AND i.idx = expired.idx
+        WHEN MATCHED THEN UPDATE
+          SET state = 'PENDING', fence = i.fence + 1, owner = NULL, lease_until = NULL"""
+        .formatted(runningOf("?1"));
+  }
+
+  /**
+   * A job's RUNNING items, found among its unsettled items below {@code next_fresh}: a range of the
+   * {@code (job_id, seq, idx)} index that holds them and the job's few PENDING items there.
+   *
+   * @param job the parameter that holds the job's ID
+   */
+  private static String runningOf(String job) {
+    return """
+        SELECT job_id, idx FROM fanout_item USE INDEX (fanout_item_by_seq)
+        WHERE job_id = %1$s AND seq IS NULL
+          AND idx < (SELECT next_fresh FROM fanout_job WHERE id = %1$s)
+          AND state = 'RUNNING'"""
+        .formatted(job);
   }
 
   @Override

@@ -577,25 +577,17 @@ public final class JdbcJobStore implements JobStore {
     if (room <= 0) {
       return List.of();
     }
-    List<ClaimedTask> claimed = new ArrayList<>();
-    try (PreparedStatement claim = connection.prepareStatement(dialect.claimSql())) {
-      claim.setString(1, id.value());
-      Timestamps.bind(claim, 2, now);
-      claim.setInt(3, (int) Math.min(limit, room));
-      claim.setString(4, owner);
-      Timestamps.bind(claim, 5, leaseUntil);
-      try (ResultSet rows = claim.executeQuery()) {
-        while (rows.next()) {
-          claimed.add(
-              new ClaimedTask(
-                  id,
-                  rows.getLong("idx"),
-                  rows.getString("payload"),
-                  rows.getInt("attempts"),
-                  rows.getLong("fence")));
-        }
-      }
-    }
+    List<ClaimedTask> claimed =
+        dialect.claim(
+            connection,
+            new Dialect.ClaimRequest(
+                id,
+                job.total(),
+                job.pending(),
+                (int) Math.min(limit, room),
+                owner,
+                now,
+                leaseUntil));
     if (claimed.isEmpty()) {
       return List.of();
     }
@@ -671,11 +663,7 @@ public final class JdbcJobStore implements JobStore {
                 }
                 int count;
                 try (PreparedStatement reclaim =
-                    connection.prepareStatement(
-                        """
-                        UPDATE fanout_item
-                        SET state = 'PENDING', fence = fence + 1, owner = NULL, lease_until = NULL
-                        WHERE job_id = ? AND state = 'RUNNING' AND lease_until <= ?""")) {
+                    connection.prepareStatement(dialect.reclaimSql())) {
                   reclaim.setString(1, job.value());
                   Timestamps.bind(reclaim, 2, now);
                   count = reclaim.executeUpdate();
@@ -1151,14 +1139,14 @@ public final class JdbcJobStore implements JobStore {
             return Optional.empty();
           }
           if (forced != null) {
-            cancelUnsettled(connection, id);
+            dialect.cancelUnsettled(connection, id);
           }
           if (job.inputOrder()) {
             // Nothing unsettled is left to hold them back: the job ends with every result numbered.
             numberInOrder(connection, id, job.nextInOrder(), job.lastSeq());
           }
           JobRow settled = readJob(connection, id).orElseThrow();
-          Verdict verdict = folder.fold(settled, new SucceededValues(connection, dialect, id));
+          Verdict verdict = folder.fold(settled, new SucceededValues(connection, id));
           Objects.requireNonNull(verdict, "the folder returned no verdict");
           JobState state = forced != null ? forced : verdict.state();
           String error = verdict.error() != null ? verdict.error() : forcedError;
@@ -1237,28 +1225,6 @@ public final class JdbcJobStore implements JobStore {
           }
           return readJob(connection, id);
         });
-  }
-
-  /** Cancels a job's PENDING and RUNNING items, with new fences so late reports are dropped. */
-  private static void cancelUnsettled(Connection connection, JobId id) throws SQLException {
-    try (PreparedStatement cancel =
-        connection.prepareStatement(
-            """
-            UPDATE fanout_item
-            SET state = 'CANCELLED', fence = fence + 1, lease_until = NULL
-            WHERE job_id = ? AND state IN ('PENDING', 'RUNNING')""")) {
-      cancel.setString(1, id.value());
-      cancel.executeUpdate();
-    }
-    try (PreparedStatement count =
-        connection.prepareStatement(
-            """
-            UPDATE fanout_job
-            SET cancelled = cancelled + pending + running, pending = 0, running = 0
-            WHERE id = ?""")) {
-      count.setString(1, id.value());
-      count.executeUpdate();
-    }
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 package dev.fanout.jdbc;
 
 import dev.fanout.JobId;
+import dev.fanout.spi.ClaimedTask;
 import dev.fanout.spi.StoreSignals;
 import dev.fanout.spi.StoredResult;
 import java.nio.charset.StandardCharsets;
@@ -46,8 +47,12 @@ final class PostgresDialect implements Dialect {
    * for each claim: that was one half of the run-to-run swings between 5,000 and 19,000 tasks/s.
    */
   @Override
-  public String claimSql() {
-    return """
+  public List<ClaimedTask> claim(Connection connection, ClaimRequest request) throws SQLException {
+    return Dialect.runClaim(connection, CLAIM_SQL, request, request.limit());
+  }
+
+  private static final String CLAIM_SQL =
+      """
         WITH picked AS MATERIALIZED (
           SELECT job_id, idx FROM fanout_item
           WHERE job_id = ? AND state = 'PENDING' AND (not_before IS NULL OR not_before <= ?)
@@ -60,7 +65,6 @@ final class PostgresDialect implements Dialect {
         WHERE i.job_id = (SELECT job_id FROM picked LIMIT 1)
           AND i.idx = ANY (ARRAY(SELECT idx FROM picked))
         RETURNING i.idx, i.payload, i.attempts, i.fence""";
-  }
 
   /**
    * The heartbeat holds no job lock, so it never waits for an item another transaction holds:
@@ -201,23 +205,6 @@ final class PostgresDialect implements Dialect {
       update.setArray(8, connection.createArrayOf("text", job));
       return update.executeUpdate();
     }
-  }
-
-  /**
-   * Every item of the page's index range, whatever its state, by the primary key. With a state
-   * condition the planner went by statistics taken when the job was sealed, where no item had
-   * succeeded yet: it expected one row, and for each page scanned and sorted every item of the job
-   * after the page's start. Folding a 100,000-item job took about 680 ms of the database's time
-   * that way, and the cost grew with the square of the job's size. The primary key's range and
-   * order leave the planner nothing to misjudge; the failed and cancelled items it returns as well
-   * cost a row each, so a fold stays linear in the job's size.
-   */
-  @Override
-  public String succeededPageSql(int pageSize) {
-    return "SELECT idx, state, result FROM fanout_item WHERE job_id = ? AND idx > ?"
-        + " ORDER BY job_id, idx FETCH FIRST "
-        + pageSize
-        + " ROWS ONLY";
   }
 
   /**

@@ -1,6 +1,20 @@
 package dev.fanout.jdbc;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.fanout.JobId;
+import dev.fanout.spi.ClaimedTask;
+import dev.fanout.spi.Completion;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import org.flywaydb.core.Flyway;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The JDBC store's own behaviour on an embedded H2 file. */
@@ -10,5 +24,127 @@ class H2JdbcJobStoreTest extends JdbcJobStoreBehaviour {
   @Override
   TestDatabase createDatabase() {
     return new H2TestDatabase(folder);
+  }
+
+  /**
+   * What keeps a claim from moving an index entry must not make the statements that look for a
+   * job's RUNNING items read all its items: each reads the unsettled items below {@code
+   * next_fresh}, a range of the {@code (job_id, seq, idx)} index, and the claim of never-claimed
+   * items starts at {@code next_fresh}.
+   */
+  @Test
+  void the_statements_that_look_for_running_items_read_one_index_range() throws SQLException {
+    H2Dialect dialect = new H2Dialect();
+    try (Connection connection = database.connect()) {
+      assertThat(bySeqRange(connection, dialect.renewSql()))
+          .contains("JOB_ID = ?3", "SEQ IS NULL", "IDX < (SELECT NEXT_FRESH");
+      assertThat(bySeqRange(connection, dialect.reclaimSql()))
+          .contains("JOB_ID = ?1", "SEQ IS NULL", "IDX < (SELECT NEXT_FRESH");
+      assertThat(bySeqRange(connection, dialect.jobsWithExpiredLeasesSql()))
+          .contains("JOB_ID = J.ID", "SEQ IS NULL", "IDX < J.NEXT_FRESH");
+      assertThat(bySeqRange(connection, H2Dialect.PICK_FRESH))
+          .contains("JOB_ID = ?1", "SEQ IS NULL", "IDX >= ?6");
+      assertThat(bySeqRange(connection, H2Dialect.PICK_BELOW))
+          .contains("JOB_ID = ?1", "SEQ IS NULL", "IDX < ?6");
+    }
+  }
+
+  /**
+   * The index conditions by which a statement reads {@code fanout_item_by_seq}, as H2's plan shows
+   * them, on one line; fails when the plan does not read that index.
+   */
+  private static String bySeqRange(Connection connection, String sql) throws SQLException {
+    String plan = plan(connection, sql);
+    String marker = "FANOUT_ITEM_BY_SEQ:";
+    int start = plan.indexOf(marker);
+    assertThat(start).as("the plan reads fanout_item_by_seq by a range:%n%s", plan).isNotNegative();
+    int end = plan.indexOf("*/", start);
+    return plan.substring(start + marker.length(), end).replaceAll("\\s+", " ").trim();
+  }
+
+  private static String plan(Connection connection, String sql) throws SQLException {
+    try (PreparedStatement explain = connection.prepareStatement("EXPLAIN " + sql)) {
+      for (int i = 1; i <= explain.getParameterMetaData().getParameterCount(); i++) {
+        explain.setObject(i, null);
+      }
+      StringBuilder plan = new StringBuilder();
+      try (ResultSet rows = explain.executeQuery()) {
+        while (rows.next()) {
+          plan.append(rows.getString(1)).append('\n');
+        }
+      }
+      return plan.toString();
+    }
+  }
+
+  /**
+   * A store file from before claims kept {@code next_fresh}, holding a job part way through: an
+   * item settled, one running, one waiting for its retry, two never claimed. The migration gives
+   * the job its {@code next_fresh}, and the job goes on with every item claimed once, in order.
+   */
+  @Test
+  void a_job_stored_before_next_fresh_goes_on_after_the_migration() throws SQLException {
+    store.close();
+    store = null;
+    Path old = folder.resolve("old");
+    String url = JdbcJobStore.h2Url(old);
+    Flyway.configure()
+        .dataSource(url, "", "")
+        .locations("classpath:db/migration/h2")
+        .table(SchemaMigrator.HISTORY_TABLE)
+        .target("5")
+        .load()
+        .migrate();
+    String id = "0190a1b2-0000-7000-8000-000000000001";
+    try (Connection connection = DriverManager.getConnection(url);
+        Statement sql = connection.createStatement()) {
+      sql.execute(
+          """
+          INSERT INTO fanout_job (id, sealed, state, paused, spec, total, max_concurrency,
+              pending, running, succeeded, failed, cancelled, retries, last_seq, created_at,
+              started_at)
+          VALUES ('%s', TRUE, 'RUNNING', FALSE, '{}', 5, 10, 3, 1, 1, 0, 0, 1, 1,
+              TIMESTAMP WITH TIME ZONE '2026-01-01 00:00:00Z',
+              TIMESTAMP WITH TIME ZONE '2026-01-01 00:00:00Z')"""
+              .formatted(id));
+      sql.execute(
+          """
+          INSERT INTO fanout_item (job_id, idx, state, payload, attempts, fence, seq, result,
+              owner, lease_until, not_before)
+          VALUES ('%1$s', 0, 'SUCCEEDED', '0', 1, 1, 1, '0', NULL, NULL, NULL),
+                 ('%1$s', 1, 'RUNNING', '1', 1, 1, NULL, NULL, 'w0',
+                  TIMESTAMP WITH TIME ZONE '2026-01-01 00:00:30Z', NULL),
+                 ('%1$s', 2, 'PENDING', '2', 1, 2, NULL, NULL, NULL, NULL,
+                  TIMESTAMP WITH TIME ZONE '2026-01-01 00:00:05Z'),
+                 ('%1$s', 3, 'PENDING', '3', 0, 0, NULL, NULL, NULL, NULL, NULL),
+                 ('%1$s', 4, 'PENDING', '4', 0, 0, NULL, NULL, NULL, NULL, NULL)"""
+              .formatted(id));
+    }
+
+    store = JdbcJobStore.h2(old);
+    JobId job = JobId.of(id);
+    try (Connection connection = DriverManager.getConnection(url);
+        Statement sql = connection.createStatement();
+        ResultSet row = sql.executeQuery("SELECT next_fresh FROM fanout_job")) {
+      row.next();
+      assertThat(row.getLong(1)).isEqualTo(3);
+    }
+    assertThat(store.claim(job, "w1", 10, T0, T0.plusSeconds(60)))
+        .extracting(ClaimedTask::index)
+        .containsExactly(3L, 4L);
+    List<ClaimedTask> retried = store.claim(job, "w1", 10, T0.plusSeconds(5), T0.plusSeconds(60));
+    assertThat(retried).extracting(ClaimedTask::index).containsExactly(2L);
+    assertThat(retried.getFirst().attempt()).isEqualTo(2);
+    assertThat(store.reclaimExpired(T0.plusSeconds(30))).isOne();
+    List<ClaimedTask> reclaimed =
+        store.claim(job, "w1", 10, T0.plusSeconds(30), T0.plusSeconds(90));
+    assertThat(reclaimed).extracting(ClaimedTask::index).containsExactly(1L);
+    assertThat(store.claim(job, "w1", 10, T0.plusSeconds(30), T0.plusSeconds(90))).isEmpty();
+    assertThat(
+            store.complete(
+                job,
+                List.of(new Completion.Succeeded(1, reclaimed.getFirst().fence(), "1", 1)),
+                T0.plusSeconds(31)))
+        .hasSize(1);
   }
 }

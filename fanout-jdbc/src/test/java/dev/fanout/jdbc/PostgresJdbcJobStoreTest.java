@@ -117,8 +117,7 @@ class PostgresJdbcJobStoreTest extends JdbcJobStoreBehaviour {
 
     try (Connection connection = database.connect();
         PreparedStatement explain =
-            connection.prepareStatement(
-                "EXPLAIN " + new PostgresDialect().succeededPageSql(SucceededValues.PAGE_SIZE))) {
+            connection.prepareStatement("EXPLAIN " + SucceededValues.PAGE_SQL)) {
       explain.setString(1, id.value());
       explain.setLong(2, 1_500);
       StringBuilder plan = new StringBuilder();
