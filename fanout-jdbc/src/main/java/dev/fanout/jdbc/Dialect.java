@@ -195,12 +195,7 @@ interface Dialect {
    * counts them cancelled. It runs under the job row's lock, which the caller holds.
    */
   default void cancelUnsettled(Connection connection, JobId id) throws SQLException {
-    try (PreparedStatement cancel =
-        connection.prepareStatement(
-            """
-            UPDATE fanout_item
-            SET state = 'CANCELLED', fence = fence + 1, lease_until = NULL
-            WHERE job_id = ? AND state IN ('PENDING', 'RUNNING')""")) {
+    try (PreparedStatement cancel = connection.prepareStatement(cancelItemsSql())) {
       cancel.setString(1, id.value());
       cancel.executeUpdate();
     }
@@ -213,6 +208,14 @@ interface Dialect {
       count.setString(1, id.value());
       count.executeUpdate();
     }
+  }
+
+  /** The statement of {@link #cancelUnsettled} that cancels the items; parameter: 1 the job ID. */
+  default String cancelItemsSql() {
+    return """
+        UPDATE fanout_item
+        SET state = 'CANCELLED', fence = fence + 1, lease_until = NULL
+        WHERE job_id = ? AND state IN ('PENDING', 'RUNNING')""";
   }
 
   /** The most items one {@link JdbcJobStore#addItems} transaction should take. */

@@ -92,6 +92,21 @@ final class H2Dialect implements Dialect {
   }
 
   /**
+   * As the default does, and the cancelled items leave the unsettled range: their seq becomes
+   * {@code Long.MIN_VALUE + idx}, below every placeholder and every seq a reader asks for. Left in
+   * that range, they would stay in the way of every claim, heartbeat and reclaim should the job run
+   * again ({@code retryFailed}): a large job ended early leaves most of its items cancelled.
+   */
+  @Override
+  public String cancelItemsSql() {
+    return """
+        UPDATE fanout_item
+        SET state = 'CANCELLED', fence = fence + 1, lease_until = NULL,
+            seq = idx + CAST(-9223372036854775808 AS BIGINT)
+        WHERE job_id = ? AND state IN ('PENDING', 'RUNNING')""";
+  }
+
+  /**
    * H2 returns the rows a statement changed through FINAL TABLE. The items are picked in MERGE's
    * USING source, which H2 reads once; an {@code UPDATE ... WHERE idx IN (SELECT ... FETCH FIRST
    * n)} would run its subquery again for every candidate row. Ordering by every column of the index
@@ -183,6 +198,8 @@ final class H2Dialect implements Dialect {
    * Among the job's unsettled items below {@code next_fresh}, as {@link #renewSql()} looks. The
    * items are picked in MERGE's USING source because only a query takes USE INDEX: a plain UPDATE
    * went by the primary key and read every item below {@code next_fresh}, settled ones included.
+   * The ON clause checks the lease again: a heartbeat may renew an item the source read as expired,
+   * and after waiting for the heartbeat's row lock H2 checks only the ON clause.
    */
   @Override
   public String reclaimSql() {
@@ -190,6 +207,7 @@ final class H2Dialect implements Dialect {
         MERGE INTO fanout_item i
         USING (%s AND lease_until <= ?2) expired
         ON i.job_id = expired.job_id AND i.idx = expired.idx
+          AND i.state = 'RUNNING' AND i.lease_until <= ?2
         WHEN MATCHED THEN UPDATE
           SET state = 'PENDING', fence = i.fence + 1, owner = NULL, lease_until = NULL"""
         .formatted(runningOf("?1"));

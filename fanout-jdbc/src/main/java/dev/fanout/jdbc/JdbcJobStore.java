@@ -987,7 +987,8 @@ public final class JdbcJobStore implements JobStore {
               break;
             }
             long itemSeq = rows.getLong("seq");
-            if (!rows.wasNull() && itemSeq < 0) {
+            // A cancelled item has no result to number; on H2 it has a placeholder seq too.
+            if (!rows.wasNull() && itemSeq < 0 && !"CANCELLED".equals(state)) {
               if (run != null && run[0] + run[2] == idx) {
                 run[2]++;
               } else {

@@ -3,8 +3,11 @@ package dev.fanout.jdbc;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fanout.JobId;
+import dev.fanout.JobState;
 import dev.fanout.spi.ClaimedTask;
 import dev.fanout.spi.Completion;
+import dev.fanout.spi.StoredResult;
+import dev.fanout.spi.Verdict;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -74,6 +77,52 @@ class H2JdbcJobStoreTest extends JdbcJobStoreBehaviour {
         }
       }
       return plan.toString();
+    }
+  }
+
+  /**
+   * A job ended early keeps most of its items cancelled; they leave the unsettled range, so that
+   * when its failed items run again, claims, heartbeats and reclaims read only those.
+   */
+  @Test
+  void cancelled_items_leave_the_range_that_a_retried_job_s_claims_read() throws SQLException {
+    JobId id = sealedJob(50, 5);
+    List<ClaimedTask> first = store.claim(id, "w1", 5, T0, T0.plusSeconds(60));
+    store.complete(
+        id,
+        first.stream()
+            .map(t -> (Completion) new Completion.Failed(t.index(), t.fence(), "\"no\"", 1))
+            .toList(),
+        T0);
+    store.claim(id, "w1", 5, T0, T0.plusSeconds(60));
+    store.finish(
+        id,
+        T0.plusSeconds(1),
+        JobState.FAILED,
+        null,
+        (job, values) -> new Verdict(JobState.FAILED, null, null));
+    assertThat(unsettledRange(id)).isZero();
+    assertThat(store.results(id, 0, 100))
+        .extracting(StoredResult::index)
+        .containsExactly(0L, 1L, 2L, 3L, 4L);
+
+    assertThat(store.retryFailed(id)).isPresent();
+    assertThat(unsettledRange(id)).isEqualTo(5);
+    assertThat(store.claim(id, "w1", 50, T0.plusSeconds(2), T0.plusSeconds(60)))
+        .extracting(ClaimedTask::index)
+        .containsExactly(0L, 1L, 2L, 3L, 4L);
+  }
+
+  private long unsettledRange(JobId id) throws SQLException {
+    try (Connection connection = database.connect();
+        PreparedStatement count =
+            connection.prepareStatement(
+                "SELECT COUNT(*) FROM fanout_item WHERE job_id = ? AND seq IS NULL")) {
+      count.setString(1, id.value());
+      try (ResultSet rows = count.executeQuery()) {
+        rows.next();
+        return rows.getLong(1);
+      }
     }
   }
 

@@ -34,6 +34,11 @@ final class H2TestDatabase implements TestDatabase {
   }
 
   @Override
+  public String blockedSessionsSql() {
+    return "SELECT COUNT(*) FROM INFORMATION_SCHEMA.SESSIONS WHERE BLOCKER_ID IS NOT NULL";
+  }
+
+  @Override
   public Connection connect() throws SQLException {
     return DriverManager.getConnection(url());
   }

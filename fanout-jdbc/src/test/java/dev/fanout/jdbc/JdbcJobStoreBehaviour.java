@@ -24,6 +24,10 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterEach;
@@ -322,6 +326,56 @@ abstract class JdbcJobStoreBehaviour {
     assertThat(second.fence()).isGreaterThan(first.fence());
     assertThat(countItems(id, "RUNNING")).isEqualTo(1);
     assertThat(store.job(id).orElseThrow().running()).isEqualTo(1);
+  }
+
+  /**
+   * A heartbeat renews a lease that has just run out while a reclaim, which read it as expired,
+   * waits for the item's row: once it has the row, the reclaim sees the new lease and leaves the
+   * item to its worker.
+   */
+  @Test
+  void a_lease_renewed_while_a_reclaim_waits_for_the_item_stays_with_its_worker() throws Exception {
+    JobId id = sealedJob(1, 1);
+    ClaimedTask task = store.claim(id, "w1", 1, T0, T0.plusSeconds(10)).getFirst();
+    try (Connection heartbeat = database.connect();
+        ExecutorService reclaimer = Executors.newSingleThreadExecutor()) {
+      heartbeat.setAutoCommit(false);
+      try (PreparedStatement renew =
+          heartbeat.prepareStatement(
+              "UPDATE fanout_item SET lease_until = ? WHERE job_id = ? AND idx = 0")) {
+        Timestamps.bind(renew, 1, T0.plusSeconds(60));
+        renew.setString(2, id.value());
+        assertThat(renew.executeUpdate()).isOne();
+      }
+      Future<Integer> reclaimed = reclaimer.submit(() -> store.reclaimExpired(T0.plusSeconds(30)));
+      awaitBlockedSession(reclaimed);
+      heartbeat.commit();
+
+      assertThat(reclaimed.get(30, TimeUnit.SECONDS)).isZero();
+    }
+    assertThat(countItems(id, "RUNNING")).isOne();
+    assertThat(
+            store.complete(
+                id, List.of(new Completion.Succeeded(0, task.fence(), "1", 1)), T0.plusSeconds(31)))
+        .hasSize(1);
+  }
+
+  /** Waits until a session of the database waits for a lock, while {@code waiter} runs. */
+  private void awaitBlockedSession(Future<?> waiter) throws SQLException, InterruptedException {
+    try (Connection connection = database.connect();
+        PreparedStatement blocked = connection.prepareStatement(database.blockedSessionsSql())) {
+      for (int tries = 0; tries < 1_000; tries++) {
+        assertThat(waiter).as("the statement meant to wait for the lock").isNotDone();
+        try (ResultSet rows = blocked.executeQuery()) {
+          rows.next();
+          if (rows.getLong(1) > 0) {
+            return;
+          }
+        }
+        Thread.sleep(10);
+      }
+    }
+    throw new AssertionError("no session waited for the lock within 10 s");
   }
 
   @Test

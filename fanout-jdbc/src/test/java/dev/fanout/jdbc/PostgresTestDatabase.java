@@ -82,6 +82,12 @@ final class PostgresTestDatabase implements TestDatabase {
   }
 
   @Override
+  public String blockedSessionsSql() {
+    return "SELECT COUNT(*) FROM pg_stat_activity"
+        + " WHERE wait_event_type = 'Lock' AND datname = current_database()";
+  }
+
+  @Override
   public Connection connect() throws SQLException {
     return DriverManager.getConnection(url(), credentials());
   }

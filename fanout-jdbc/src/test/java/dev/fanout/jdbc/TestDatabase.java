@@ -23,6 +23,12 @@ interface TestDatabase extends AutoCloseable {
    */
   String spareSchema();
 
+  /**
+   * A query for how many of this database's sessions wait for a lock another holds, as one number:
+   * for tests that must see a statement blocked before they let it go on.
+   */
+  String blockedSessionsSql();
+
   /** A plain connection for checks, in auto-commit mode. */
   Connection connect() throws SQLException;
 
