@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 
 /** Embedded H2 2.x: one file, several connections of one process. */
@@ -107,14 +108,12 @@ final class H2Dialect implements Dialect {
   }
 
   /**
-   * H2 returns the rows a statement changed through FINAL TABLE. The items are picked in MERGE's
-   * USING source, which H2 reads once; an {@code UPDATE ... WHERE idx IN (SELECT ... FETCH FIRST
-   * n)} would run its subquery again for every candidate row. Ordering by every column of the index
-   * (the first two are fixed by the WHERE) lets H2 read the index in order instead of sorting, and
-   * USE INDEX keeps the optimizer from picking another index and sorting anyway: that made one run
-   * in ten of a 100,000-item job four times slower. No SKIP LOCKED is needed: the job row lock
-   * already keeps every other claim of this job out. Parameters as {@link Dialect#runClaim}, then 6
-   * {@code next_fresh}.
+   * The items a claim takes, lowest index first, among a job's unsettled items; {@code %s} is the
+   * range of indexes. Ordering by every column of the index (the first two are fixed by the WHERE)
+   * lets H2 read the index in order instead of sorting, and USE INDEX keeps the optimizer from
+   * picking another index and sorting anyway: that made one run in ten of a 100,000-item job four
+   * times slower. No SKIP LOCKED is needed: the job row lock already keeps every other claim of
+   * this job out.
    */
   private static final String PICK =
       """
@@ -136,6 +135,12 @@ final class H2Dialect implements Dialect {
   private static final String CLAIM_BELOW = claimPicked(PICK_BELOW);
   private static final String CLAIM_FRESH = claimPicked(PICK_FRESH);
 
+  /**
+   * H2 returns the rows a statement changed through FINAL TABLE. The items are picked in MERGE's
+   * USING source, which H2 reads once; an {@code UPDATE ... WHERE idx IN (SELECT ... FETCH FIRST
+   * n)} would run its subquery again for every candidate row. Parameters as {@link
+   * Dialect#runClaim}, then 6 {@code next_fresh}.
+   */
   private static String claimPicked(String pick) {
     return """
         SELECT idx, payload, attempts, fence FROM FINAL TABLE (
@@ -252,20 +257,51 @@ final class H2Dialect implements Dialect {
     return Optional.empty();
   }
 
-  /** Rows per settling MERGE: few statement texts for H2 to parse and cache, few executions. */
-  static final int SETTLE_ROWS = 64;
+  /**
+   * Rows per multi-row INSERT or MERGE: few statement texts for H2 to parse and cache, few runs.
+   */
+  static final int ROWS_PER_STATEMENT = 64;
 
   /**
-   * A MERGE per {@value #SETTLE_ROWS} items, with the items as a VALUES list: one statement's set
-   * up, plan and undo bookkeeping for many items, where the JDBC batch of per-item UPDATEs paid
-   * them per item. The guard is the one PostgreSQL's settle uses: the fence, and no sequence number
-   * yet.
+   * An INSERT per {@value #ROWS_PER_STATEMENT} items, with the items as a VALUES list: H2 runs each
+   * entry of a JDBC batch as a statement of its own, with its set-up and undo bookkeeping, where a
+   * multi-row INSERT pays them once per chunk.
+   */
+  @Override
+  public void insertItems(
+      Connection connection, JobId id, long firstIndex, List<String> items, int chunk)
+      throws SQLException {
+    long index = firstIndex;
+    for (int from = 0; from < items.size(); from += ROWS_PER_STATEMENT) {
+      List<String> part = items.subList(from, Math.min(items.size(), from + ROWS_PER_STATEMENT));
+      try (PreparedStatement insert =
+          connection.prepareStatement(
+              "INSERT INTO fanout_item (job_id, idx, state, payload, attempts, fence) VALUES "
+                  + String.join(
+                      ", ", Collections.nCopies(part.size(), "(?, ?, 'PENDING', ?, 0, 0)")))) {
+        int parameter = 1;
+        for (String item : part) {
+          insert.setString(parameter++, id.value());
+          insert.setLong(parameter++, index++);
+          insert.setString(parameter++, Objects.requireNonNull(item, "item"));
+        }
+        insert.executeUpdate();
+      }
+    }
+  }
+
+  /**
+   * A MERGE per {@value #ROWS_PER_STATEMENT} items, with the items as a VALUES list: one
+   * statement's set up, plan and undo bookkeeping for many items, where the JDBC batch of per-item
+   * UPDATEs paid them per item. The guard is the one PostgreSQL's settle uses: the fence, and no
+   * sequence number yet.
    */
   @Override
   public int settle(Connection connection, JobId id, List<Settle> settles) throws SQLException {
     int applied = 0;
-    for (int from = 0; from < settles.size(); from += SETTLE_ROWS) {
-      List<Settle> chunk = settles.subList(from, Math.min(settles.size(), from + SETTLE_ROWS));
+    for (int from = 0; from < settles.size(); from += ROWS_PER_STATEMENT) {
+      List<Settle> chunk =
+          settles.subList(from, Math.min(settles.size(), from + ROWS_PER_STATEMENT));
       String rows =
           String.join(
               ", ",

@@ -49,6 +49,10 @@ class H2JdbcJobStoreTest extends JdbcJobStoreBehaviour {
           .contains("JOB_ID = ?1", "SEQ IS NULL", "IDX >= ?6");
       assertThat(bySeqRange(connection, H2Dialect.PICK_BELOW))
           .contains("JOB_ID = ?1", "SEQ IS NULL", "IDX < ?6");
+      // The fold's pages: a range of the primary key, read in its order, never sorted.
+      assertThat(plan(connection, SucceededValues.PAGE_SQL))
+          .containsPattern("PRIMARY_KEY_\\w+: JOB_ID = \\?1\\s+AND IDX > \\?2")
+          .contains("/* index sorted */");
     }
   }
 
