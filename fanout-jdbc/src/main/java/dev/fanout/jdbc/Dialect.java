@@ -287,6 +287,26 @@ interface Dialect {
   }
 
   /**
+   * Whether {@link #settleHeld} may stand in for reading the holders of a batch's reports first:
+   * where the holders cost a statement that the settle can answer itself.
+   */
+  default boolean settlesHeldItems() {
+    return false;
+  }
+
+  /**
+   * Settles the items whose reported claim still holds them (RUNNING, with the reported fence) and
+   * leaves the others, inside the caller's transaction; only where {@link #settlesHeldItems()}. The
+   * indexes must be distinct.
+   *
+   * @return the attempts of each item settled, by index; the items missing were not held
+   */
+  default Map<Long, Integer> settleHeld(Connection connection, JobId id, List<Settle> settles)
+      throws SQLException {
+    throw new UnsupportedOperationException("this database reads the holders first");
+  }
+
+  /**
    * The signals of a store on this database: within this process unless the database can carry them
    * between processes.
    *

@@ -35,13 +35,16 @@ import java.util.Collections;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import org.flywaydb.core.api.MigrationVersion;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -699,15 +702,61 @@ public final class JdbcJobStore implements JobStore {
     if (completions.isEmpty()) {
       return List.of();
     }
-    return transactions.inTransaction(
-        "record results of job " + id,
-        connection -> {
-          Optional<LockedJob> locked = lockJob(connection, id);
-          if (locked.isEmpty()) {
-            return List.of();
-          }
-          return completeLocked(connection, id, locked.get(), completions, true).settled();
-        });
+    return recording(
+        completions,
+        unread ->
+            transactions.inTransaction(
+                "record results of job " + id,
+                connection -> {
+                  Optional<LockedJob> locked = lockJob(connection, id);
+                  if (locked.isEmpty()) {
+                    return List.of();
+                  }
+                  return completeLocked(connection, id, locked.get(), completions, true, unread)
+                      .settled();
+                }));
+  }
+
+  /**
+   * Records a batch of reports, on a database that can settle them without reading their holders
+   * first ({@link Dialect#settlesHeldItems()}) that way, and the careful way after all when one
+   * report turns out stale: a stale report, whose item was reclaimed, retried or cancelled since
+   * its claim, is rare, and its transaction is rolled back before anything is kept.
+   *
+   * @param record one transaction recording the batch; its argument says whether it may leave the
+   *     holders unread
+   */
+  private <T> T recording(List<Completion> completions, Function<Boolean, T> record) {
+    if (!dialect.settlesHeldItems() || !distinctItems(completions)) {
+      return record.apply(false);
+    }
+    try {
+      return record.apply(true);
+    } catch (StaleReport e) {
+      return record.apply(false);
+    }
+  }
+
+  private static boolean distinctItems(List<Completion> completions) {
+    Set<Long> seen = new HashSet<>(completions.size() * 2);
+    for (Completion completion : completions) {
+      if (!seen.add(completion.index())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Thrown inside a transaction recording reports with their holders unread when one of them is
+   * stale, to roll it back; see {@link #recording}.
+   */
+  private static final class StaleReport extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    StaleReport() {
+      super("a report is stale", null, false, false);
+    }
   }
 
   @Override
@@ -723,42 +772,58 @@ public final class JdbcJobStore implements JobStore {
     Objects.requireNonNull(now, "now");
     Objects.requireNonNull(owner, "owner");
     Objects.requireNonNull(leaseUntil, "leaseUntil");
-    return transactions.inTransaction(
-        "record results of job " + id + " and claim its next items",
-        connection -> {
-          Optional<LockedJob> locked = lockJob(connection, id);
-          if (locked.isEmpty()) {
-            return new Recorded(List.of(), List.of(), false);
-          }
-          LockedJob before = locked.get();
-          Settled settled =
-              completions.isEmpty()
-                  ? new Settled(List.of(), 0, 0, 0, before.lastSeq())
-                  : completeLocked(connection, id, before, completions, false);
-          // The row as the completions left it: the claim sees the slots they freed.
-          LockedJob after =
-              new LockedJob(
-                  before.sealed(),
-                  before.state(),
-                  before.paused(),
-                  before.maxConcurrency(),
-                  before.total(),
-                  before.pending() + settled.retried(),
-                  before.running() - settled.freed(),
-                  settled.lastSeq(),
-                  before.inputOrder(),
-                  before.nextInOrder());
-          List<ClaimedTask> claimed =
-              claimLimit > 0
-                  ? claimLocked(connection, id, after, owner, claimLimit, now, leaseUntil, false)
-                  : List.of();
-          writeCounts(connection, id, settled, claimed.size(), now);
-          boolean drained =
-              after.sealed()
-                  && after.pending() - claimed.size() == 0
-                  && after.running() + claimed.size() == 0;
-          return new Recorded(settled.settled(), claimed, drained);
-        });
+    return recording(
+        completions,
+        unread ->
+            transactions.inTransaction(
+                "record results of job " + id + " and claim its next items",
+                connection ->
+                    completeAndClaimLocked(
+                        connection, id, completions, now, owner, claimLimit, leaseUntil, unread)));
+  }
+
+  private Recorded completeAndClaimLocked(
+      Connection connection,
+      JobId id,
+      List<Completion> completions,
+      Instant now,
+      String owner,
+      int claimLimit,
+      Instant leaseUntil,
+      boolean holdersUnread)
+      throws SQLException {
+    Optional<LockedJob> locked = lockJob(connection, id);
+    if (locked.isEmpty()) {
+      return new Recorded(List.of(), List.of(), false);
+    }
+    LockedJob before = locked.get();
+    Settled settled =
+        completions.isEmpty()
+            ? new Settled(List.of(), 0, 0, 0, before.lastSeq())
+            : completeLocked(connection, id, before, completions, false, holdersUnread);
+    // The row as the completions left it: the claim sees the slots they freed.
+    LockedJob after =
+        new LockedJob(
+            before.sealed(),
+            before.state(),
+            before.paused(),
+            before.maxConcurrency(),
+            before.total(),
+            before.pending() + settled.retried(),
+            before.running() - settled.freed(),
+            settled.lastSeq(),
+            before.inputOrder(),
+            before.nextInOrder());
+    List<ClaimedTask> claimed =
+        claimLimit > 0
+            ? claimLocked(connection, id, after, owner, claimLimit, now, leaseUntil, false)
+            : List.of();
+    writeCounts(connection, id, settled, claimed.size(), now);
+    boolean drained =
+        after.sealed()
+            && after.pending() - claimed.size() == 0
+            && after.running() + claimed.size() == 0;
+    return new Recorded(settled.settled(), claimed, drained);
   }
 
   /**
@@ -814,11 +879,14 @@ public final class JdbcJobStore implements JobStore {
       JobId id,
       LockedJob job,
       List<Completion> completions,
-      boolean writeCounts)
+      boolean writeCounts,
+      boolean holdersUnread)
       throws SQLException {
     // Only holders of the job lock change an item's state or fence, so what is read here
-    // stays true for the rest of the transaction.
-    Map<Long, ItemHolder> holders = readHolders(connection, id, completions, dialect);
+    // stays true for the rest of the transaction. Unread, every report is taken as held, and
+    // the settle and the retries check it, each row under its own guard.
+    Map<Long, ItemHolder> holders =
+        holdersUnread ? Map.of() : readHolders(connection, id, completions, dialect);
     long lastSeq = job.lastSeq();
     // An input-ordered job's items settle held, under a placeholder seq; see numberInOrder.
     boolean inputOrder = job.inputOrder();
@@ -833,16 +901,14 @@ public final class JdbcJobStore implements JobStore {
     // index when its statistics are stale.
     try (PreparedStatement retry =
         connection.prepareStatement(
-            """
-                UPDATE fanout_item
-                SET state = 'PENDING', fence = fence + 1, not_before = ?, error = ?,
-                    owner = NULL, lease_until = NULL
-                WHERE job_id = ? AND idx = ? AND fence = ? AND seq IS NULL""")) {
+            holdersUnread ? RETRY_SQL + " AND state = 'RUNNING'" : RETRY_SQL)) {
       for (Completion completion : completions) {
-        ItemHolder holder = holders.get(completion.index());
-        if (holder == null || !holder.heldUnder(completion.fence())) {
+        ItemHolder holder = holdersUnread ? null : holders.get(completion.index());
+        if (!holdersUnread && (holder == null || !holder.heldUnder(completion.fence()))) {
           continue; // stale: the item changed hands since this claim
         }
+        // Unread, the attempts come back with the settle.
+        int attempts = holder == null ? 0 : holder.attempts;
         switch (completion) {
           case Completion.Succeeded s -> {
             StoredResult result =
@@ -853,7 +919,7 @@ public final class JdbcJobStore implements JobStore {
                     TaskState.SUCCEEDED,
                     s.value(),
                     null,
-                    holder.attempts,
+                    attempts,
                     s.durationMillis());
             settles.add(settle(result, s.fence(), inputOrder));
             settled.add(result);
@@ -868,7 +934,7 @@ public final class JdbcJobStore implements JobStore {
                     TaskState.FAILED,
                     null,
                     f.error(),
-                    holder.attempts,
+                    attempts,
                     f.durationMillis());
             settles.add(settle(result, f.fence(), inputOrder));
             settled.add(result);
@@ -885,15 +951,32 @@ public final class JdbcJobStore implements JobStore {
           }
         }
         // A second report for the same item in this batch is stale by now.
-        holder.released = true;
+        if (holder != null) {
+          holder.released = true;
+        }
         frontierSettled |=
             completion.index() == job.nextInOrder() && !(completion instanceof Completion.Retry);
       }
-      if (!settles.isEmpty() && dialect.settle(connection, id, settles) != settles.size()) {
-        throw new SQLException(
-            "an item of job " + id + " changed while the job was locked; nothing was recorded");
+      if (holdersUnread) {
+        if (!settles.isEmpty()) {
+          Map<Long, Integer> attempts = dialect.settleHeld(connection, id, settles);
+          if (attempts.size() != settles.size()) {
+            throw new StaleReport();
+          }
+          settled.replaceAll(r -> withAttempts(r, attempts.get(r.index())));
+        }
+        for (int count : retry.executeBatch()) {
+          if (count == 0) {
+            throw new StaleReport();
+          }
+        }
+      } else {
+        if (!settles.isEmpty() && dialect.settle(connection, id, settles) != settles.size()) {
+          throw new SQLException(
+              "an item of job " + id + " changed while the job was locked; nothing was recorded");
+        }
+        requireAllApplied(retry.executeBatch(), id);
       }
-      requireAllApplied(retry.executeBatch(), id);
     }
     if (settled.isEmpty() && retried == 0) {
       return new Settled(List.of(), 0, 0, 0, lastSeq);
@@ -923,6 +1006,25 @@ public final class JdbcJobStore implements JobStore {
       count.executeUpdate();
     }
     return done;
+  }
+
+  private static final String RETRY_SQL =
+      """
+      UPDATE fanout_item
+      SET state = 'PENDING', fence = fence + 1, not_before = ?, error = ?,
+          owner = NULL, lease_until = NULL
+      WHERE job_id = ? AND idx = ? AND fence = ? AND seq IS NULL""";
+
+  private static StoredResult withAttempts(StoredResult r, int attempts) {
+    return new StoredResult(
+        r.jobId(),
+        r.seq(),
+        r.index(),
+        r.status(),
+        r.value(),
+        r.error(),
+        attempts,
+        r.durationMillis());
   }
 
   /**

@@ -57,6 +57,25 @@ class H2JdbcJobStoreTest extends JdbcJobStoreBehaviour {
   }
 
   /**
+   * A writer's batches vary in size, so its statements have many texts; with H2's default cache of
+   * 8 parsed statements they evicted each other and every statement was parsed again.
+   */
+  @Test
+  void the_database_keeps_every_statement_text_a_writer_uses_parsed() throws SQLException {
+    try (Connection connection = database.connect();
+        Statement statement = connection.createStatement();
+        ResultSet row =
+            statement.executeQuery(
+                "SELECT SETTING_VALUE FROM INFORMATION_SCHEMA.SETTINGS"
+                    + " WHERE SETTING_NAME = 'QUERY_CACHE_SIZE'")) {
+      assertThat(row.next()).isTrue();
+      assertThat(Integer.parseInt(row.getString(1)))
+          .isEqualTo(H2Dialect.QUERY_CACHE_SIZE)
+          .isGreaterThan(H2Dialect.ROWS_PER_STATEMENT + 32);
+    }
+  }
+
+  /**
    * The index conditions by which a statement reads {@code fanout_item_by_seq}, as H2's plan shows
    * them, on one line; fails when the plan does not read that index.
    */
