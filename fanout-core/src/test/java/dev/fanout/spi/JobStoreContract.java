@@ -5,6 +5,7 @@ import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.tuple;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.fanout.JobId;
 import dev.fanout.JobState;
@@ -42,6 +43,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -911,6 +913,54 @@ public abstract class JobStoreContract {
     assertThat(recorded.settled()).isEmpty();
     assertThat(recorded.claimed()).isEmpty();
     assertThat(Counts.of(row(id))).isEqualTo(new Counts(3, 2, 0, 0, 0));
+  }
+
+  /**
+   * One stale report among fresh ones of other items: the fresh ones are recorded, numbered without
+   * a gap and free their slots for the claim in the same call, in either result order. (A store may
+   * first record a batch as if every report held, and fall back when one does not.)
+   */
+  @ParameterizedTest
+  @EnumSource(ResultOrder.class)
+  void a_stale_report_among_fresh_ones_leaves_them_recorded_numbered_and_their_slots_refilled(
+      ResultOrder order) {
+    assumeTrue(store.supportsResultOrder(order));
+    JobId id = sealedJob(jobId(1), at(0), 6, 3, order);
+    List<ClaimedTask> claimed = store.claim(id, "w", 3, at(10), FAR_LEASE);
+    ClaimedTask zero = claimed.get(0);
+
+    Recorded recorded =
+        store.completeAndClaim(
+            id,
+            List.of(
+                new Completion.Succeeded(0, zero.fence() - 1, "\"stale\"", 5),
+                succeeded(claimed.get(1)),
+                retry(claimed.get(2), at(20))),
+            at(11),
+            "w",
+            5,
+            FAR_LEASE);
+
+    assertThat(recorded.settled())
+        .singleElement()
+        .satisfies(
+            r -> {
+              assertThat(r.index()).isEqualTo(1);
+              assertThat(r.attempts()).isEqualTo(1);
+              assertThat(r.value()).isEqualTo("1");
+            });
+    // Item 2 waits for its backoff, so the two freed slots go to the next fresh items.
+    assertThat(indexes(recorded.claimed())).containsExactly(3L, 4L);
+    assertThat(Counts.of(row(id))).isEqualTo(new Counts(2, 3, 1, 0, 0));
+    assertThat(row(id).retries()).isEqualTo(1);
+
+    // Item 0's own claim still holds it: its report settles it, and both are numbered 1 and 2.
+    store.complete(id, List.of(succeeded(zero)), at(12));
+    List<List<Long>> expected =
+        order == ResultOrder.INPUT
+            ? List.of(List.of(1L, 0L), List.of(2L, 1L))
+            : List.of(List.of(1L, 1L), List.of(2L, 0L));
+    assertThat(seqAndIndex(store.results(id, 0, 10))).isEqualTo(expected);
   }
 
   @Test

@@ -174,9 +174,10 @@ interface Dialect {
   /**
    * Driver properties the pool passes to every new connection.
    *
+   * @param jdbcUrl the store's URL, whose own settings win
    * @param connectTimeout how long opening a connection may take
    */
-  Map<String, String> driverProperties(Duration connectTimeout);
+  Map<String, String> driverProperties(String jdbcUrl, Duration connectTimeout);
 
   /** SQL the pool runs on every new connection, if any. */
   Optional<String> connectionInitSql();

@@ -733,6 +733,10 @@ public final class JdbcJobStore implements JobStore {
     try {
       return record.apply(true);
     } catch (StaleReport e) {
+      for (Throwable rollbackFailure : e.getSuppressed()) {
+        LOG.warn(
+            "rolling back a batch with a stale report failed; recording it again", rollbackFailure);
+      }
       return record.apply(false);
     }
   }
@@ -755,7 +759,8 @@ public final class JdbcJobStore implements JobStore {
     private static final long serialVersionUID = 1L;
 
     StaleReport() {
-      super("a report is stale", null, false, false);
+      // Suppression stays on: it carries a failed rollback to recording(), which logs it.
+      super("a report is stale", null, true, false);
     }
   }
 
@@ -884,9 +889,11 @@ public final class JdbcJobStore implements JobStore {
       throws SQLException {
     // Only holders of the job lock change an item's state or fence, so what is read here
     // stays true for the rest of the transaction. Unread, every report is taken as held, and
-    // the settle and the retries check it, each row under its own guard.
+    // the settle and the retries check it, each row under its own guard. Every report for a
+    // job that has ended (cancelled, or failed fast) is stale, so those are always read.
+    boolean unread = holdersUnread && !job.state().isFinal();
     Map<Long, ItemHolder> holders =
-        holdersUnread ? Map.of() : readHolders(connection, id, completions, dialect);
+        unread ? Map.of() : readHolders(connection, id, completions, dialect);
     long lastSeq = job.lastSeq();
     // An input-ordered job's items settle held, under a placeholder seq; see numberInOrder.
     boolean inputOrder = job.inputOrder();
@@ -896,15 +903,15 @@ public final class JdbcJobStore implements JobStore {
     int succeeded = 0;
     int failed = 0;
     List<Dialect.Settle> settles = new ArrayList<>();
-    // Guarded by fence and "not settled" rather than by state, as the dialects' settles are:
-    // a state condition invites PostgreSQL to scan the job's RUNNING items by a partial
-    // index when its statistics are stale.
+    // Guarded by fence and "not settled" rather than by state, as PostgreSQL's settle is: a
+    // state condition invites PostgreSQL to scan the job's RUNNING items by a partial index
+    // when its statistics are stale. With the holders unread (H2 only, which finds the row by
+    // its primary key either way) the state is checked here, as reading them would have.
     try (PreparedStatement retry =
-        connection.prepareStatement(
-            holdersUnread ? RETRY_SQL + " AND state = 'RUNNING'" : RETRY_SQL)) {
+        connection.prepareStatement(unread ? RETRY_SQL + " AND state = 'RUNNING'" : RETRY_SQL)) {
       for (Completion completion : completions) {
-        ItemHolder holder = holdersUnread ? null : holders.get(completion.index());
-        if (!holdersUnread && (holder == null || !holder.heldUnder(completion.fence()))) {
+        ItemHolder holder = unread ? null : holders.get(completion.index());
+        if (!unread && (holder == null || !holder.heldUnder(completion.fence()))) {
           continue; // stale: the item changed hands since this claim
         }
         // Unread, the attempts come back with the settle.
@@ -957,7 +964,7 @@ public final class JdbcJobStore implements JobStore {
         frontierSettled |=
             completion.index() == job.nextInOrder() && !(completion instanceof Completion.Retry);
       }
-      if (holdersUnread) {
+      if (unread) {
         if (!settles.isEmpty()) {
           Map<Long, Integer> attempts = dialect.settleHeld(connection, id, settles);
           if (attempts.size() != settles.size()) {
@@ -2055,7 +2062,7 @@ public final class JdbcJobStore implements JobStore {
       config.setAutoCommit(false);
       config.setTransactionIsolation("TRANSACTION_READ_COMMITTED");
       Properties properties = new Properties();
-      properties.putAll(dialect.driverProperties(timeout));
+      properties.putAll(dialect.driverProperties(jdbcUrl, timeout));
       config.setDataSourceProperties(properties);
       dialect.connectionInitSql().ifPresent(config::setConnectionInitSql);
       try {
