@@ -174,10 +174,9 @@ interface Dialect {
   /**
    * Driver properties the pool passes to every new connection.
    *
-   * @param jdbcUrl the store's URL, whose own settings win
    * @param connectTimeout how long opening a connection may take
    */
-  Map<String, String> driverProperties(String jdbcUrl, Duration connectTimeout);
+  Map<String, String> driverProperties(Duration connectTimeout);
 
   /** SQL the pool runs on every new connection, if any. */
   Optional<String> connectionInitSql();
@@ -285,26 +284,6 @@ interface Dialect {
       }
       return applied;
     }
-  }
-
-  /**
-   * Whether {@link #settleHeld} may stand in for reading the holders of a batch's reports first:
-   * where the holders cost a statement that the settle can answer itself.
-   */
-  default boolean settlesHeldItems() {
-    return false;
-  }
-
-  /**
-   * Settles the items whose reported claim still holds them (RUNNING, with the reported fence) and
-   * leaves the others, inside the caller's transaction; only where {@link #settlesHeldItems()}. The
-   * indexes must be distinct.
-   *
-   * @return the attempts of each item settled, by index; the items missing were not held
-   */
-  default Map<Long, Integer> settleHeld(Connection connection, JobId id, List<Settle> settles)
-      throws SQLException {
-    throw new UnsupportedOperationException("this database reads the holders first");
   }
 
   /**

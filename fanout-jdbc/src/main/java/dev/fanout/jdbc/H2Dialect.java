@@ -10,9 +10,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -265,12 +263,6 @@ final class H2Dialect implements Dialect {
   static final int ROWS_PER_STATEMENT = 64;
 
   /**
-   * Parsed statements H2 keeps per connection, unless the URL sets its own: the settle's and the
-   * insert's text for every row count, the claims and the fixed statements.
-   */
-  static final int QUERY_CACHE_SIZE = 256;
-
-  /**
    * An INSERT per {@value #ROWS_PER_STATEMENT} items, with the items as a VALUES list: H2 runs each
    * entry of a JDBC batch as a statement of its own, with its set-up and undo bookkeeping, where a
    * multi-row INSERT pays them once per chunk.
@@ -301,32 +293,32 @@ final class H2Dialect implements Dialect {
   /**
    * A MERGE per {@value #ROWS_PER_STATEMENT} items, with the items as a VALUES list: one
    * statement's set up, plan and undo bookkeeping for many items, where the JDBC batch of per-item
-   * UPDATEs paid them per item. Its guard is the holder's: RUNNING, the fence, no sequence number
-   * yet.
+   * UPDATEs paid them per item. The guard is the one PostgreSQL's settle uses: the fence, and no
+   * sequence number yet.
    */
   @Override
   public int settle(Connection connection, JobId id, List<Settle> settles) throws SQLException {
-    return settleHeld(connection, id, settles).size();
-  }
-
-  @Override
-  public boolean settlesHeldItems() {
-    return true;
-  }
-
-  /**
-   * The settle's MERGE reports through FINAL TABLE which rows it changed, and their attempts, so
-   * recording a batch needs no query of its holders first: on H2 that query cost a tenth of the
-   * writer's time.
-   */
-  @Override
-  public Map<Long, Integer> settleHeld(Connection connection, JobId id, List<Settle> settles)
-      throws SQLException {
-    Map<Long, Integer> attempts = new HashMap<>();
+    int applied = 0;
     for (int from = 0; from < settles.size(); from += ROWS_PER_STATEMENT) {
       List<Settle> chunk =
           settles.subList(from, Math.min(settles.size(), from + ROWS_PER_STATEMENT));
-      try (PreparedStatement merge = connection.prepareStatement(settleSql(chunk.size()))) {
+      String rows =
+          String.join(
+              ", ",
+              Collections.nCopies(
+                  chunk.size(),
+                  "(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS VARCHAR(16)),"
+                      + " CAST(? AS BIGINT), CAST(? AS VARCHAR), CAST(? AS VARCHAR),"
+                      + " CAST(? AS BIGINT))"));
+      try (PreparedStatement merge =
+          connection.prepareStatement(
+              "MERGE INTO fanout_item i USING (VALUES "
+                  + rows
+                  + ") AS c(idx, fence, state, seq, result, error, millis)"
+                  + " ON i.job_id = ? AND i.idx = c.idx AND i.fence = c.fence AND i.seq IS NULL"
+                  + " WHEN MATCHED THEN UPDATE SET state = c.state, seq = c.seq,"
+                  + " result = c.result, error = c.error, duration_millis = c.millis,"
+                  + " lease_until = NULL")) {
         int parameter = 1;
         for (Settle s : chunk) {
           StoredResult r = s.result();
@@ -339,45 +331,15 @@ final class H2Dialect implements Dialect {
           merge.setLong(parameter++, r.durationMillis());
         }
         merge.setString(parameter, id.value());
-        try (ResultSet rows = merge.executeQuery()) {
-          while (rows.next()) {
-            attempts.put(rows.getLong(1), rows.getInt(2));
-          }
-        }
+        applied += merge.executeUpdate();
       }
     }
-    return attempts;
-  }
-
-  private static String settleSql(int rows) {
-    String values =
-        String.join(
-            ", ",
-            Collections.nCopies(
-                rows,
-                "(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS VARCHAR(16)),"
-                    + " CAST(? AS BIGINT), CAST(? AS VARCHAR), CAST(? AS VARCHAR),"
-                    + " CAST(? AS BIGINT))"));
-    return "SELECT idx, attempts FROM FINAL TABLE (MERGE INTO fanout_item i USING (VALUES "
-        + values
-        + ") AS c(idx, fence, state, seq, result, error, millis)"
-        + " ON i.job_id = ? AND i.idx = c.idx AND i.fence = c.fence AND i.seq IS NULL"
-        + " AND i.state = 'RUNNING'"
-        + " WHEN MATCHED THEN UPDATE SET state = c.state, seq = c.seq,"
-        + " result = c.result, error = c.error, duration_millis = c.millis,"
-        + " lease_until = NULL)";
+    return applied;
   }
 
   @Override
-  public Map<String, String> driverProperties(String jdbcUrl, Duration connectTimeout) {
-    // H2 keeps 8 parsed statements per session by default. A settle and an insert have a text
-    // per row count, so a writer's batches of varying size evicted even the fixed statements and
-    // every one was parsed again: 7 % of the writer's time. A database setting: it applies when
-    // this connection opens the database, and H2 refuses a URL that sets it otherwise.
-    if (jdbcUrl.toUpperCase(Locale.ROOT).contains(";QUERY_CACHE_SIZE=")) {
-      return Map.of();
-    }
-    return Map.of("QUERY_CACHE_SIZE", Integer.toString(QUERY_CACHE_SIZE));
+  public Map<String, String> driverProperties(Duration connectTimeout) {
+    return Map.of();
   }
 
   @Override

@@ -35,16 +35,13 @@ import java.util.Collections;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Properties;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Function;
 import org.flywaydb.core.api.MigrationVersion;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -702,66 +699,15 @@ public final class JdbcJobStore implements JobStore {
     if (completions.isEmpty()) {
       return List.of();
     }
-    return recording(
-        completions,
-        unread ->
-            transactions.inTransaction(
-                "record results of job " + id,
-                connection -> {
-                  Optional<LockedJob> locked = lockJob(connection, id);
-                  if (locked.isEmpty()) {
-                    return List.of();
-                  }
-                  return completeLocked(connection, id, locked.get(), completions, true, unread)
-                      .settled();
-                }));
-  }
-
-  /**
-   * Records a batch of reports, on a database that can settle them without reading their holders
-   * first ({@link Dialect#settlesHeldItems()}) that way, and the careful way after all when one
-   * report turns out stale: a stale report, whose item was reclaimed, retried or cancelled since
-   * its claim, is rare, and its transaction is rolled back before anything is kept.
-   *
-   * @param record one transaction recording the batch; its argument says whether it may leave the
-   *     holders unread
-   */
-  private <T> T recording(List<Completion> completions, Function<Boolean, T> record) {
-    if (!dialect.settlesHeldItems() || !distinctItems(completions)) {
-      return record.apply(false);
-    }
-    try {
-      return record.apply(true);
-    } catch (StaleReport e) {
-      for (Throwable rollbackFailure : e.getSuppressed()) {
-        LOG.warn(
-            "rolling back a batch with a stale report failed; recording it again", rollbackFailure);
-      }
-      return record.apply(false);
-    }
-  }
-
-  private static boolean distinctItems(List<Completion> completions) {
-    Set<Long> seen = new HashSet<>(completions.size() * 2);
-    for (Completion completion : completions) {
-      if (!seen.add(completion.index())) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  /**
-   * Thrown inside a transaction recording reports with their holders unread when one of them is
-   * stale, to roll it back; see {@link #recording}.
-   */
-  private static final class StaleReport extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-
-    StaleReport() {
-      // Suppression stays on: it carries a failed rollback to recording(), which logs it.
-      super("a report is stale", null, true, false);
-    }
+    return transactions.inTransaction(
+        "record results of job " + id,
+        connection -> {
+          Optional<LockedJob> locked = lockJob(connection, id);
+          if (locked.isEmpty()) {
+            return List.of();
+          }
+          return completeLocked(connection, id, locked.get(), completions, true).settled();
+        });
   }
 
   @Override
@@ -777,58 +723,42 @@ public final class JdbcJobStore implements JobStore {
     Objects.requireNonNull(now, "now");
     Objects.requireNonNull(owner, "owner");
     Objects.requireNonNull(leaseUntil, "leaseUntil");
-    return recording(
-        completions,
-        unread ->
-            transactions.inTransaction(
-                "record results of job " + id + " and claim its next items",
-                connection ->
-                    completeAndClaimLocked(
-                        connection, id, completions, now, owner, claimLimit, leaseUntil, unread)));
-  }
-
-  private Recorded completeAndClaimLocked(
-      Connection connection,
-      JobId id,
-      List<Completion> completions,
-      Instant now,
-      String owner,
-      int claimLimit,
-      Instant leaseUntil,
-      boolean holdersUnread)
-      throws SQLException {
-    Optional<LockedJob> locked = lockJob(connection, id);
-    if (locked.isEmpty()) {
-      return new Recorded(List.of(), List.of(), false);
-    }
-    LockedJob before = locked.get();
-    Settled settled =
-        completions.isEmpty()
-            ? new Settled(List.of(), 0, 0, 0, before.lastSeq())
-            : completeLocked(connection, id, before, completions, false, holdersUnread);
-    // The row as the completions left it: the claim sees the slots they freed.
-    LockedJob after =
-        new LockedJob(
-            before.sealed(),
-            before.state(),
-            before.paused(),
-            before.maxConcurrency(),
-            before.total(),
-            before.pending() + settled.retried(),
-            before.running() - settled.freed(),
-            settled.lastSeq(),
-            before.inputOrder(),
-            before.nextInOrder());
-    List<ClaimedTask> claimed =
-        claimLimit > 0
-            ? claimLocked(connection, id, after, owner, claimLimit, now, leaseUntil, false)
-            : List.of();
-    writeCounts(connection, id, settled, claimed.size(), now);
-    boolean drained =
-        after.sealed()
-            && after.pending() - claimed.size() == 0
-            && after.running() + claimed.size() == 0;
-    return new Recorded(settled.settled(), claimed, drained);
+    return transactions.inTransaction(
+        "record results of job " + id + " and claim its next items",
+        connection -> {
+          Optional<LockedJob> locked = lockJob(connection, id);
+          if (locked.isEmpty()) {
+            return new Recorded(List.of(), List.of(), false);
+          }
+          LockedJob before = locked.get();
+          Settled settled =
+              completions.isEmpty()
+                  ? new Settled(List.of(), 0, 0, 0, before.lastSeq())
+                  : completeLocked(connection, id, before, completions, false);
+          // The row as the completions left it: the claim sees the slots they freed.
+          LockedJob after =
+              new LockedJob(
+                  before.sealed(),
+                  before.state(),
+                  before.paused(),
+                  before.maxConcurrency(),
+                  before.total(),
+                  before.pending() + settled.retried(),
+                  before.running() - settled.freed(),
+                  settled.lastSeq(),
+                  before.inputOrder(),
+                  before.nextInOrder());
+          List<ClaimedTask> claimed =
+              claimLimit > 0
+                  ? claimLocked(connection, id, after, owner, claimLimit, now, leaseUntil, false)
+                  : List.of();
+          writeCounts(connection, id, settled, claimed.size(), now);
+          boolean drained =
+              after.sealed()
+                  && after.pending() - claimed.size() == 0
+                  && after.running() + claimed.size() == 0;
+          return new Recorded(settled.settled(), claimed, drained);
+        });
   }
 
   /**
@@ -884,16 +814,11 @@ public final class JdbcJobStore implements JobStore {
       JobId id,
       LockedJob job,
       List<Completion> completions,
-      boolean writeCounts,
-      boolean holdersUnread)
+      boolean writeCounts)
       throws SQLException {
     // Only holders of the job lock change an item's state or fence, so what is read here
-    // stays true for the rest of the transaction. Unread, every report is taken as held, and
-    // the settle and the retries check it, each row under its own guard. Every report for a
-    // job that has ended (cancelled, or failed fast) is stale, so those are always read.
-    boolean unread = holdersUnread && !job.state().isFinal();
-    Map<Long, ItemHolder> holders =
-        unread ? Map.of() : readHolders(connection, id, completions, dialect);
+    // stays true for the rest of the transaction.
+    Map<Long, ItemHolder> holders = readHolders(connection, id, completions, dialect);
     long lastSeq = job.lastSeq();
     // An input-ordered job's items settle held, under a placeholder seq; see numberInOrder.
     boolean inputOrder = job.inputOrder();
@@ -903,19 +828,21 @@ public final class JdbcJobStore implements JobStore {
     int succeeded = 0;
     int failed = 0;
     List<Dialect.Settle> settles = new ArrayList<>();
-    // Guarded by fence and "not settled" rather than by state, as PostgreSQL's settle is: a
-    // state condition invites PostgreSQL to scan the job's RUNNING items by a partial index
-    // when its statistics are stale. With the holders unread (H2 only, which finds the row by
-    // its primary key either way) the state is checked here, as reading them would have.
+    // Guarded by fence and "not settled" rather than by state, as the dialects' settles are:
+    // a state condition invites PostgreSQL to scan the job's RUNNING items by a partial
+    // index when its statistics are stale.
     try (PreparedStatement retry =
-        connection.prepareStatement(unread ? RETRY_SQL + " AND state = 'RUNNING'" : RETRY_SQL)) {
+        connection.prepareStatement(
+            """
+                UPDATE fanout_item
+                SET state = 'PENDING', fence = fence + 1, not_before = ?, error = ?,
+                    owner = NULL, lease_until = NULL
+                WHERE job_id = ? AND idx = ? AND fence = ? AND seq IS NULL""")) {
       for (Completion completion : completions) {
-        ItemHolder holder = unread ? null : holders.get(completion.index());
-        if (!unread && (holder == null || !holder.heldUnder(completion.fence()))) {
+        ItemHolder holder = holders.get(completion.index());
+        if (holder == null || !holder.heldUnder(completion.fence())) {
           continue; // stale: the item changed hands since this claim
         }
-        // Unread, the attempts come back with the settle.
-        int attempts = holder == null ? 0 : holder.attempts;
         switch (completion) {
           case Completion.Succeeded s -> {
             StoredResult result =
@@ -926,7 +853,7 @@ public final class JdbcJobStore implements JobStore {
                     TaskState.SUCCEEDED,
                     s.value(),
                     null,
-                    attempts,
+                    holder.attempts,
                     s.durationMillis());
             settles.add(settle(result, s.fence(), inputOrder));
             settled.add(result);
@@ -941,7 +868,7 @@ public final class JdbcJobStore implements JobStore {
                     TaskState.FAILED,
                     null,
                     f.error(),
-                    attempts,
+                    holder.attempts,
                     f.durationMillis());
             settles.add(settle(result, f.fence(), inputOrder));
             settled.add(result);
@@ -958,32 +885,15 @@ public final class JdbcJobStore implements JobStore {
           }
         }
         // A second report for the same item in this batch is stale by now.
-        if (holder != null) {
-          holder.released = true;
-        }
+        holder.released = true;
         frontierSettled |=
             completion.index() == job.nextInOrder() && !(completion instanceof Completion.Retry);
       }
-      if (unread) {
-        if (!settles.isEmpty()) {
-          Map<Long, Integer> attempts = dialect.settleHeld(connection, id, settles);
-          if (attempts.size() != settles.size()) {
-            throw new StaleReport();
-          }
-          settled.replaceAll(r -> withAttempts(r, attempts.get(r.index())));
-        }
-        for (int count : retry.executeBatch()) {
-          if (count == 0) {
-            throw new StaleReport();
-          }
-        }
-      } else {
-        if (!settles.isEmpty() && dialect.settle(connection, id, settles) != settles.size()) {
-          throw new SQLException(
-              "an item of job " + id + " changed while the job was locked; nothing was recorded");
-        }
-        requireAllApplied(retry.executeBatch(), id);
+      if (!settles.isEmpty() && dialect.settle(connection, id, settles) != settles.size()) {
+        throw new SQLException(
+            "an item of job " + id + " changed while the job was locked; nothing was recorded");
       }
+      requireAllApplied(retry.executeBatch(), id);
     }
     if (settled.isEmpty() && retried == 0) {
       return new Settled(List.of(), 0, 0, 0, lastSeq);
@@ -1013,25 +923,6 @@ public final class JdbcJobStore implements JobStore {
       count.executeUpdate();
     }
     return done;
-  }
-
-  private static final String RETRY_SQL =
-      """
-      UPDATE fanout_item
-      SET state = 'PENDING', fence = fence + 1, not_before = ?, error = ?,
-          owner = NULL, lease_until = NULL
-      WHERE job_id = ? AND idx = ? AND fence = ? AND seq IS NULL""";
-
-  private static StoredResult withAttempts(StoredResult r, int attempts) {
-    return new StoredResult(
-        r.jobId(),
-        r.seq(),
-        r.index(),
-        r.status(),
-        r.value(),
-        r.error(),
-        attempts,
-        r.durationMillis());
   }
 
   /**
@@ -2062,7 +1953,7 @@ public final class JdbcJobStore implements JobStore {
       config.setAutoCommit(false);
       config.setTransactionIsolation("TRANSACTION_READ_COMMITTED");
       Properties properties = new Properties();
-      properties.putAll(dialect.driverProperties(jdbcUrl, timeout));
+      properties.putAll(dialect.driverProperties(timeout));
       config.setDataSourceProperties(properties);
       dialect.connectionInitSql().ifPresent(config::setConnectionInitSql);
       try {

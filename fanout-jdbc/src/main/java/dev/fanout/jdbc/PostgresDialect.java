@@ -115,7 +115,7 @@ final class PostgresDialect implements Dialect {
   }
 
   @Override
-  public Map<String, String> driverProperties(String jdbcUrl, Duration connectTimeout) {
+  public Map<String, String> driverProperties(Duration connectTimeout) {
     String seconds = Long.toString(Math.max(1, connectTimeout.toSeconds()));
     return Map.of(
         // Without these an unreachable host blocks open() for the driver's own defaults.

@@ -57,42 +57,6 @@ class H2JdbcJobStoreTest extends JdbcJobStoreBehaviour {
   }
 
   /**
-   * A writer's batches vary in size, so its statements have many texts; with H2's default cache of
-   * 8 parsed statements they evicted each other and every statement was parsed again.
-   */
-  @Test
-  void the_database_keeps_every_statement_text_a_writer_uses_parsed() throws SQLException {
-    try (Connection connection = database.connect()) {
-      assertThat(queryCacheSize(connection))
-          .isEqualTo(H2Dialect.QUERY_CACHE_SIZE)
-          .isGreaterThan(H2Dialect.ROWS_PER_STATEMENT + 32);
-    }
-  }
-
-  /** H2 refuses a setting given twice with two values, so a URL's own cache size is kept. */
-  @Test
-  void a_url_that_sets_its_own_query_cache_size_opens_with_it(@TempDir Path other)
-      throws SQLException {
-    String url = JdbcJobStore.h2Url(other.toAbsolutePath()) + ";query_cache_size=32";
-    try (JdbcJobStore own = JdbcJobStore.open(url);
-        Connection connection = DriverManager.getConnection(url)) {
-      assertThat(own.activeJobs()).isEmpty();
-      assertThat(queryCacheSize(connection)).isEqualTo(32);
-    }
-  }
-
-  private static int queryCacheSize(Connection connection) throws SQLException {
-    try (Statement statement = connection.createStatement();
-        ResultSet row =
-            statement.executeQuery(
-                "SELECT SETTING_VALUE FROM INFORMATION_SCHEMA.SETTINGS"
-                    + " WHERE SETTING_NAME = 'QUERY_CACHE_SIZE'")) {
-      assertThat(row.next()).isTrue();
-      return Integer.parseInt(row.getString(1));
-    }
-  }
-
-  /**
    * The index conditions by which a statement reads {@code fanout_item_by_seq}, as H2's plan shows
    * them, on one line; fails when the plan does not read that index.
    */
