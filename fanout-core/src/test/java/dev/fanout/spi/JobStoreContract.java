@@ -681,14 +681,18 @@ public abstract class JobStoreContract {
         store.complete(
             id,
             List.of(
-                new Completion.Succeeded(0, claimed.get(0).fence(), "100", 1_500),
-                new Completion.Failed(1, claimed.get(1).fence(), "\"boom\"", 2_500),
+                new Completion.Succeeded(
+                    0, claimed.get(0).fence(), claimed.get(0).attempt(), "100", 1_500),
+                new Completion.Failed(
+                    1, claimed.get(1).fence(), claimed.get(1).attempt(), "\"boom\"", 2_500),
                 retry(claimed.get(2), at(20))),
             at(12));
     ClaimedTask again = store.claim(id, "w", 1, at(21), FAR_LEASE).get(0);
     List<StoredResult> second =
         store.complete(
-            id, List.of(new Completion.Succeeded(2, again.fence(), "400", 12_000)), at(22));
+            id,
+            List.of(new Completion.Succeeded(2, again.fence(), again.attempt(), "400", 12_000)),
+            at(22));
 
     assertThat(first)
         .containsExactly(
@@ -716,8 +720,8 @@ public abstract class JobStoreContract {
         store.complete(
             id,
             List.of(
-                new Completion.Succeeded(0, zero.fence() - 1, "0", 5),
-                new Completion.Failed(0, zero.fence() + 1, "\"stale\"", 5),
+                new Completion.Succeeded(0, zero.fence() - 1, zero.attempt(), "0", 5),
+                new Completion.Failed(0, zero.fence() + 1, zero.attempt(), "\"stale\"", 5),
                 new Completion.Retry(0, zero.fence() - 1, "\"stale\"", at(20)),
                 succeeded(claimed.get(1))),
             at(11));
@@ -754,7 +758,10 @@ public abstract class JobStoreContract {
     ClaimedTask task = store.claim(id, "w", 1, at(10), FAR_LEASE).get(0);
 
     assertThat(
-            store.complete(id, List.of(new Completion.Succeeded(7, task.fence(), "7", 1)), at(11)))
+            store.complete(
+                id,
+                List.of(new Completion.Succeeded(7, task.fence(), task.attempt(), "7", 1)),
+                at(11)))
         .isEmpty();
     assertThat(store.complete(jobId(404), List.of(succeeded(task)), at(11))).isEmpty();
     assertThat(Counts.of(row(id))).isEqualTo(new Counts(0, 1, 0, 0, 0));
@@ -906,7 +913,7 @@ public abstract class JobStoreContract {
     JobId id = sealedJob(1, 5, 2);
     List<ClaimedTask> claimed = store.claim(id, "w", 2, at(10), FAR_LEASE);
     ClaimedTask zero = claimed.get(0);
-    Completion stale = new Completion.Succeeded(0, zero.fence() - 1, "0", 5);
+    Completion stale = new Completion.Succeeded(0, zero.fence() - 1, zero.attempt(), "0", 5);
 
     Recorded recorded = store.completeAndClaim(id, List.of(stale), at(11), "w", 5, FAR_LEASE);
 
@@ -933,7 +940,7 @@ public abstract class JobStoreContract {
         store.completeAndClaim(
             id,
             List.of(
-                new Completion.Succeeded(0, zero.fence() - 1, "\"stale\"", 5),
+                new Completion.Succeeded(0, zero.fence() - 1, zero.attempt(), "\"stale\"", 5),
                 succeeded(claimed.get(1)),
                 retry(claimed.get(2), at(20))),
             at(11),
@@ -961,6 +968,42 @@ public abstract class JobStoreContract {
             ? List.of(List.of(1L, 0L), List.of(2L, 1L))
             : List.of(List.of(1L, 1L), List.of(2L, 0L));
     assertThat(seqAndIndex(store.results(id, 0, 10))).isEqualTo(expected);
+  }
+
+  /**
+   * A stale retry among fresh reports of other items: the item it names stays with its own claim,
+   * and the fresh reports are recorded with their attempts. (A store that first records a batch as
+   * if every report held learns of the stale retry only from the rows its update changed.)
+   */
+  @Test
+  void a_stale_retry_among_fresh_reports_leaves_its_item_running_and_records_the_rest() {
+    JobId id = sealedJob(1, 4, 4);
+    List<ClaimedTask> claimed = store.claim(id, "w", 4, at(10), FAR_LEASE);
+    ClaimedTask three = claimed.get(3);
+
+    Recorded recorded =
+        store.completeAndClaim(
+            id,
+            List.of(
+                succeeded(claimed.get(0)),
+                new Completion.Retry(3, three.fence() - 1, "\"stale\"", at(20)),
+                failed(claimed.get(1))),
+            at(11),
+            "w",
+            5,
+            FAR_LEASE);
+
+    assertThat(recorded.settled())
+        .extracting(StoredResult::index, StoredResult::status, StoredResult::attempts)
+        .containsExactlyInAnyOrder(
+            tuple(0L, TaskState.SUCCEEDED, 1), tuple(1L, TaskState.FAILED, 1));
+    assertThat(recorded.claimed()).isEmpty();
+    assertThat(Counts.of(row(id))).isEqualTo(new Counts(0, 2, 1, 1, 0));
+    assertThat(row(id).retries()).isZero();
+
+    // Item 3's own claim still holds it, so its own retry applies.
+    store.complete(id, List.of(retry(three, at(20))), at(12));
+    assertThat(Counts.of(row(id))).isEqualTo(new Counts(1, 1, 1, 1, 0));
   }
 
   @Test
@@ -2596,11 +2639,16 @@ public abstract class JobStoreContract {
 
   private static Completion succeeded(ClaimedTask task) {
     return new Completion.Succeeded(
-        task.index(), task.fence(), String.valueOf(task.index() * task.index()), 10);
+        task.index(),
+        task.fence(),
+        task.attempt(),
+        String.valueOf(task.index() * task.index()),
+        10);
   }
 
   private static Completion failed(ClaimedTask task) {
-    return new Completion.Failed(task.index(), task.fence(), "\"boom " + task.index() + "\"", 10);
+    return new Completion.Failed(
+        task.index(), task.fence(), task.attempt(), "\"boom " + task.index() + "\"", 10);
   }
 
   private static Completion retry(ClaimedTask task, Instant notBefore) {

@@ -151,13 +151,16 @@ final class ClaimRace {
       for (ClaimedTask task : reported) {
         if (random.nextInt(10) == 0) {
           // A report from an older claim of the same item: must be dropped.
-          reports.add(new Completion.Failed(task.index(), task.fence() - 1, "\"stale\"", 0));
+          reports.add(
+              new Completion.Failed(
+                  task.index(), task.fence() - 1, task.attempt(), "\"stale\"", 0));
         }
         if (task.attempt() == 1 && random.nextInt(8) == 0) {
           reports.add(new Completion.Retry(task.index(), task.fence(), "\"again\"", NOW));
           sentRetries++;
         } else {
-          reports.add(new Completion.Succeeded(task.index(), task.fence(), task.item(), 1));
+          reports.add(
+              new Completion.Succeeded(task.index(), task.fence(), task.attempt(), task.item(), 1));
           expectedSettled++;
         }
       }
@@ -183,7 +186,8 @@ final class ClaimRace {
       store.reclaimExpired(NOW);
       List<Completion> late = new ArrayList<>();
       for (ClaimedTask task : previous) {
-        late.add(new Completion.Succeeded(task.index(), task.fence(), task.item(), 1));
+        late.add(
+            new Completion.Succeeded(task.index(), task.fence(), task.attempt(), task.item(), 1));
       }
       store.complete(id, late, NOW).forEach(result -> settledSeqs.add(result.seq()));
       previous = claimed;
