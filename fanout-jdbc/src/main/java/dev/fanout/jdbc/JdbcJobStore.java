@@ -31,21 +31,17 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Properties;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Function;
 import org.flywaydb.core.api.MigrationVersion;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -703,66 +699,15 @@ public final class JdbcJobStore implements JobStore {
     if (completions.isEmpty()) {
       return List.of();
     }
-    return recording(
-        completions,
-        unread ->
-            transactions.inTransaction(
-                "record results of job " + id,
-                connection -> {
-                  Optional<LockedJob> locked = lockJob(connection, id);
-                  if (locked.isEmpty()) {
-                    return List.of();
-                  }
-                  return completeLocked(connection, id, locked.get(), completions, true, unread)
-                      .settled();
-                }));
-  }
-
-  /**
-   * Records a batch of reports without reading their items first, and the careful way after all
-   * when one report turns out stale. Each write is guarded by the reported fence and checked by the
-   * rows it changed; a stale report (its item was reclaimed, retried or cancelled since its claim)
-   * is rare, and its transaction is rolled back before anything is kept.
-   *
-   * @param record one transaction recording the batch; its argument says whether it may leave the
-   *     items unread
-   */
-  private <T> T recording(List<Completion> completions, Function<Boolean, T> record) {
-    if (!distinctItems(completions)) {
-      return record.apply(false); // the second report for an item is stale, and known to be
-    }
-    try {
-      return record.apply(true);
-    } catch (StaleReport e) {
-      for (Throwable rollbackFailure : e.getSuppressed()) {
-        LOG.warn(
-            "rolling back a batch with a stale report failed; recording it again", rollbackFailure);
-      }
-      return record.apply(false);
-    }
-  }
-
-  private static boolean distinctItems(List<Completion> completions) {
-    Set<Long> seen = new HashSet<>(completions.size() * 2);
-    for (Completion completion : completions) {
-      if (!seen.add(completion.index())) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  /**
-   * Thrown inside a transaction recording reports with their items unread when one of them is
-   * stale, to roll it back; see {@link #recording}.
-   */
-  private static final class StaleReport extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-
-    StaleReport() {
-      // Suppression stays on: it carries a failed rollback to recording(), which logs it.
-      super("a report is stale", null, true, false);
-    }
+    return transactions.inTransaction(
+        "record results of job " + id,
+        connection -> {
+          Optional<LockedJob> locked = lockJob(connection, id);
+          if (locked.isEmpty()) {
+            return List.of();
+          }
+          return completeLocked(connection, id, locked.get(), completions, true).settled();
+        });
   }
 
   @Override
@@ -778,58 +723,42 @@ public final class JdbcJobStore implements JobStore {
     Objects.requireNonNull(now, "now");
     Objects.requireNonNull(owner, "owner");
     Objects.requireNonNull(leaseUntil, "leaseUntil");
-    return recording(
-        completions,
-        unread ->
-            transactions.inTransaction(
-                "record results of job " + id + " and claim its next items",
-                connection ->
-                    completeAndClaimLocked(
-                        connection, id, completions, now, owner, claimLimit, leaseUntil, unread)));
-  }
-
-  private Recorded completeAndClaimLocked(
-      Connection connection,
-      JobId id,
-      List<Completion> completions,
-      Instant now,
-      String owner,
-      int claimLimit,
-      Instant leaseUntil,
-      boolean itemsUnread)
-      throws SQLException {
-    Optional<LockedJob> locked = lockJob(connection, id);
-    if (locked.isEmpty()) {
-      return new Recorded(List.of(), List.of(), false);
-    }
-    LockedJob before = locked.get();
-    Settled settled =
-        completions.isEmpty()
-            ? new Settled(List.of(), 0, 0, 0, before.lastSeq())
-            : completeLocked(connection, id, before, completions, false, itemsUnread);
-    // The row as the completions left it: the claim sees the slots they freed.
-    LockedJob after =
-        new LockedJob(
-            before.sealed(),
-            before.state(),
-            before.paused(),
-            before.maxConcurrency(),
-            before.total(),
-            before.pending() + settled.retried(),
-            before.running() - settled.freed(),
-            settled.lastSeq(),
-            before.inputOrder(),
-            before.nextInOrder());
-    List<ClaimedTask> claimed =
-        claimLimit > 0
-            ? claimLocked(connection, id, after, owner, claimLimit, now, leaseUntil, false)
-            : List.of();
-    writeCounts(connection, id, settled, claimed.size(), now);
-    boolean drained =
-        after.sealed()
-            && after.pending() - claimed.size() == 0
-            && after.running() + claimed.size() == 0;
-    return new Recorded(settled.settled(), claimed, drained);
+    return transactions.inTransaction(
+        "record results of job " + id + " and claim its next items",
+        connection -> {
+          Optional<LockedJob> locked = lockJob(connection, id);
+          if (locked.isEmpty()) {
+            return new Recorded(List.of(), List.of(), false);
+          }
+          LockedJob before = locked.get();
+          Settled settled =
+              completions.isEmpty()
+                  ? new Settled(List.of(), 0, 0, 0, before.lastSeq())
+                  : completeLocked(connection, id, before, completions, false);
+          // The row as the completions left it: the claim sees the slots they freed.
+          LockedJob after =
+              new LockedJob(
+                  before.sealed(),
+                  before.state(),
+                  before.paused(),
+                  before.maxConcurrency(),
+                  before.total(),
+                  before.pending() + settled.retried(),
+                  before.running() - settled.freed(),
+                  settled.lastSeq(),
+                  before.inputOrder(),
+                  before.nextInOrder());
+          List<ClaimedTask> claimed =
+              claimLimit > 0
+                  ? claimLocked(connection, id, after, owner, claimLimit, now, leaseUntil, false)
+                  : List.of();
+          writeCounts(connection, id, settled, claimed.size(), now);
+          boolean drained =
+              after.sealed()
+                  && after.pending() - claimed.size() == 0
+                  && after.running() + claimed.size() == 0;
+          return new Recorded(settled.settled(), claimed, drained);
+        });
   }
 
   /**
@@ -885,17 +814,11 @@ public final class JdbcJobStore implements JobStore {
       JobId id,
       LockedJob job,
       List<Completion> completions,
-      boolean writeCounts,
-      boolean itemsUnread)
+      boolean writeCounts)
       throws SQLException {
     // Only holders of the job lock change an item's state or fence, so what is read here
-    // stays true for the rest of the transaction. Unread, every report is taken as held, with
-    // the attempt it carries; the writes check it, each row under its own guard, and a miss
-    // rolls the batch back (see recording). Every report for a job that has ended (cancelled,
-    // or failed fast) is stale, so those are always read.
-    boolean unread = itemsUnread && !job.state().isFinal();
-    Map<Long, ItemHolder> holders =
-        unread ? Map.of() : readHolders(connection, id, completions, dialect);
+    // stays true for the rest of the transaction.
+    Map<Long, ItemHolder> holders = readHolders(connection, id, completions, dialect);
     long lastSeq = job.lastSeq();
     // An input-ordered job's items settle held, under a placeholder seq; see numberInOrder.
     boolean inputOrder = job.inputOrder();
@@ -916,8 +839,8 @@ public final class JdbcJobStore implements JobStore {
                     owner = NULL, lease_until = NULL
                 WHERE job_id = ? AND idx = ? AND fence = ? AND seq IS NULL""")) {
       for (Completion completion : completions) {
-        ItemHolder holder = unread ? null : holders.get(completion.index());
-        if (!unread && (holder == null || !holder.heldUnder(completion.fence()))) {
+        ItemHolder holder = holders.get(completion.index());
+        if (holder == null || !holder.heldUnder(completion.fence())) {
           continue; // stale: the item changed hands since this claim
         }
         switch (completion) {
@@ -930,7 +853,7 @@ public final class JdbcJobStore implements JobStore {
                     TaskState.SUCCEEDED,
                     s.value(),
                     null,
-                    holder == null ? s.attempt() : holder.attempts,
+                    holder.attempts,
                     s.durationMillis());
             settles.add(settle(result, s.fence(), inputOrder));
             settled.add(result);
@@ -945,7 +868,7 @@ public final class JdbcJobStore implements JobStore {
                     TaskState.FAILED,
                     null,
                     f.error(),
-                    holder == null ? f.attempt() : holder.attempts,
+                    holder.attempts,
                     f.durationMillis());
             settles.add(settle(result, f.fence(), inputOrder));
             settled.add(result);
@@ -961,27 +884,16 @@ public final class JdbcJobStore implements JobStore {
             retried++;
           }
         }
-        if (holder != null) {
-          holder.released = true; // a second report for the item in this batch is stale by now
-        }
+        // A second report for the same item in this batch is stale by now.
+        holder.released = true;
         frontierSettled |=
             completion.index() == job.nextInOrder() && !(completion instanceof Completion.Retry);
       }
-      boolean allSettled =
-          settles.isEmpty() || dialect.settle(connection, id, settles) == settles.size();
-      int[] retries = retry.executeBatch();
-      if (unread) {
-        // Unread, only a count of one is proof: a driver's "no info" (-2) would not be.
-        if (!allSettled || Arrays.stream(retries).anyMatch(count -> count != 1)) {
-          throw new StaleReport();
-        }
-      } else {
-        if (!allSettled) {
-          throw new SQLException(
-              "an item of job " + id + " changed while the job was locked; nothing was recorded");
-        }
-        requireAllApplied(retries, id);
+      if (!settles.isEmpty() && dialect.settle(connection, id, settles) != settles.size()) {
+        throw new SQLException(
+            "an item of job " + id + " changed while the job was locked; nothing was recorded");
       }
+      requireAllApplied(retry.executeBatch(), id);
     }
     if (settled.isEmpty() && retried == 0) {
       return new Settled(List.of(), 0, 0, 0, lastSeq);

@@ -146,25 +146,30 @@ final class ClaimRace {
       List<ClaimedTask> reported = new ArrayList<>(mine.subList(0, count));
       mine.subList(0, count).clear();
       List<Completion> reports = new ArrayList<>();
+      List<ClaimedTask> stillHeld = new ArrayList<>();
       int expectedSettled = 0;
       int sentRetries = 0;
       for (ClaimedTask task : reported) {
         if (random.nextInt(10) == 0) {
-          // A report from an older claim of the same item: must be dropped.
-          reports.add(
-              new Completion.Failed(
-                  task.index(), task.fence() - 1, task.attempt(), "\"stale\"", 0));
+          // A report from an older claim of the same item: must be dropped. Half the time the
+          // item is reported again in the same batch; else it stays held for a later one, so a
+          // store that writes a batch before it finds out a stale report has written the rest.
+          reports.add(staleReport(task, random));
+          if (random.nextBoolean()) {
+            stillHeld.add(task);
+            continue;
+          }
         }
         if (task.attempt() == 1 && random.nextInt(8) == 0) {
           reports.add(new Completion.Retry(task.index(), task.fence(), "\"again\"", NOW));
           sentRetries++;
         } else {
-          reports.add(
-              new Completion.Succeeded(task.index(), task.fence(), task.attempt(), task.item(), 1));
+          reports.add(new Completion.Succeeded(task.index(), task.fence(), task.item(), 1));
           expectedSettled++;
         }
       }
-      held.addAndGet(-reported.size());
+      held.addAndGet(stillHeld.size() - reported.size());
+      mine.addAll(stillHeld);
       List<StoredResult> settled = store.complete(id, reports, NOW);
       retries.addAndGet(sentRetries);
       if (settled.size() != expectedSettled) {
@@ -173,6 +178,16 @@ final class ClaimRace {
       settled.forEach(result -> settledSeqs.add(result.seq()));
     }
     return null;
+  }
+
+  /** A report for the task's item under the fence of the claim before: any of the three kinds. */
+  private static Completion staleReport(ClaimedTask task, Random random) {
+    long oldFence = task.fence() - 1;
+    return switch (random.nextInt(3)) {
+      case 0 -> new Completion.Failed(task.index(), oldFence, "\"stale\"", 0);
+      case 1 -> new Completion.Succeeded(task.index(), oldFence, "\"stale\"", 0);
+      default -> new Completion.Retry(task.index(), oldFence, "\"stale\"", NOW);
+    };
   }
 
   /**
@@ -186,8 +201,7 @@ final class ClaimRace {
       store.reclaimExpired(NOW);
       List<Completion> late = new ArrayList<>();
       for (ClaimedTask task : previous) {
-        late.add(
-            new Completion.Succeeded(task.index(), task.fence(), task.attempt(), task.item(), 1));
+        late.add(new Completion.Succeeded(task.index(), task.fence(), task.item(), 1));
       }
       store.complete(id, late, NOW).forEach(result -> settledSeqs.add(result.seq()));
       previous = claimed;

@@ -95,10 +95,7 @@ class H2JdbcJobStoreTest extends JdbcJobStoreBehaviour {
     store.complete(
         id,
         first.stream()
-            .map(
-                t ->
-                    (Completion)
-                        new Completion.Failed(t.index(), t.fence(), t.attempt(), "\"no\"", 1))
+            .map(t -> (Completion) new Completion.Failed(t.index(), t.fence(), "\"no\"", 1))
             .toList(),
         T0);
     store.claim(id, "w1", 5, T0, T0.plusSeconds(60));
@@ -199,9 +196,7 @@ class H2JdbcJobStoreTest extends JdbcJobStoreBehaviour {
     assertThat(
             store.complete(
                 job,
-                List.of(
-                    new Completion.Succeeded(
-                        1, reclaimed.getFirst().fence(), reclaimed.getFirst().attempt(), "1", 1)),
+                List.of(new Completion.Succeeded(1, reclaimed.getFirst().fence(), "1", 1)),
                 T0.plusSeconds(31)))
         .hasSize(1);
   }
