@@ -115,7 +115,8 @@ public final class StoreBatchCost {
       List<Completion> done = new ArrayList<>(batch);
       while (done.size() < batch && !running.isEmpty()) {
         ClaimedTask task = running.poll();
-        done.add(new Completion.Succeeded(task.index(), task.fence(), task.item(), 1));
+        done.add(
+            new Completion.Succeeded(task.index(), task.fence(), task.attempt(), task.item(), 1));
       }
       Recorded recorded =
           store.completeAndClaim(id, done, Instant.now(), "cost", done.size(), leaseUntil);

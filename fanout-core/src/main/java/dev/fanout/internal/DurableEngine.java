@@ -1072,9 +1072,11 @@ final class DurableEngine {
             throw new TransformException(e);
           }
         }
-        return new Completion.Succeeded(task.index(), task.fence(), encode(value), millis);
+        return new Completion.Succeeded(
+            task.index(), task.fence(), task.attempt(), encode(value), millis);
       } catch (RuntimeException e) {
-        return new Completion.Failed(task.index(), task.fence(), errorJson(e), millis);
+        return new Completion.Failed(
+            task.index(), task.fence(), task.attempt(), errorJson(e), millis);
       }
     }
     if (task.attempt() < job.retry.maxAttempts() && job.retry.isRetryable(failure)) {
@@ -1083,7 +1085,8 @@ final class DurableEngine {
       return new Completion.Retry(
           task.index(), task.fence(), errorJson(failure), clock.instant().plus(delay));
     }
-    return new Completion.Failed(task.index(), task.fence(), errorJson(failure), millis);
+    return new Completion.Failed(
+        task.index(), task.fence(), task.attempt(), errorJson(failure), millis);
   }
 
   // ------------------------------------------------------------------ writer

@@ -6,6 +6,10 @@ import java.util.Objects;
 /**
  * What a worker reports for one claimed item. The store applies it only when the item is still
  * RUNNING under the same fence; otherwise the report is stale and dropped.
+ *
+ * <p>A report that settles its item carries the claim's attempt as well. A fence names one claim,
+ * and so one attempt, so a store may record the attempt from the report instead of reading the item
+ * for it first.
  */
 public sealed interface Completion {
 
@@ -28,13 +32,15 @@ public sealed interface Completion {
    *
    * @param index the item's index
    * @param fence the claim's fence
+   * @param attempt the claim's attempt, from {@link ClaimedTask#attempt()}
    * @param value the result as JSON
    * @param durationMillis how long the item took, as the engine measures it
    */
-  record Succeeded(long index, long fence, String value, long durationMillis)
+  record Succeeded(long index, long fence, int attempt, String value, long durationMillis)
       implements Completion {
     /** Checks the fields. */
     public Succeeded {
+      requirePositive(attempt);
       Objects.requireNonNull(value, "value");
     }
   }
@@ -44,12 +50,15 @@ public sealed interface Completion {
    *
    * @param index the item's index
    * @param fence the claim's fence
+   * @param attempt the claim's attempt, from {@link ClaimedTask#attempt()}
    * @param error the error as JSON
    * @param durationMillis how long the item took, as the engine measures it
    */
-  record Failed(long index, long fence, String error, long durationMillis) implements Completion {
+  record Failed(long index, long fence, int attempt, String error, long durationMillis)
+      implements Completion {
     /** Checks the fields. */
     public Failed {
+      requirePositive(attempt);
       Objects.requireNonNull(error, "error");
     }
   }
@@ -67,6 +76,12 @@ public sealed interface Completion {
     public Retry {
       Objects.requireNonNull(error, "error");
       Objects.requireNonNull(notBefore, "notBefore");
+    }
+  }
+
+  private static void requirePositive(int attempt) {
+    if (attempt < 1) {
+      throw new IllegalArgumentException("attempt must be at least 1, was " + attempt);
     }
   }
 }

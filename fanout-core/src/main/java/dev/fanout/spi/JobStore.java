@@ -171,11 +171,12 @@ public interface JobStore extends AutoCloseable {
 
   /**
    * Applies a batch of reports for one job in one transaction. Each report applies only when its
-   * item is RUNNING under the report's fence; stale reports are dropped. In a completion-ordered
-   * job, settled items get the next sequence numbers of the job in report order. In an
-   * input-ordered job they are held, and then every held item that no unsettled item precedes any
-   * more gets the next sequence numbers in index order. Retries become PENDING with their {@code
-   * notBefore}, a new fence, and the job's retry count incremented.
+   * item is RUNNING under the report's fence; stale reports are dropped. A settled item records its
+   * own attempt count (a report's attempt, taken from its claim, is the same). In a
+   * completion-ordered job, settled items get the next sequence numbers of the job in report order.
+   * In an input-ordered job they are held, and then every held item that no unsettled item precedes
+   * any more gets the next sequence numbers in index order. Retries become PENDING with their
+   * {@code notBefore}, a new fence, and the job's retry count incremented.
    *
    * @param id the job
    * @param completions the reports

@@ -328,11 +328,11 @@ public final class InputOrderScenario {
   }
 
   private static Completion succeeded(ClaimedTask task) {
-    return new Completion.Succeeded(task.index(), task.fence(), task.item(), 1);
+    return new Completion.Succeeded(task.index(), task.fence(), task.attempt(), task.item(), 1);
   }
 
   private static Completion failed(ClaimedTask task) {
-    return new Completion.Failed(task.index(), task.fence(), "\"no\"", 1);
+    return new Completion.Failed(task.index(), task.fence(), task.attempt(), "\"no\"", 1);
   }
 
   private static Instant at(long seconds) {

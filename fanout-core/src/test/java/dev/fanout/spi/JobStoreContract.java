@@ -681,14 +681,18 @@ public abstract class JobStoreContract {
         store.complete(
             id,
             List.of(
-                new Completion.Succeeded(0, claimed.get(0).fence(), "100", 1_500),
-                new Completion.Failed(1, claimed.get(1).fence(), "\"boom\"", 2_500),
+                new Completion.Succeeded(
+                    0, claimed.get(0).fence(), claimed.get(0).attempt(), "100", 1_500),
+                new Completion.Failed(
+                    1, claimed.get(1).fence(), claimed.get(1).attempt(), "\"boom\"", 2_500),
                 retry(claimed.get(2), at(20))),
             at(12));
     ClaimedTask again = store.claim(id, "w", 1, at(21), FAR_LEASE).get(0);
     List<StoredResult> second =
         store.complete(
-            id, List.of(new Completion.Succeeded(2, again.fence(), "400", 12_000)), at(22));
+            id,
+            List.of(new Completion.Succeeded(2, again.fence(), again.attempt(), "400", 12_000)),
+            at(22));
 
     assertThat(first)
         .containsExactly(
@@ -706,6 +710,28 @@ public abstract class JobStoreContract {
     assertThat(row.lastSeq()).isEqualTo(second.get(0).seq());
   }
 
+  /**
+   * A result records its item's own attempt count, even from a report that names another: a store
+   * that takes the attempt from the report must check it.
+   */
+  @Test
+  void a_settled_item_records_its_own_attempt_count_whatever_the_report_says() {
+    JobId id = sealedJob(1, 2, 10);
+    List<ClaimedTask> claimed = store.claim(id, "w", 2, at(10), FAR_LEASE);
+
+    List<StoredResult> settled =
+        store.complete(
+            id,
+            List.of(
+                new Completion.Succeeded(0, claimed.get(0).fence(), 7, "0", 5),
+                new Completion.Failed(1, claimed.get(1).fence(), 3, "\"no\"", 5)),
+            at(11));
+
+    assertThat(settled).extracting(StoredResult::attempts).containsExactly(1, 1);
+    assertThat(store.results(id, 0, 10)).extracting(StoredResult::attempts).containsExactly(1, 1);
+    assertThat(Counts.of(row(id))).isEqualTo(new Counts(0, 0, 1, 1, 0));
+  }
+
   @Test
   void a_report_with_a_stale_fence_is_dropped_and_not_returned() {
     JobId id = sealedJob(1, 2, 10);
@@ -716,8 +742,8 @@ public abstract class JobStoreContract {
         store.complete(
             id,
             List.of(
-                new Completion.Succeeded(0, zero.fence() - 1, "0", 5),
-                new Completion.Failed(0, zero.fence() + 1, "\"stale\"", 5),
+                new Completion.Succeeded(0, zero.fence() - 1, zero.attempt(), "0", 5),
+                new Completion.Failed(0, zero.fence() + 1, zero.attempt(), "\"stale\"", 5),
                 new Completion.Retry(0, zero.fence() - 1, "\"stale\"", at(20)),
                 succeeded(claimed.get(1))),
             at(11));
@@ -754,7 +780,10 @@ public abstract class JobStoreContract {
     ClaimedTask task = store.claim(id, "w", 1, at(10), FAR_LEASE).get(0);
 
     assertThat(
-            store.complete(id, List.of(new Completion.Succeeded(7, task.fence(), "7", 1)), at(11)))
+            store.complete(
+                id,
+                List.of(new Completion.Succeeded(7, task.fence(), task.attempt(), "7", 1)),
+                at(11)))
         .isEmpty();
     assertThat(store.complete(jobId(404), List.of(succeeded(task)), at(11))).isEmpty();
     assertThat(Counts.of(row(id))).isEqualTo(new Counts(0, 1, 0, 0, 0));
@@ -906,7 +935,7 @@ public abstract class JobStoreContract {
     JobId id = sealedJob(1, 5, 2);
     List<ClaimedTask> claimed = store.claim(id, "w", 2, at(10), FAR_LEASE);
     ClaimedTask zero = claimed.get(0);
-    Completion stale = new Completion.Succeeded(0, zero.fence() - 1, "0", 5);
+    Completion stale = new Completion.Succeeded(0, zero.fence() - 1, zero.attempt(), "0", 5);
 
     Recorded recorded = store.completeAndClaim(id, List.of(stale), at(11), "w", 5, FAR_LEASE);
 
@@ -933,7 +962,7 @@ public abstract class JobStoreContract {
         store.completeAndClaim(
             id,
             List.of(
-                new Completion.Succeeded(0, zero.fence() - 1, "\"stale\"", 5),
+                new Completion.Succeeded(0, zero.fence() - 1, zero.attempt(), "\"stale\"", 5),
                 succeeded(claimed.get(1)),
                 retry(claimed.get(2), at(20))),
             at(11),
@@ -965,8 +994,8 @@ public abstract class JobStoreContract {
 
   /**
    * A stale retry among fresh reports of other items: the item it names stays with its own claim,
-   * and the fresh reports are recorded. (A store that first records a batch as if every report held
-   * learns of the stale retry only from the rows its update changed.)
+   * and the fresh reports are recorded with their attempts. (A store that first records a batch as
+   * if every report held learns of the stale retry only from the rows its update changed.)
    */
   @Test
   void a_stale_retry_among_fresh_reports_leaves_its_item_running_and_records_the_rest() {
@@ -2632,11 +2661,16 @@ public abstract class JobStoreContract {
 
   private static Completion succeeded(ClaimedTask task) {
     return new Completion.Succeeded(
-        task.index(), task.fence(), String.valueOf(task.index() * task.index()), 10);
+        task.index(),
+        task.fence(),
+        task.attempt(),
+        String.valueOf(task.index() * task.index()),
+        10);
   }
 
   private static Completion failed(ClaimedTask task) {
-    return new Completion.Failed(task.index(), task.fence(), "\"boom " + task.index() + "\"", 10);
+    return new Completion.Failed(
+        task.index(), task.fence(), task.attempt(), "\"boom " + task.index() + "\"", 10);
   }
 
   private static Completion retry(ClaimedTask task, Instant notBefore) {

@@ -290,11 +290,16 @@ final class H2Dialect implements Dialect {
     }
   }
 
+  @Override
+  public boolean recordsBeforeReading() {
+    return true;
+  }
+
   /**
    * A MERGE per {@value #ROWS_PER_STATEMENT} items, with the items as a VALUES list: one
    * statement's set up, plan and undo bookkeeping for many items, where the JDBC batch of per-item
-   * UPDATEs paid them per item. The guard is the one PostgreSQL's settle uses: the fence, and no
-   * sequence number yet.
+   * UPDATEs paid them per item. The guard is the one PostgreSQL's settle uses: the fence, no
+   * sequence number yet, and the attempt the result records.
    */
   @Override
   public int settle(Connection connection, JobId id, List<Settle> settles) throws SQLException {
@@ -307,15 +312,16 @@ final class H2Dialect implements Dialect {
               ", ",
               Collections.nCopies(
                   chunk.size(),
-                  "(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS VARCHAR(16)),"
-                      + " CAST(? AS BIGINT), CAST(? AS VARCHAR), CAST(? AS VARCHAR),"
-                      + " CAST(? AS BIGINT))"));
+                  "(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS INTEGER),"
+                      + " CAST(? AS VARCHAR(16)), CAST(? AS BIGINT), CAST(? AS VARCHAR),"
+                      + " CAST(? AS VARCHAR), CAST(? AS BIGINT))"));
       try (PreparedStatement merge =
           connection.prepareStatement(
               "MERGE INTO fanout_item i USING (VALUES "
                   + rows
-                  + ") AS c(idx, fence, state, seq, result, error, millis)"
+                  + ") AS c(idx, fence, attempts, state, seq, result, error, millis)"
                   + " ON i.job_id = ? AND i.idx = c.idx AND i.fence = c.fence AND i.seq IS NULL"
+                  + " AND i.attempts = c.attempts"
                   + " WHEN MATCHED THEN UPDATE SET state = c.state, seq = c.seq,"
                   + " result = c.result, error = c.error, duration_millis = c.millis,"
                   + " lease_until = NULL")) {
@@ -324,6 +330,7 @@ final class H2Dialect implements Dialect {
           StoredResult r = s.result();
           merge.setLong(parameter++, r.index());
           merge.setLong(parameter++, s.fence());
+          merge.setInt(parameter++, r.attempts());
           merge.setString(parameter++, r.status().name());
           merge.setLong(parameter++, r.seq());
           merge.setString(parameter++, r.value());

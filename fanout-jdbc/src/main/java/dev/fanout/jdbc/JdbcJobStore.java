@@ -27,20 +27,24 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import org.flywaydb.core.api.MigrationVersion;
 import org.slf4j.Logger;
@@ -706,8 +710,66 @@ public final class JdbcJobStore implements JobStore {
           if (locked.isEmpty()) {
             return List.of();
           }
-          return completeLocked(connection, id, locked.get(), completions, true).settled();
+          return recordingLocked(
+                  connection,
+                  completions,
+                  unread -> completeLocked(connection, id, locked.get(), completions, true, unread))
+              .settled();
         });
+  }
+
+  /**
+   * Records a batch of reports under the job's lock, which the caller holds: where the dialect
+   * allows it ({@link Dialect#recordsBeforeReading()}), without reading the reported items first,
+   * and the careful way after all when one report turns out stale. Each write is guarded by the
+   * reported fence (and a settle by the reported attempt) and checked by the rows it changed. A
+   * stale report (its item was reclaimed or retried since its claim) is rare: the writes go back to
+   * a savepoint taken after the lock, and the batch is recorded again, reading the items, in the
+   * same transaction. Never a rollback of the whole transaction: on H2 that can lose the next
+   * holder's update of the job row (see {@code H2RollbackRace} in the benchmarks).
+   *
+   * @param record records the batch; its argument says whether it may leave the items unread
+   */
+  private Settled recordingLocked(
+      Connection connection, List<Completion> completions, Recording record) throws SQLException {
+    if (!dialect.recordsBeforeReading() || !distinctItems(completions)) {
+      return record.run(false); // a second report for an item is stale, and known to be
+    }
+    Savepoint beforeWrites = connection.setSavepoint();
+    try {
+      return record.run(true);
+    } catch (StaleReport e) {
+      connection.rollback(beforeWrites);
+      return record.run(false);
+    }
+  }
+
+  /** One way of recording a batch under the job's lock; see {@link #recordingLocked}. */
+  @FunctionalInterface
+  private interface Recording {
+    Settled run(boolean itemsUnread) throws SQLException;
+  }
+
+  private static boolean distinctItems(List<Completion> completions) {
+    Set<Long> seen = new HashSet<>(completions.size() * 2);
+    for (Completion completion : completions) {
+      if (!seen.add(completion.index())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Thrown while a batch is recorded with its items unread when one of its reports is stale, to go
+   * back to the savepoint; see {@link #recordingLocked}.
+   */
+  private static final class StaleReport extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    StaleReport() {
+      super("a report is stale", null, false, false);
+    }
   }
 
   @Override
@@ -725,40 +787,55 @@ public final class JdbcJobStore implements JobStore {
     Objects.requireNonNull(leaseUntil, "leaseUntil");
     return transactions.inTransaction(
         "record results of job " + id + " and claim its next items",
-        connection -> {
-          Optional<LockedJob> locked = lockJob(connection, id);
-          if (locked.isEmpty()) {
-            return new Recorded(List.of(), List.of(), false);
-          }
-          LockedJob before = locked.get();
-          Settled settled =
-              completions.isEmpty()
-                  ? new Settled(List.of(), 0, 0, 0, before.lastSeq())
-                  : completeLocked(connection, id, before, completions, false);
-          // The row as the completions left it: the claim sees the slots they freed.
-          LockedJob after =
-              new LockedJob(
-                  before.sealed(),
-                  before.state(),
-                  before.paused(),
-                  before.maxConcurrency(),
-                  before.total(),
-                  before.pending() + settled.retried(),
-                  before.running() - settled.freed(),
-                  settled.lastSeq(),
-                  before.inputOrder(),
-                  before.nextInOrder());
-          List<ClaimedTask> claimed =
-              claimLimit > 0
-                  ? claimLocked(connection, id, after, owner, claimLimit, now, leaseUntil, false)
-                  : List.of();
-          writeCounts(connection, id, settled, claimed.size(), now);
-          boolean drained =
-              after.sealed()
-                  && after.pending() - claimed.size() == 0
-                  && after.running() + claimed.size() == 0;
-          return new Recorded(settled.settled(), claimed, drained);
-        });
+        connection ->
+            completeAndClaimLocked(
+                connection, id, completions, now, owner, claimLimit, leaseUntil));
+  }
+
+  private Recorded completeAndClaimLocked(
+      Connection connection,
+      JobId id,
+      List<Completion> completions,
+      Instant now,
+      String owner,
+      int claimLimit,
+      Instant leaseUntil)
+      throws SQLException {
+    Optional<LockedJob> locked = lockJob(connection, id);
+    if (locked.isEmpty()) {
+      return new Recorded(List.of(), List.of(), false);
+    }
+    LockedJob before = locked.get();
+    Settled settled =
+        completions.isEmpty()
+            ? new Settled(List.of(), 0, 0, 0, before.lastSeq())
+            : recordingLocked(
+                connection,
+                completions,
+                unread -> completeLocked(connection, id, before, completions, false, unread));
+    // The row as the completions left it: the claim sees the slots they freed.
+    LockedJob after =
+        new LockedJob(
+            before.sealed(),
+            before.state(),
+            before.paused(),
+            before.maxConcurrency(),
+            before.total(),
+            before.pending() + settled.retried(),
+            before.running() - settled.freed(),
+            settled.lastSeq(),
+            before.inputOrder(),
+            before.nextInOrder());
+    List<ClaimedTask> claimed =
+        claimLimit > 0
+            ? claimLocked(connection, id, after, owner, claimLimit, now, leaseUntil, false)
+            : List.of();
+    writeCounts(connection, id, settled, claimed.size(), now);
+    boolean drained =
+        after.sealed()
+            && after.pending() - claimed.size() == 0
+            && after.running() + claimed.size() == 0;
+    return new Recorded(settled.settled(), claimed, drained);
   }
 
   /**
@@ -814,11 +891,17 @@ public final class JdbcJobStore implements JobStore {
       JobId id,
       LockedJob job,
       List<Completion> completions,
-      boolean writeCounts)
+      boolean writeCounts,
+      boolean itemsUnread)
       throws SQLException {
     // Only holders of the job lock change an item's state or fence, so what is read here
-    // stays true for the rest of the transaction.
-    Map<Long, ItemHolder> holders = readHolders(connection, id, completions, dialect);
+    // stays true for the rest of the transaction. Unread, every report is taken as held, with
+    // the attempt it carries; the writes check it, each row under its own guard, and a miss
+    // goes back to a savepoint (see recordingLocked). Every report for a job that has ended
+    // (cancelled, or failed fast) is stale, so those are always read.
+    boolean unread = itemsUnread && !job.state().isFinal();
+    Map<Long, ItemHolder> holders =
+        unread ? Map.of() : readHolders(connection, id, completions, dialect);
     long lastSeq = job.lastSeq();
     // An input-ordered job's items settle held, under a placeholder seq; see numberInOrder.
     boolean inputOrder = job.inputOrder();
@@ -839,8 +922,8 @@ public final class JdbcJobStore implements JobStore {
                     owner = NULL, lease_until = NULL
                 WHERE job_id = ? AND idx = ? AND fence = ? AND seq IS NULL""")) {
       for (Completion completion : completions) {
-        ItemHolder holder = holders.get(completion.index());
-        if (holder == null || !holder.heldUnder(completion.fence())) {
+        ItemHolder holder = unread ? null : holders.get(completion.index());
+        if (!unread && (holder == null || !holder.heldUnder(completion.fence()))) {
           continue; // stale: the item changed hands since this claim
         }
         switch (completion) {
@@ -853,7 +936,7 @@ public final class JdbcJobStore implements JobStore {
                     TaskState.SUCCEEDED,
                     s.value(),
                     null,
-                    holder.attempts,
+                    holder == null ? s.attempt() : holder.attempts,
                     s.durationMillis());
             settles.add(settle(result, s.fence(), inputOrder));
             settled.add(result);
@@ -868,7 +951,7 @@ public final class JdbcJobStore implements JobStore {
                     TaskState.FAILED,
                     null,
                     f.error(),
-                    holder.attempts,
+                    holder == null ? f.attempt() : holder.attempts,
                     f.durationMillis());
             settles.add(settle(result, f.fence(), inputOrder));
             settled.add(result);
@@ -884,16 +967,27 @@ public final class JdbcJobStore implements JobStore {
             retried++;
           }
         }
-        // A second report for the same item in this batch is stale by now.
-        holder.released = true;
+        if (holder != null) {
+          holder.released = true; // a second report for the item in this batch is stale by now
+        }
         frontierSettled |=
             completion.index() == job.nextInOrder() && !(completion instanceof Completion.Retry);
       }
-      if (!settles.isEmpty() && dialect.settle(connection, id, settles) != settles.size()) {
-        throw new SQLException(
-            "an item of job " + id + " changed while the job was locked; nothing was recorded");
+      boolean allSettled =
+          settles.isEmpty() || dialect.settle(connection, id, settles) == settles.size();
+      int[] retries = retry.executeBatch();
+      if (unread) {
+        // Unread, only a count of one is proof: a driver's "no info" (-2) would not be.
+        if (!allSettled || Arrays.stream(retries).anyMatch(count -> count != 1)) {
+          throw new StaleReport();
+        }
+      } else {
+        if (!allSettled) {
+          throw new SQLException(
+              "an item of job " + id + " changed while the job was locked; nothing was recorded");
+        }
+        requireAllApplied(retries, id);
       }
-      requireAllApplied(retry.executeBatch(), id);
     }
     if (settled.isEmpty() && retried == 0) {
       return new Settled(List.of(), 0, 0, 0, lastSeq);
@@ -1039,7 +1133,7 @@ public final class JdbcJobStore implements JobStore {
     return seq;
   }
 
-  /** Fails the transaction if an update guarded by state and fence missed: the lock was broken. */
+  /** Fails the transaction if an update guarded by fence and seq missed: the lock was broken. */
   private static void requireAllApplied(int[] counts, JobId id) throws SQLException {
     for (int count : counts) {
       // Drivers may report SUCCESS_NO_INFO (-2) for a batch entry; only a 0 is a definite miss.

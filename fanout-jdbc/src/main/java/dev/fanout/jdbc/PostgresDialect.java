@@ -168,6 +168,7 @@ final class PostgresDialect implements Dialect {
     int n = settles.size();
     Long[] idx = new Long[n];
     Long[] fence = new Long[n];
+    Integer[] attempts = new Integer[n];
     String[] state = new String[n];
     Long[] seq = new Long[n];
     String[] result = new String[n];
@@ -177,6 +178,7 @@ final class PostgresDialect implements Dialect {
       StoredResult r = settles.get(i).result();
       idx[i] = r.index();
       fence[i] = settles.get(i).fence();
+      attempts[i] = r.attempts();
       state[i] = r.status().name();
       seq[i] = r.seq();
       result[i] = r.value();
@@ -190,9 +192,10 @@ final class PostgresDialect implements Dialect {
             SET state = c.state, seq = c.seq, result = c.result, error = c.error,
                 duration_millis = c.millis, lease_until = NULL
             FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::bigint[], ?::text[], ?::text[],
-                        ?::bigint[], ?::text[])
-                 AS c(idx, fence, state, seq, result, error, millis, job)
-            WHERE i.job_id = c.job AND i.idx = c.idx AND i.fence = c.fence AND i.seq IS NULL""")) {
+                        ?::bigint[], ?::text[], ?::int[])
+                 AS c(idx, fence, state, seq, result, error, millis, job, attempts)
+            WHERE i.job_id = c.job AND i.idx = c.idx AND i.fence = c.fence AND i.seq IS NULL
+              AND i.attempts = c.attempts""")) {
       update.setArray(1, connection.createArrayOf("bigint", idx));
       update.setArray(2, connection.createArrayOf("bigint", fence));
       update.setArray(3, connection.createArrayOf("text", state));
@@ -203,6 +206,7 @@ final class PostgresDialect implements Dialect {
       String[] job = new String[n];
       Arrays.fill(job, id.value());
       update.setArray(8, connection.createArrayOf("text", job));
+      update.setArray(9, connection.createArrayOf("integer", attempts));
       return update.executeUpdate();
     }
   }

@@ -152,8 +152,8 @@ final class ClaimRace {
       for (ClaimedTask task : reported) {
         if (random.nextInt(10) == 0) {
           // A report from an older claim of the same item: must be dropped. Half the time the
-          // item is reported again in the same batch; else it stays held for a later one, so a
-          // store that writes a batch before it finds out a stale report has written the rest.
+          // item is reported again in the same batch; else it stays held for a later one, so
+          // that the batch's other items are written before the stale report is found out.
           reports.add(staleReport(task, random));
           if (random.nextBoolean()) {
             stillHeld.add(task);
@@ -164,7 +164,8 @@ final class ClaimRace {
           reports.add(new Completion.Retry(task.index(), task.fence(), "\"again\"", NOW));
           sentRetries++;
         } else {
-          reports.add(new Completion.Succeeded(task.index(), task.fence(), task.item(), 1));
+          reports.add(
+              new Completion.Succeeded(task.index(), task.fence(), task.attempt(), task.item(), 1));
           expectedSettled++;
         }
       }
@@ -184,8 +185,8 @@ final class ClaimRace {
   private static Completion staleReport(ClaimedTask task, Random random) {
     long oldFence = task.fence() - 1;
     return switch (random.nextInt(3)) {
-      case 0 -> new Completion.Failed(task.index(), oldFence, "\"stale\"", 0);
-      case 1 -> new Completion.Succeeded(task.index(), oldFence, "\"stale\"", 0);
+      case 0 -> new Completion.Failed(task.index(), oldFence, task.attempt(), "\"stale\"", 0);
+      case 1 -> new Completion.Succeeded(task.index(), oldFence, task.attempt(), "\"stale\"", 0);
       default -> new Completion.Retry(task.index(), oldFence, "\"stale\"", NOW);
     };
   }
@@ -201,7 +202,8 @@ final class ClaimRace {
       store.reclaimExpired(NOW);
       List<Completion> late = new ArrayList<>();
       for (ClaimedTask task : previous) {
-        late.add(new Completion.Succeeded(task.index(), task.fence(), task.item(), 1));
+        late.add(
+            new Completion.Succeeded(task.index(), task.fence(), task.attempt(), task.item(), 1));
       }
       store.complete(id, late, NOW).forEach(result -> settledSeqs.add(result.seq()));
       previous = claimed;

@@ -57,6 +57,52 @@ class H2JdbcJobStoreTest extends JdbcJobStoreBehaviour {
   }
 
   /**
+   * A batch of fresh reports is written without a query of its items first; one with a stale report
+   * among them goes back to its savepoint and is recorded again after that query. H2's statement
+   * statistics count the queries.
+   */
+  @Test
+  void fresh_reports_are_recorded_without_reading_their_items_and_a_stale_one_with()
+      throws SQLException {
+    JobId id = sealedJob(8, 8);
+    List<ClaimedTask> claimed = store.claim(id, "w", 8, T0, T0.plusSeconds(60));
+    try (Connection connection = database.connect();
+        Statement statement = connection.createStatement()) {
+      statement.execute("SET QUERY_STATISTICS TRUE");
+
+      List<StoredResult> fresh =
+          store.complete(id, List.of(succeeded(claimed.get(0)), failed(claimed.get(1))), T0);
+      long afterFresh = holderReads(connection);
+      ClaimedTask two = claimed.get(2);
+      List<StoredResult> mixed =
+          store.complete(
+              id,
+              List.of(
+                  succeeded(claimed.get(3)),
+                  new Completion.Succeeded(2, two.fence() - 1, two.attempt(), "2", 1)),
+              T0);
+
+      assertThat(fresh).extracting(StoredResult::index).containsExactly(0L, 1L);
+      assertThat(afterFresh).isZero();
+      assertThat(mixed).extracting(StoredResult::index).containsExactly(3L);
+      assertThat(holderReads(connection)).isEqualTo(1);
+      statement.execute("SET QUERY_STATISTICS FALSE");
+    }
+  }
+
+  /** How often the store has read reported items' rows since statistics were turned on. */
+  private static long holderReads(Connection connection) throws SQLException {
+    try (Statement statement = connection.createStatement();
+        ResultSet rows =
+            statement.executeQuery(
+                "SELECT COALESCE(SUM(EXECUTION_COUNT), 0) FROM INFORMATION_SCHEMA.QUERY_STATISTICS"
+                    + " WHERE SQL_STATEMENT LIKE 'SELECT idx, state, fence, attempts FROM%'")) {
+      rows.next();
+      return rows.getLong(1);
+    }
+  }
+
+  /**
    * The index conditions by which a statement reads {@code fanout_item_by_seq}, as H2's plan shows
    * them, on one line; fails when the plan does not read that index.
    */
@@ -95,7 +141,10 @@ class H2JdbcJobStoreTest extends JdbcJobStoreBehaviour {
     store.complete(
         id,
         first.stream()
-            .map(t -> (Completion) new Completion.Failed(t.index(), t.fence(), "\"no\"", 1))
+            .map(
+                t ->
+                    (Completion)
+                        new Completion.Failed(t.index(), t.fence(), t.attempt(), "\"no\"", 1))
             .toList(),
         T0);
     store.claim(id, "w1", 5, T0, T0.plusSeconds(60));
@@ -196,7 +245,9 @@ class H2JdbcJobStoreTest extends JdbcJobStoreBehaviour {
     assertThat(
             store.complete(
                 job,
-                List.of(new Completion.Succeeded(1, reclaimed.getFirst().fence(), "1", 1)),
+                List.of(
+                    new Completion.Succeeded(
+                        1, reclaimed.getFirst().fence(), reclaimed.getFirst().attempt(), "1", 1)),
                 T0.plusSeconds(31)))
         .hasSize(1);
   }

@@ -120,7 +120,11 @@ abstract class JdbcJobStoreBehaviour {
     JobId id = sealedJob(3, 2);
     List<ClaimedTask> claimed = store.claim(id, "w1", 5, T0, T0.plusSeconds(30));
     store.complete(
-        id, List.of(new Completion.Succeeded(0, claimed.get(0).fence(), "\"a\"", 7)), T0);
+        id,
+        List.of(
+            new Completion.Succeeded(
+                0, claimed.get(0).fence(), claimed.get(0).attempt(), "\"a\"", 7)),
+        T0);
     store.close();
 
     store = database.open();
@@ -182,7 +186,7 @@ abstract class JdbcJobStoreBehaviour {
       if (task.index() != 0) {
         reports.add(
             task.index() % 100 == 7
-                ? new Completion.Failed(task.index(), task.fence(), "\"no\"", 1)
+                ? new Completion.Failed(task.index(), task.fence(), task.attempt(), "\"no\"", 1)
                 : succeeded(task));
       }
     }
@@ -266,12 +270,12 @@ abstract class JdbcJobStoreBehaviour {
     return results.stream().map(r -> List.of(r.seq(), r.index())).toList();
   }
 
-  private static Completion succeeded(ClaimedTask task) {
-    return new Completion.Succeeded(task.index(), task.fence(), task.item(), 1);
+  static Completion succeeded(ClaimedTask task) {
+    return new Completion.Succeeded(task.index(), task.fence(), task.attempt(), task.item(), 1);
   }
 
-  private static Completion failed(ClaimedTask task) {
-    return new Completion.Failed(task.index(), task.fence(), "\"no\"", 1);
+  static Completion failed(ClaimedTask task) {
+    return new Completion.Failed(task.index(), task.fence(), task.attempt(), "\"no\"", 1);
   }
 
   private static Verdict failedVerdict() {
@@ -320,7 +324,11 @@ abstract class JdbcJobStoreBehaviour {
     assertThat(store.reclaimExpired(T0.plusSeconds(10))).isEqualTo(1);
     ClaimedTask second = store.claim(id, "w2", 1, T0.plusSeconds(11), T0.plusSeconds(20)).get(0);
 
-    assertThat(store.complete(id, List.of(new Completion.Succeeded(0, first.fence(), "1", 1)), T0))
+    assertThat(
+            store.complete(
+                id,
+                List.of(new Completion.Succeeded(0, first.fence(), first.attempt(), "1", 1)),
+                T0))
         .isEmpty();
     assertThat(second.attempt()).isEqualTo(2);
     assertThat(second.fence()).isGreaterThan(first.fence());
@@ -356,7 +364,9 @@ abstract class JdbcJobStoreBehaviour {
     assertThat(countItems(id, "RUNNING")).isOne();
     assertThat(
             store.complete(
-                id, List.of(new Completion.Succeeded(0, task.fence(), "1", 1)), T0.plusSeconds(31)))
+                id,
+                List.of(new Completion.Succeeded(0, task.fence(), task.attempt(), "1", 1)),
+                T0.plusSeconds(31)))
         .hasSize(1);
   }
 
@@ -418,8 +428,9 @@ abstract class JdbcJobStoreBehaviour {
     for (ClaimedTask task : claimed.reversed()) {
       reports.add(
           failsToFold(task.index())
-              ? new Completion.Failed(task.index(), task.fence(), "\"no\"", 1)
-              : new Completion.Succeeded(task.index(), task.fence(), task.item(), 1));
+              ? new Completion.Failed(task.index(), task.fence(), task.attempt(), "\"no\"", 1)
+              : new Completion.Succeeded(
+                  task.index(), task.fence(), task.attempt(), task.item(), 1));
     }
     store.complete(id, reports, T0);
 

@@ -111,7 +111,10 @@ class PostgresJdbcJobStoreTest extends JdbcJobStoreBehaviour {
     store.complete(
         id,
         claimed.stream()
-            .map(t -> (Completion) new Completion.Succeeded(t.index(), t.fence(), t.item(), 1))
+            .map(
+                t ->
+                    (Completion)
+                        new Completion.Succeeded(t.index(), t.fence(), t.attempt(), t.item(), 1))
             .toList(),
         T0);
 
