@@ -9,7 +9,7 @@ import java.util.Objects;
  *
  * <p>A report that settles its item carries the claim's attempt as well. A fence names one claim,
  * and so one attempt, so a store may record the attempt from the report instead of reading the item
- * for it first.
+ * for it first, as long as the write that records it also checks it.
  */
 public sealed interface Completion {
 

@@ -732,6 +732,34 @@ public abstract class JobStoreContract {
     assertThat(Counts.of(row(id))).isEqualTo(new Counts(0, 0, 1, 1, 0));
   }
 
+  /**
+   * A report that names a PENDING item's current fence is no claim's: an item never claimed has
+   * fence 0, and one put back by a retry has the fence after its last claim's. Both are dropped.
+   */
+  @Test
+  void a_report_naming_a_pending_item_s_own_fence_is_dropped() {
+    JobId id = sealedJob(1, 3, 10);
+    ClaimedTask zero = store.claim(id, "w", 1, at(10), FAR_LEASE).get(0);
+    store.complete(id, List.of(retry(zero, at(10))), at(11));
+
+    // One call each: a store that writes a batch before reading its items drops a whole batch
+    // when any one report in it misses, so only a report alone shows what its own guard lets by.
+    List<Completion> forged =
+        List.of(
+            new Completion.Succeeded(0, zero.fence() + 1, zero.attempt(), "0", 5),
+            new Completion.Retry(1, 0, "\"never claimed\"", at(20)),
+            new Completion.Failed(2, 0, 1, "\"never claimed\"", 5));
+    for (Completion report : forged) {
+      assertThat(store.complete(id, List.of(report), at(12))).as("%s", report).isEmpty();
+    }
+
+    assertThat(Counts.of(row(id))).isEqualTo(new Counts(3, 0, 0, 0, 0));
+    assertThat(row(id).retries()).isEqualTo(1);
+    assertThat(store.claim(id, "w", 3, at(30), FAR_LEASE))
+        .extracting(ClaimedTask::index, ClaimedTask::attempt)
+        .containsExactlyInAnyOrder(tuple(0L, 2), tuple(1L, 1), tuple(2L, 1));
+  }
+
   @Test
   void a_report_with_a_stale_fence_is_dropped_and_not_returned() {
     JobId id = sealedJob(1, 2, 10);

@@ -255,8 +255,8 @@ interface Dialect {
   /**
    * Whether the store records a batch of reports before reading the reported items, relying on the
    * guarded writes' counts and going back to a savepoint when one report is stale. Worth it where
-   * the read costs more than the savepoint: on H2, in-process, the read was a tenth of the writer's
-   * time; PostgreSQL would pay a round trip for the savepoint.
+   * the read costs more than the savepoint: on H2 the read was a tenth of the writer's time;
+   * PostgreSQL would pay a round trip for the savepoint.
    */
   default boolean recordsBeforeReading() {
     return false;
@@ -266,8 +266,8 @@ interface Dialect {
    * Writes settled items inside the caller's transaction, each guarded by the fence its claim held,
    * by having no seq yet (so, RUNNING under that claim) and by the attempt its result records.
    *
-   * @return how many rows it changed, exactly: the store takes a count as large as the list as
-   *     proof that no report in it was stale, and reads nothing else to know
+   * @return how many rows it changed, exactly: where the store has not read the items first, it
+   *     takes a count as large as the list as its proof that no report in it was stale
    */
   int settle(Connection connection, JobId id, List<Settle> settles) throws SQLException;
 

@@ -298,8 +298,9 @@ final class H2Dialect implements Dialect {
   /**
    * A MERGE per {@value #ROWS_PER_STATEMENT} items, with the items as a VALUES list: one
    * statement's set up, plan and undo bookkeeping for many items, where the JDBC batch of per-item
-   * UPDATEs paid them per item. The guard is the one PostgreSQL's settle uses: the fence, no
-   * sequence number yet, and the attempt the result records.
+   * UPDATEs paid them per item. The guard is PostgreSQL's (the fence, no sequence number yet, the
+   * attempt the result records) and the state: the store may write a batch before it reads the
+   * items, and the row is found by its primary key either way.
    */
   @Override
   public int settle(Connection connection, JobId id, List<Settle> settles) throws SQLException {
@@ -321,7 +322,7 @@ final class H2Dialect implements Dialect {
                   + rows
                   + ") AS c(idx, fence, attempts, state, seq, result, error, millis)"
                   + " ON i.job_id = ? AND i.idx = c.idx AND i.fence = c.fence AND i.seq IS NULL"
-                  + " AND i.attempts = c.attempts"
+                  + " AND i.attempts = c.attempts AND i.state = 'RUNNING'"
                   + " WHEN MATCHED THEN UPDATE SET state = c.state, seq = c.seq,"
                   + " result = c.result, error = c.error, duration_millis = c.millis,"
                   + " lease_until = NULL")) {

@@ -911,16 +911,12 @@ public final class JdbcJobStore implements JobStore {
     int succeeded = 0;
     int failed = 0;
     List<Dialect.Settle> settles = new ArrayList<>();
-    // Guarded by fence and "not settled" rather than by state, as the dialects' settles are:
-    // a state condition invites PostgreSQL to scan the job's RUNNING items by a partial
-    // index when its statistics are stale.
+    // Guarded by fence and "not settled" rather than by state, as PostgreSQL's settle is: a
+    // state condition invites PostgreSQL to scan the job's RUNNING items by a partial index when
+    // its statistics are stale. Unread (H2 only, which finds the row by its primary key either
+    // way), the state is checked here, as reading the items would have.
     try (PreparedStatement retry =
-        connection.prepareStatement(
-            """
-                UPDATE fanout_item
-                SET state = 'PENDING', fence = fence + 1, not_before = ?, error = ?,
-                    owner = NULL, lease_until = NULL
-                WHERE job_id = ? AND idx = ? AND fence = ? AND seq IS NULL""")) {
+        connection.prepareStatement(unread ? RETRY_SQL + " AND state = 'RUNNING'" : RETRY_SQL)) {
       for (Completion completion : completions) {
         ItemHolder holder = unread ? null : holders.get(completion.index());
         if (!unread && (holder == null || !holder.heldUnder(completion.fence()))) {
@@ -1018,6 +1014,13 @@ public final class JdbcJobStore implements JobStore {
     }
     return done;
   }
+
+  private static final String RETRY_SQL =
+      """
+      UPDATE fanout_item
+      SET state = 'PENDING', fence = fence + 1, not_before = ?, error = ?,
+          owner = NULL, lease_until = NULL
+      WHERE job_id = ? AND idx = ? AND fence = ? AND seq IS NULL""";
 
   /**
    * What a settle writes: the result with its seq, or, in an input-ordered job, with the
