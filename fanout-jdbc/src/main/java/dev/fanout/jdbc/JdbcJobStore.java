@@ -712,6 +712,7 @@ public final class JdbcJobStore implements JobStore {
           }
           return recordingLocked(
                   connection,
+                  locked.get(),
                   completions,
                   unread -> completeLocked(connection, id, locked.get(), completions, true, unread))
               .settled();
@@ -731,9 +732,12 @@ public final class JdbcJobStore implements JobStore {
    * @param record records the batch; its argument says whether it may leave the items unread
    */
   private Settled recordingLocked(
-      Connection connection, List<Completion> completions, Recording record) throws SQLException {
-    if (!dialect.recordsBeforeReading() || !distinctItems(completions)) {
-      return record.run(false); // a second report for an item is stale, and known to be
+      Connection connection, LockedJob job, List<Completion> completions, Recording record)
+      throws SQLException {
+    // A second report for an item is stale, and known to be; so is every report for a job that
+    // has ended (cancelled, or failed fast).
+    if (!dialect.recordsBeforeReading() || job.state().isFinal() || !distinctItems(completions)) {
+      return record.run(false);
     }
     Savepoint beforeWrites = connection.setSavepoint();
     try {
@@ -811,6 +815,7 @@ public final class JdbcJobStore implements JobStore {
             ? new Settled(List.of(), 0, 0, 0, before.lastSeq())
             : recordingLocked(
                 connection,
+                before,
                 completions,
                 unread -> completeLocked(connection, id, before, completions, false, unread));
     // The row as the completions left it: the claim sees the slots they freed.
@@ -892,14 +897,12 @@ public final class JdbcJobStore implements JobStore {
       LockedJob job,
       List<Completion> completions,
       boolean writeCounts,
-      boolean itemsUnread)
+      boolean unread)
       throws SQLException {
     // Only holders of the job lock change an item's state or fence, so what is read here
     // stays true for the rest of the transaction. Unread, every report is taken as held, with
     // the attempt it carries; the writes check it, each row under its own guard, and a miss
-    // goes back to a savepoint (see recordingLocked). Every report for a job that has ended
-    // (cancelled, or failed fast) is stale, so those are always read.
-    boolean unread = itemsUnread && !job.state().isFinal();
+    // goes back to a savepoint (see recordingLocked).
     Map<Long, ItemHolder> holders =
         unread ? Map.of() : readHolders(connection, id, completions, dialect);
     long lastSeq = job.lastSeq();
