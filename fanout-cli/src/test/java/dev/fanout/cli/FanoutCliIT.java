@@ -30,7 +30,7 @@ class FanoutCliIT {
     assertThat(run.out() + run.err()).doesNotContain("picocli WARN");
     FanoutJar.Run demo = FanoutJar.run(dir, "demo", "--help");
     assertThat(demo.out() + demo.err())
-        .contains("3% transient failures")
+        .contains("3% of first attempts fail transiently")
         .doesNotContain("picocli WARN");
   }
 
