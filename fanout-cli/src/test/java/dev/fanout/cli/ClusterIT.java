@@ -191,7 +191,13 @@ class ClusterIT {
 
   @Test
   void a_job_s_max_concurrency_holds_across_the_cluster() throws Exception {
-    cluster = new ClusterHarness(dir, List.of("s0", "w1", "w2"), Duration.ofMillis(100));
+    // With leases of a second, a node stalled that long on a loaded machine has its items run
+    // again while its own calls still wait, which the store no longer counts (docs/cluster.md,
+    // "Lease"): 22 calls at once in one CI run, and in 4 of 16 runs beside two CPU hogs, each time
+    // with second attempts among the busiest moment's calls. The cap is what this test checks, so
+    // its leases are the default's 30 s.
+    cluster =
+        new ClusterHarness(dir, List.of("s0", "w1", "w2"), Duration.ofMillis(100)).leaseSeconds(30);
     // Each node may run 8 calls, so the three could run 24: only the job's cluster-wide cap of 20
     // holds them below that, and more than 8 at once takes at least two nodes. (With node caps
     // above the job's, the submitting node could hold all 20 slots by itself, refilling each one
@@ -209,7 +215,12 @@ class ClusterIT {
     JobRow row = cluster.awaitFinal(id, Duration.ofSeconds(60));
     assertThat(row.state()).as(cluster.logs()).isEqualTo("SUCCEEDED");
     assertThat(row.aggregate()).isEqualTo(sum(items));
-    assertThat(stub.peak(id)).as("peak calls at once").isLessThanOrEqualTo(20).isGreaterThan(8);
+    assertThat(stub.peak(id))
+        .as(
+            "peak calls at once, these at the busiest moment: %s%n%s",
+            stub.busiest(id), cluster.logs())
+        .isLessThanOrEqualTo(20)
+        .isGreaterThan(8);
     assertThat(stub.calls(id).stream().map(c -> c.node).distinct().count())
         .as("nodes that served calls: %s", stub.answeredByNode())
         .isGreaterThan(1);

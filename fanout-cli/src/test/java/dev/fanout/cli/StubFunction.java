@@ -44,6 +44,10 @@ final class StubFunction implements AutoCloseable {
     final int attempt;
     final String node;
     final long startNanos;
+
+    /** When the call stopped counting as in flight, just before its answer; 0 until then. */
+    volatile long uncountedNanos;
+
     volatile long endNanos;
     volatile boolean answered;
 
@@ -160,6 +164,28 @@ final class StubFunction implements AutoCloseable {
   }
 
   /**
+   * The calls of a job that ran together at its busiest moment, for messages: whether they were
+   * distinct items and first attempts tells a cap that failed from a lease that lapsed.
+   */
+  List<Call> busiest(String job) {
+    List<Call> mine = calls(job);
+    List<Call> best = List.of();
+    for (Call at : mine) {
+      List<Call> together =
+          mine.stream()
+              .filter(
+                  c ->
+                      c.startNanos <= at.startNanos
+                          && (c.uncountedNanos == 0 || c.uncountedNanos > at.startNanos))
+              .toList();
+      if (together.size() > best.size()) {
+        best = together;
+      }
+    }
+    return best;
+  }
+
+  /**
    * Calls whose {@code X-Fanout-Node} header named another node than the address they came through:
    * each should be empty, else the header or the harness's node mapping is wrong.
    */
@@ -216,6 +242,7 @@ final class StubFunction implements AutoCloseable {
         // Counted out before the answer leaves: once the caller has it, Fanout may start the
         // item's successor on another node, whose call must not find this one still counted
         // (this thread may be descheduled between writing the answer and its finally).
+        call.uncountedNanos = System.nanoTime();
         running.decrementAndGet();
         counted = false;
         exchange.getResponseHeaders().set("Content-Type", "application/json");
@@ -229,6 +256,7 @@ final class StubFunction implements AutoCloseable {
       } finally {
         call.endNanos = System.nanoTime();
         if (counted) {
+          call.uncountedNanos = call.endNanos;
           running.decrementAndGet();
         }
       }
