@@ -39,7 +39,9 @@ class ClusterEngineTest {
             .workerId(id)
             .maxConcurrency(concurrency)
             .pollInterval(Duration.ofMillis(10))
-            .leaseDuration(Duration.ofSeconds(3))
+            // No test here lets a node's item leases run out, and a lapse would call an item or
+            // deliver a result twice on a stalled machine.
+            .leaseDuration(Duration.ofSeconds(30))
             .build();
     engine.register("id", Integer.class, (Integer n, TaskContext ctx) -> n);
     engine.register(
@@ -82,7 +84,16 @@ class ClusterEngineTest {
   @Test
   void a_small_job_submitted_after_a_big_one_finishes_while_most_of_the_big_one_waits() {
     Engine engine = node("a", 4);
-    JobHandle<Void> big = engine.submit(JobSpec.items(range(20_000)).function("slow").build());
+    // 20 ms calls on 4 slots settle 200 big items a second: the check below holds unless the test
+    // waits 10 s past the small job's end, where 2 ms ones left it a second.
+    engine.register(
+        "slower",
+        Integer.class,
+        (Integer n, TaskContext ctx) -> {
+          Thread.sleep(20);
+          return n;
+        });
+    JobHandle<Void> big = engine.submit(JobSpec.items(range(20_000)).function("slower").build());
     await().until(() -> big.status().succeeded() > 20);
 
     JobHandle<Void> small = engine.submit(JobSpec.items(range(10)).function("slow").build());

@@ -540,7 +540,10 @@ class DurableEngineTest {
     await().until(() -> firstCalls.get() == 8);
     first.close();
 
-    Engine second = engine(Duration.ofMillis(300));
+    // Only the first engine's leases must run out. The second's are longer, so that a stall of
+    // this JVM cannot reclaim its own items and call them twice; not much longer, since an engine
+    // looks for expired leases every half of its own.
+    Engine second = engine(Duration.ofSeconds(2));
     Map<Integer, AtomicInteger> secondCalls = new ConcurrentHashMap<>();
     second.register(
         "stuck",

@@ -103,8 +103,10 @@ class ClusterIT {
     // From here w1's calls never answer, so the items it holds when it dies are known exactly.
     StubFunction.Gate w1 = stub.hold(c -> c.node.equals("w1"));
     await().atMost(Duration.ofSeconds(30)).until(() -> w1.held().size() >= 20);
-    victim.kill();
+    // Taken before the kill: killing and reaping w1 may outlast what was left of its leases, and
+    // the others may call its items again before kill() returns.
     long killedAt = System.nanoTime();
+    victim.kill();
     Set<Long> inFlight =
         w1.held().stream().map(c -> c.index).collect(Collectors.toCollection(TreeSet::new));
     w1.release();

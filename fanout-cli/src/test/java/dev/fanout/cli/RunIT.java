@@ -233,8 +233,10 @@ class RunIT {
             "--exec",
             // A grandchild: sleep runs in the background, and the shell waits for it.
             "sleep 120 & echo $! > sleeper.pid; wait",
+            // Long enough for a loaded machine to start the shell and let it write the pid file:
+            // a timeout before that would kill the shell first and leave no pid to check.
             "--timeout-ms",
-            "500",
+            "3000",
             "--max-attempts",
             "1",
             "--progress",

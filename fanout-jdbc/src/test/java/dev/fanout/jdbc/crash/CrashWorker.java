@@ -41,7 +41,13 @@ import java.util.stream.IntStream;
  */
 final class CrashWorker {
 
-  private static final Duration LEASE = Duration.ofSeconds(1);
+  /**
+   * Short, so the next worker reclaims a killed one's items soon; but two seconds rather than one:
+   * the tests call a repeat that no kill explains a failure, and a worker renews every third of a
+   * lease, which a loaded machine (or the test freezing it while it looks for a call) can delay.
+   */
+  private static final Duration LEASE = Duration.ofSeconds(2);
+
   private static final Duration POLL = Duration.ofMillis(20);
   private static final long PROGRESS_EVERY_MILLIS = 10;
 

@@ -54,8 +54,15 @@ class PostgresConnectionCutTest {
 
   private static final int ITEMS = 2_000;
   private static final int CONCURRENCY = 64;
-  private static final Duration LEASE = Duration.ofSeconds(1);
-  private static final Duration MIN_CUT = Duration.ofMillis(2_500);
+
+  /**
+   * Long enough that only the cut lets a lease run out: the outcome allows a second call only for
+   * items running at the cut, and with one-second leases a stall of a loaded machine after the
+   * restore let other items lapse and run twice as well.
+   */
+  private static final Duration LEASE = Duration.ofSeconds(3);
+
+  private static final Duration MIN_CUT = LEASE.plusMillis(1_500);
   private static final String CUT_OFF = "cut-off-engine";
   private static final String HEALTHY = "healthy-engine";
 
@@ -152,7 +159,7 @@ class PostgresConnectionCutTest {
       Set<Long> runningAtCut = runningAt(cut);
       Set<Long> dropped = cutOffStore.dropped();
       // Mostly the items in flight at the cut; on a loaded machine an item claimed after the
-      // restore may lose its one-second lease too, and its report is then dropped just the same.
+      // restore may lose its lease too, and its report is then dropped just the same.
       assertThat(dropped)
           .as("items of the cut-off engine whose late reports the fences dropped")
           .isNotEmpty()

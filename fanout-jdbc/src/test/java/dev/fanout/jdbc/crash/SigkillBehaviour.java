@@ -48,6 +48,9 @@ abstract class SigkillBehaviour {
    */
   private static final int MAX_KILL_DELAY_MILLIS = 20;
 
+  /** Items never chosen as kill points, so work is left after the last kill. */
+  private static final int KILL_RESERVE = 1_500;
+
   @TempDir Path folder;
 
   /** The store the workers share; for H2, a database in {@code folder}. */
@@ -79,16 +82,26 @@ abstract class SigkillBehaviour {
       String jobId = worker.awaitJobId();
       long settled = 0;
       for (int number = 1; number <= KILLS; number++) {
-        // Spread the kills over the job, leaving work for the ones still to come: the last kill
-        // lands in the first third of what is left, so the job cannot finish during the delay
-        // below even at the fastest (64 calls of 1 ms at once).
-        long budget = (ITEMS - settled) / (KILLS - number + 3);
+        // Spread the kills over the first part of the job, leaving work for the ones still to
+        // come and a reserve after the last: the job must not finish between a kill point and the
+        // kill, which takes the delay below, a few processes forked by this JVM and, on a loaded
+        // machine, stalls of its own, while the worker may settle 10,000 items a second.
+        // (A kill settles a few dozen items past its point; should they eat the reserve's edge,
+        // the next kills come one item apart.)
+        long budget = Math.max(1, (ITEMS - KILL_RESERVE - settled) / (KILLS - number + 1));
         long killPoint = settled + 1 + random.nextLong(budget);
         worker.awaitSettled(killPoint);
         Thread.sleep(random.nextInt(MAX_KILL_DELAY_MILLIS + 1));
-        int callsInFlight = worker.killMidCall(random);
-        Instant dead = Instant.now();
-        Kill kill = inspect(target, jobId, number, worker.workerId(), dead, callsInFlight, context);
+        WorkerProcess.Killed killed = worker.killMidCall(random);
+        Kill kill =
+            inspect(
+                target,
+                jobId,
+                number,
+                worker.workerId(),
+                killed.frozen(),
+                killed.callsInFlight(),
+                context);
         kills.add(kill);
         settled = kill.settled();
         worker =
@@ -115,7 +128,7 @@ abstract class SigkillBehaviour {
       String jobId,
       int number,
       String worker,
-      Instant dead,
+      Instant frozen,
       int callsInFlight,
       String context)
       throws SQLException {
@@ -137,16 +150,17 @@ abstract class SigkillBehaviour {
     int live =
         (int)
             job.runningItems().stream()
-                .filter(i -> StoredJob.ownedBy(i, worker) && i.leaseUntil().isAfter(dead))
+                .filter(i -> StoredJob.ownedBy(i, worker) && i.leaseUntil().isAfter(frozen))
                 .count();
     // Each call in flight is an item claimed and not yet recorded, under a lease the heartbeat
-    // kept renewing: fewer live leases would mean a lease ran out under a running call.
+    // kept renewing: fewer live leases would mean a lease ran out under a running call. Counted
+    // from the freeze, after which the worker renewed nothing, not from when kill() returned.
     assertThat(live)
         .as(
             at
-                + "RUNNING items leased to the killed worker past its death at %s (%d calls were in"
-                + " flight): %s",
-            dead,
+                + "RUNNING items leased to the killed worker past its last freeze at %s (%d calls"
+                + " were in flight): %s",
+            frozen,
             callsInFlight,
             job.runningItems())
         .isPositive()

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -168,10 +169,10 @@ final class WorkerProcess implements AutoCloseable {
    * frozen worker when a call is running; otherwise it lets the worker go on (SIGCONT) for a random
    * few milliseconds and looks again. The worker dies in exactly the state the gauge was read in.
    *
-   * @return how many calls were in flight when it was killed
+   * @return how many calls were in flight when it was killed, and when it was frozen for good
    * @throws AssertionError when the worker does not die of SIGKILL, or no call was ever in flight
    */
-  int killMidCall(Random random) throws IOException, InterruptedException {
+  Killed killMidCall(Random random) throws IOException, InterruptedException {
     for (int look = 0; look < 1_000; look++) {
       if (!process.isAlive()) {
         throw new AssertionError(
@@ -181,6 +182,7 @@ final class WorkerProcess implements AutoCloseable {
                 + " before it could be killed"
                 + logTail());
       }
+      Instant frozen = Instant.now();
       signal("STOP");
       awaitStopped();
       int calls = inFlight.read();
@@ -189,13 +191,21 @@ final class WorkerProcess implements AutoCloseable {
         if (exit != KILLED_BY_SIGKILL) {
           throw new AssertionError(name + " exited with " + exit + ", not of SIGKILL" + logTail());
         }
-        return calls;
+        return new Killed(calls, frozen);
       }
       signal("CONT");
       Thread.sleep(1 + random.nextInt(5));
     }
     throw new AssertionError(name + " never had a call in flight when looked at" + logTail());
   }
+
+  /**
+   * What {@link #killMidCall} found.
+   *
+   * @param callsInFlight the calls running when the worker was frozen
+   * @param frozen just before the worker was frozen for the last time: it renewed nothing after
+   */
+  record Killed(int callsInFlight, Instant frozen) {}
 
   /**
    * Kills the worker with SIGKILL ({@link Process#destroyForcibly()} on Linux) and waits for it to
