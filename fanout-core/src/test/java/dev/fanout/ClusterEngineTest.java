@@ -44,15 +44,18 @@ class ClusterEngineTest {
             .leaseDuration(Duration.ofSeconds(30))
             .build();
     engine.register("id", Integer.class, (Integer n, TaskContext ctx) -> n);
-    engine.register(
-        "slow",
-        Integer.class,
-        (Integer n, TaskContext ctx) -> {
-          Thread.sleep(2);
-          return n;
-        });
+    engine.register("slow", Integer.class, sleeping(2));
+    // Slow enough that a big job's progress hardly moves while a test looks at it.
+    engine.register("slower", Integer.class, sleeping(20));
     engines.add(engine);
     return engine;
+  }
+
+  private static TaskFunction<Integer, Integer> sleeping(long millis) {
+    return (Integer n, TaskContext ctx) -> {
+      Thread.sleep(millis);
+      return n;
+    };
   }
 
   private static List<Integer> range(int n) {
@@ -86,13 +89,6 @@ class ClusterEngineTest {
     Engine engine = node("a", 4);
     // 20 ms calls on 4 slots settle 200 big items a second: the check below holds unless the test
     // waits 10 s past the small job's end, where 2 ms ones left it a second.
-    engine.register(
-        "slower",
-        Integer.class,
-        (Integer n, TaskContext ctx) -> {
-          Thread.sleep(20);
-          return n;
-        });
     JobHandle<Void> big = engine.submit(JobSpec.items(range(20_000)).function("slower").build());
     await().until(() -> big.status().succeeded() > 20);
 
