@@ -32,8 +32,9 @@ import picocli.CommandLine.Option;
     name = "demo",
     description = {
       "Start a server on a temporary data folder, submit N numbers to the built-in demo function"
-          + " (50 to 500 ms a call, 3%% of first attempts fail transiently, and are retried), and show the progress and"
-          + " each square as it arrives, then the sum, which must equal n(n+1)(2n+1)/6.",
+          + " (50 to 500 ms a call, 3%% of first attempts fail transiently, and are retried),"
+          + " and show the progress and each square as it arrives, then the sum, which must equal"
+          + " n(n+1)(2n+1)/6.",
       "Exits 0 when the job SUCCEEDED with the right sum; --keep then keeps serving until Ctrl-C."
     },
     footerHeading = "%nExample:%n",

@@ -132,7 +132,8 @@ final class ClusterHarness implements AutoCloseable {
    * @param command {@code serve} or {@code worker}
    * @param viaProxy whether the node reaches PostgreSQL through a {@link TcpProxy}
    * @param extra more flags, besides the harness's own ({@code --db}, {@code --node-id}, {@code
-   *     --lease-seconds}, {@code --poll-ms}, {@code --grace-seconds}), which picocli refuses twice
+   *     --lease-seconds}, {@code --poll-ms}, {@code --grace-seconds}, and {@code --port} for {@code
+   *     serve}), which picocli refuses twice
    */
   Node launch(String id, String command, boolean viaProxy, String... extra) throws Exception {
     int slot = nodeIds.indexOf(id);

@@ -25,12 +25,12 @@ import org.junit.jupiter.api.io.TempDir;
  * if nothing had happened, and that no call was repeated except those the kills cut off.
  *
  * <p>Where each kill lands: once the job has settled a random number of items more than at the last
- * kill (spread so that every kill has work left to cut), and a random 0 to 40 ms later, the worker
- * is killed at the first moment one of its calls is running (see {@link
- * WorkerProcess#killMidCall}). The store is then read behind its back: the killed worker must hold
- * live leases on RUNNING items, at least one per call it had in flight, the job must have unsettled
- * items, and the job row's counts must agree with its item rows. A kill that missed fails the test,
- * since it would prove nothing.
+ * kill (spread over about the first half of the job, so that every kill has work left to cut and
+ * the job cannot end before its kill comes), and a random 0 to 20 ms later, the worker is killed at
+ * the first moment one of its calls is running (see {@link WorkerProcess#killMidCall}). The store
+ * is then read behind its back: the killed worker must hold live leases on RUNNING items, at least
+ * one per call it had in flight, the job must have unsettled items, and the job row's counts must
+ * agree with its item rows. A kill that missed fails the test, since it would prove nothing.
  *
  * <p>Subclasses say which store; the random seed is in every failure message, and the system
  * property {@code fanout.crash.seed} replays one (the kill points, not the thread timings).
@@ -86,8 +86,8 @@ abstract class SigkillBehaviour {
         // come and a reserve after the last: the job must not finish between a kill point and the
         // kill, which takes the delay below, a few processes forked by this JVM and, on a loaded
         // machine, stalls of its own, while the worker may settle 10,000 items a second.
-        // (A kill settles a few dozen items past its point; should they eat the reserve's edge,
-        // the next kills come one item apart.)
+        // (A kill may settle a few hundred items past its point; should they eat into the
+        // reserve, the next kills come one item apart.)
         long budget = Math.max(1, (ITEMS - KILL_RESERVE - settled) / (KILLS - number + 1));
         long killPoint = settled + 1 + random.nextLong(budget);
         worker.awaitSettled(killPoint);

@@ -203,7 +203,7 @@ final class WorkerProcess implements AutoCloseable {
    * What {@link #killMidCall} found.
    *
    * @param callsInFlight the calls running when the worker was frozen
-   * @param frozen just before the worker was frozen for the last time: it renewed nothing after
+   * @param frozen just before the last freeze was sent: no earlier than the worker's last renewal
    */
   record Killed(int callsInFlight, Instant frozen) {}
 
