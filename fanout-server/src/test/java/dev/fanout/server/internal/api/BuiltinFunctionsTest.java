@@ -5,15 +5,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import dev.fanout.JobId;
 import dev.fanout.TaskContext;
 import dev.fanout.TaskFunction;
+import dev.fanout.server.internal.call.FakeTaskContext;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
-import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
 class BuiltinFunctionsTest {
@@ -50,32 +47,6 @@ class BuiltinFunctionsTest {
   }
 
   private static TaskContext attempt(int number) {
-    JobId job = JobId.of(UUID.randomUUID().toString());
-    return new TaskContext() {
-      @Override
-      public JobId jobId() {
-        return job;
-      }
-
-      @Override
-      public long index() {
-        return 0;
-      }
-
-      @Override
-      public int attempt() {
-        return number;
-      }
-
-      @Override
-      public Optional<Instant> deadline() {
-        return Optional.empty();
-      }
-
-      @Override
-      public boolean isCancelled() {
-        return false;
-      }
-    };
+    return FakeTaskContext.of(0).withAttempt(number);
   }
 }

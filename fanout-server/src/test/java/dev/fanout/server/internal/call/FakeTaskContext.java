@@ -6,11 +6,17 @@ import java.time.Instant;
 import java.util.Optional;
 import java.util.UUID;
 
-/** A hand-made attempt context: these tests call functions without an engine. */
-record FakeTaskContext(JobId jobId, long index, int attempt, Optional<Instant> deadline)
+/** A hand-made attempt context, for tests that call functions without an engine. */
+public record FakeTaskContext(JobId jobId, long index, int attempt, Optional<Instant> deadline)
     implements TaskContext {
 
-  static FakeTaskContext of(long index) {
+  /**
+   * A first attempt at an item of a new job, with no deadline.
+   *
+   * @param index the item's index
+   * @return the context
+   */
+  public static FakeTaskContext of(long index) {
     return new FakeTaskContext(newJobId(), index, 1, Optional.empty());
   }
 
@@ -18,7 +24,13 @@ record FakeTaskContext(JobId jobId, long index, int attempt, Optional<Instant> d
     return JobId.of(UUID.randomUUID().toString());
   }
 
-  FakeTaskContext withAttempt(int attempt) {
+  /**
+   * The same context for another attempt.
+   *
+   * @param attempt 1 for the first
+   * @return the context
+   */
+  public FakeTaskContext withAttempt(int attempt) {
     return new FakeTaskContext(jobId, index, attempt, deadline);
   }
 
