@@ -497,14 +497,13 @@ public final class HttpFunction implements TaskFunction<JsonNode, JsonNode> {
     request.send(reception);
     Received response;
     try {
-      // The request's own timeout aborts it at the same moment; this wait is the backstop.
-      response = reception.result.get(call.timeout().toNanos(), TimeUnit.NANOSECONDS);
+      // The request's own timeout ends the exchange, so this wait needs none. A timed wait costs a
+      // virtual thread a timer, scheduled and cancelled in the JDK's delay scheduler, per call:
+      // about 5 % of the server's CPU in a profile of benchmark scenario 4.
+      response = reception.result.get();
     } catch (InterruptedException e) {
       request.abort(e);
       throw e;
-    } catch (TimeoutException e) {
-      request.abort(e);
-      throw timedOut(call, e);
     } catch (ExecutionException e) {
       throw classify(e.getCause(), call);
     }
