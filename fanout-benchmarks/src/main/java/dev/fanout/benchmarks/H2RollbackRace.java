@@ -16,7 +16,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 
 /**
  * Shows whether the embedded H2 keeps every committed update of a row that transactions lock with
@@ -54,12 +53,7 @@ public final class H2RollbackRace {
     try {
       run(folder, rollback, threads, rounds);
     } finally {
-      try (Stream<Path> files = Files.list(folder)) {
-        for (Path file : files.toList()) {
-          Files.delete(file);
-        }
-      }
-      Files.delete(folder);
+      Bench.deleteTree(folder);
     }
   }
 

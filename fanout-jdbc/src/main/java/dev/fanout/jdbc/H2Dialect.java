@@ -36,14 +36,15 @@ final class H2Dialect implements Dialect {
   }
 
   /**
-   * Claims without moving an index entry: no index of {@code fanout_item} holds a column a claim
-   * changes (see the V6 migration). A job's items from {@code next_fresh} on have never been
-   * claimed, so they are all PENDING and due, and the claim takes them from there in index order;
-   * the PENDING items below it (retries, reclaims, retried failures) are the job's PENDING count
-   * less its items from {@code next_fresh} on, and only when there are any is the range below
-   * {@code next_fresh} of the unsettled items ({@code seq IS NULL}) searched first, stepping over
-   * the RUNNING ones there. The job row lock, which the caller holds, keeps every other claim of
-   * the job out and {@code next_fresh} true.
+   * Claims in index order without an index of the items' states (see the V6 migration; H2 moves
+   * every index entry of a row it updates, whichever columns change, so each index costs every
+   * claim and settle). A job's items from {@code next_fresh} on have never been claimed, so they
+   * are all PENDING and due, and the claim takes them from there in index order; the PENDING items
+   * below it (retries, reclaims, retried failures) are the job's PENDING count less its items from
+   * {@code next_fresh} on, and only when there are any is the range below {@code next_fresh} of the
+   * unsettled items ({@code seq IS NULL}) searched first, stepping over the RUNNING ones there. The
+   * job row lock, which the caller holds, keeps every other claim of the job out and {@code
+   * next_fresh} true.
    */
   @Override
   public List<ClaimedTask> claim(Connection connection, ClaimRequest request) throws SQLException {
