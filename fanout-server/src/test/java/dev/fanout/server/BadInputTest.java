@@ -523,6 +523,24 @@ class BadInputTest {
             t -> t.http.get("/v1/jobs/" + t.finishedJob + "/results?status=MAYBE")));
     c.add(
         new Case(
+            "a wait that is not a number",
+            400,
+            "invalid_type",
+            t -> t.http.get("/v1/jobs/" + t.runningJob + "?waitMs=soon")));
+    c.add(
+        new Case(
+            "a negative wait",
+            422,
+            "invalid_value",
+            t -> t.http.get("/v1/jobs/" + t.runningJob + "?waitMs=-1")));
+    c.add(
+        new Case(
+            "a wait over a minute",
+            422,
+            "invalid_value",
+            t -> t.http.get("/v1/jobs/" + t.runningJob + "?waitMs=60001")));
+    c.add(
+        new Case(
             "PATCH concurrency 0",
             422,
             "invalid_value",

@@ -20,7 +20,9 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -271,6 +273,65 @@ class ServerTest {
     Http.Response refused = http.post("/v1/jobs/" + done + "/cancel", "");
     assertThat(refused.status()).isEqualTo(409);
     assertThat(refused.errorCode()).isEqualTo("job_final");
+  }
+
+  @Test
+  void a_read_with_waitMs_answers_once_the_job_ends() throws Exception {
+    String id = http.submit("{\"function\": {\"name\": \"gated\"}, \"items\": " + numbers(3) + "}");
+    CompletableFuture<Http.Response> waiting =
+        CompletableFuture.supplyAsync(() -> http.get("/v1/jobs/" + id + "?waitMs=25000"));
+    await().until(() -> http.get("/v1/jobs/" + id).json().get("running").asLong() == 3);
+    // The gate is shut, so the job cannot have ended, and neither may the wait.
+    assertThat(waiting).isNotDone();
+
+    gate.countDown();
+    Http.Response answered = waiting.get(20, TimeUnit.SECONDS);
+    assertThat(answered.status()).isEqualTo(200);
+    assertThat(answered.json().get("status").asText()).isEqualTo("SUCCEEDED");
+    assertThat(answered.json().get("succeeded").asLong()).isEqualTo(3);
+    // A final job answers at once, however long the wait it is asked for.
+    assertThat(
+            CompletableFuture.supplyAsync(() -> http.get("/v1/jobs/" + id + "?waitMs=60000"))
+                .get(20, TimeUnit.SECONDS)
+                .json()
+                .get("status")
+                .asText())
+        .isEqualTo("SUCCEEDED");
+  }
+
+  @Test
+  void a_read_with_waitMs_answers_with_the_running_job_when_the_wait_is_over() {
+    String id = http.submit("{\"function\": {\"name\": \"gated\"}, \"items\": " + numbers(3) + "}");
+    Http.Response answered = http.get("/v1/jobs/" + id + "?waitMs=200");
+    assertThat(answered.status()).isEqualTo(200);
+    assertThat(answered.json().get("status").asText()).isIn("ACCEPTED", "RUNNING");
+    assertThat(answered.json().get("succeeded").asLong()).isZero();
+  }
+
+  @Test
+  void stopping_the_server_ends_a_read_that_waits_for_a_job() throws Exception {
+    String id = http.submit("{\"function\": {\"name\": \"gated\"}, \"items\": " + numbers(3) + "}");
+    CompletableFuture<Http.Response> waiting =
+        CompletableFuture.supplyAsync(() -> http.get("/v1/jobs/" + id + "?waitMs=60000"));
+    await().until(() -> http.get("/v1/jobs/" + id).json().get("running").asLong() == 3);
+    assertThat(waiting).isNotDone();
+
+    // Closed on another thread: close() goes on to wait for the gated attempts' grace period.
+    CompletableFuture<Void> closing = CompletableFuture.runAsync(server::close);
+    // Well within the minute asked for, the read ends: answered with the job as it stood, or cut
+    // off by the HTTP server stopping, whichever comes first.
+    Http.Response answered;
+    try {
+      answered = waiting.get(20, TimeUnit.SECONDS);
+    } catch (ExecutionException cutOff) {
+      answered = null;
+    }
+    if (answered != null) {
+      assertThat(answered.status()).isEqualTo(200);
+      assertThat(answered.json().get("status").asText()).isIn("ACCEPTED", "RUNNING");
+    }
+    gate.countDown();
+    closing.get(30, TimeUnit.SECONDS);
   }
 
   @Test

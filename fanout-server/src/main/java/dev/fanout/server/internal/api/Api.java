@@ -45,6 +45,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,6 +63,10 @@ public final class Api {
   static final int MAX_INLINE_AGGREGATE = 64 * 1024;
 
   static final int MAX_PAGE = 1_000;
+
+  /** The longest {@code waitMs} a read of a job may ask for: a minute. */
+  static final long MAX_WAIT_MS = 60_000;
+
   private static final int MAX_PATCH_BYTES = 64 * 1024;
   private static final long MAX_DRAIN_BYTES = 4L << 20;
 
@@ -74,6 +84,10 @@ public final class Api {
   private final ObjectMapper json;
   private final SubmitParser parser;
   private final AtomicBoolean shuttingDown = new AtomicBoolean();
+  // The reads waiting for their job to end. shutdown() ends their waits, so that none outlives
+  // the server and reads a closed store; each is a future of its own, completed without touching
+  // the job's outcome.
+  private final Set<CompletableFuture<Void>> waits = ConcurrentHashMap.newKeySet();
   private final JobWakeups wakeups;
 
   /**
@@ -227,7 +241,7 @@ public final class Api {
     return List.of(
         new Route(HandlerType.POST, "/v1/jobs", this::submit),
         new Route(HandlerType.GET, "/v1/jobs", this::list),
-        new Route(HandlerType.GET, "/v1/jobs/{id}", ctx -> ctx.json(jobView(handle(ctx), true))),
+        new Route(HandlerType.GET, "/v1/jobs/{id}", this::job),
         new Route(HandlerType.PATCH, "/v1/jobs/{id}", this::patch),
         new Route(HandlerType.DELETE, "/v1/jobs/{id}", this::delete),
         new Route(HandlerType.GET, "/v1/jobs/{id}/aggregate", this::aggregate),
@@ -265,6 +279,7 @@ public final class Api {
    */
   public void shutdown() {
     shuttingDown.set(true);
+    waits.forEach(w -> w.complete(null));
     wakeups.close();
   }
 
@@ -458,6 +473,30 @@ public final class Api {
 
   private static String shorten(String s) {
     return s.length() > 64 ? s.substring(0, 64) + "..." : s;
+  }
+
+  /**
+   * A job as it is now; with {@code waitMs}, once it is final or that wait is over, whichever comes
+   * first. A client that waits for the end this way reads the job once instead of again and again,
+   * and learns of the end as soon as the server does.
+   */
+  private void job(Context ctx) throws InterruptedException {
+    long waitMs = queryLong(ctx, "waitMs", 0, 0, MAX_WAIT_MS);
+    JobHandle<?> job = handle(ctx);
+    if (waitMs > 0) {
+      CompletableFuture<Void> ended = job.outcome().thenRun(() -> {});
+      waits.add(ended);
+      try {
+        if (!shuttingDown.get()) { // else shutdown() has passed this wait by
+          ended.get(waitMs, TimeUnit.MILLISECONDS);
+        }
+      } catch (TimeoutException | ExecutionException | CancellationException e) {
+        // The wait is over either way; the job as read below says how it stands.
+      } finally {
+        waits.remove(ended);
+      }
+    }
+    ctx.json(jobView(job, true));
   }
 
   private ObjectNode jobView(JobHandle<?> job, boolean withAggregate) {
