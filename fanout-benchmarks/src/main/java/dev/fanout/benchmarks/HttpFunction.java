@@ -75,8 +75,9 @@ final class HttpFunction implements Bench.Scenario {
             HTTP service's own benchmark. Fanout: `FanoutServer` with its defaults (what `fanout \
             serve` runs: embedded H2 in a temporary directory) in the runner's JVM, given \
             `{"function": {"url": ...}, "maxConcurrency": %,d, "reduce": "count"}` over HTTP and \
-            read every 5 ms until final; its time runs from sending the submission to reading the \
-            final state, so it includes storing the items and recording every result. The \
+            waited for with `GET /v1/jobs/{id}?waitMs=30000`, which the server answers once the \
+            job is final (until this read, it polled every 5 ms); its time runs from sending the \
+            submission to reading the final state, so it includes storing the items and recording every result. The \
             baseline: the same calls through one HTTP/1.1 `HttpClient`, a virtual thread per call \
             and a semaphore of %,d, from the first call to the last answer, storing nothing. The \
             function is a JDK `HttpServer` in a JVM of its own, a virtual thread per exchange. Per \
@@ -173,14 +174,14 @@ final class HttpFunction implements Bench.Scenario {
       // threads still took a third of the JVM's CPU, and Fanout's CPU per item fell by a third
       // between one warm-up and eight.
       for (int i = 0; i < warmups; i++) {
-        HttpJobs.timeJob(server.url(), job, n, 5);
+        HttpJobs.timeJob(server.url(), job, n);
         if (options.baselines()) {
           plainLoop(client, function, n);
         }
       }
       for (int round = 0; round < rounds; round++) {
         long cpu0 = os.getProcessCpuTime();
-        fanoutMillis.add(HttpJobs.timeJob(server.url(), job, n, 5) * 1000);
+        fanoutMillis.add(HttpJobs.timeJob(server.url(), job, n) * 1000);
         fanoutCpu.add((os.getProcessCpuTime() - cpu0) / 1e6 / n);
         if (options.baselines()) {
           cpu0 = os.getProcessCpuTime();

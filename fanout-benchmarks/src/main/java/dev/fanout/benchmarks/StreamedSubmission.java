@@ -52,20 +52,20 @@ final class StreamedSubmission implements Bench.Scenario {
       String small =
           "{\"function\": {\"name\": \"identity\"}, \"items\": " + HttpJobs.items(ackItems) + "}";
       for (int i = 0; i < 3; i++) {
-        HttpJobs.timeJob(base, small, ackItems, 5);
+        HttpJobs.timeJob(base, small, ackItems);
       }
       for (int i = 0; i < acks; i++) {
         long t0 = System.nanoTime();
         String id = HttpJobs.submit(base, HttpRequest.BodyPublishers.ofString(small));
         ackMillis.add((System.nanoTime() - t0) / 1e6);
-        HttpJobs.requireSucceeded(HttpJobs.awaitFinal(base, id, 5), ackItems);
+        HttpJobs.requireSucceeded(HttpJobs.awaitFinal(base, id), ackItems);
       }
 
       long t0 = System.nanoTime();
       String id =
           HttpJobs.submit(base, HttpRequest.BodyPublishers.ofInputStream(() -> new Items(n)));
       streamAck = (System.nanoTime() - t0) / 1e6;
-      job = HttpJobs.awaitFinal(base, id, 50);
+      job = HttpJobs.awaitFinal(base, id);
       whole = Bench.secondsSince(t0);
       peakKib = peakResidentKib(server.pid());
     } finally {
@@ -87,8 +87,8 @@ final class StreamedSubmission implements Bench.Scenario {
             "reduce": "count", "items": [0, 1, ..., %,d]}` as one streamed, chunked request body \
             that the client generates as it sends, so neither side ever holds the whole array. \
             The acknowledgement runs from sending the request to reading the `202` (every item is \
-            stored by then); the whole job, from sending to reading the final state (read every \
-            50 ms). The job must succeed with every item counted. Before it, on the same server \
+            stored by then); the whole job, from sending to reading the final state (waited for \
+            with `GET /v1/jobs/{id}?waitMs=30000`). The job must succeed with every item counted. Before it, on the same server \
             after three warm-up jobs, %d submissions of %,d items measure the HTTP \
             service's acknowledgement. There is no baseline: no contender here accepts a streamed \
             submission. The server's peak resident memory is its `VmHWM` at the end.
