@@ -45,12 +45,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CancellationException;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -66,6 +61,9 @@ public final class Api {
 
   /** The longest {@code waitMs} a read of a job may ask for: a minute. */
   static final long MAX_WAIT_MS = 60_000;
+
+  /** How often a read that waits for its job's end looks again without a signal. */
+  private static final Duration WAIT_RECHECK = Duration.ofSeconds(1);
 
   private static final int MAX_PATCH_BYTES = 64 * 1024;
   private static final long MAX_DRAIN_BYTES = 4L << 20;
@@ -84,10 +82,6 @@ public final class Api {
   private final ObjectMapper json;
   private final SubmitParser parser;
   private final AtomicBoolean shuttingDown = new AtomicBoolean();
-  // The reads waiting for their job to end. shutdown() ends their waits, so that none outlives
-  // the server and reads a closed store; each is a future of its own, completed without touching
-  // the job's outcome.
-  private final Set<CompletableFuture<Void>> waits = ConcurrentHashMap.newKeySet();
   private final JobWakeups wakeups;
 
   /**
@@ -279,7 +273,6 @@ public final class Api {
    */
   public void shutdown() {
     shuttingDown.set(true);
-    waits.forEach(w -> w.complete(null));
     wakeups.close();
   }
 
@@ -480,23 +473,34 @@ public final class Api {
    * first. A client that waits for the end this way reads the job once instead of again and again,
    * and learns of the end as soon as the server does.
    */
-  private void job(Context ctx) throws InterruptedException {
+  private void job(Context ctx) {
     long waitMs = queryLong(ctx, "waitMs", 0, 0, MAX_WAIT_MS);
     JobHandle<?> job = handle(ctx);
     if (waitMs > 0) {
-      CompletableFuture<Void> ended = job.outcome().thenRun(() -> {});
-      waits.add(ended);
-      try {
-        if (!shuttingDown.get()) { // else shutdown() has passed this wait by
-          ended.get(waitMs, TimeUnit.MILLISECONDS);
-        }
-      } catch (TimeoutException | ExecutionException | CancellationException e) {
-        // The wait is over either way; the job as read below says how it stands.
-      } finally {
-        waits.remove(ended);
-      }
+      awaitFinal(job, waitMs);
     }
     ctx.json(jobView(job, true));
+  }
+
+  /**
+   * Waits until the job is final, the wait is over, or the server stops. The store's signals for
+   * the job (its results and its end, from any node) wake the wait, which then reads the job's row
+   * alone: not its outcome, which folds every result. A signal is only a hint, so the wait looks
+   * again by itself every {@link #WAIT_RECHECK}.
+   */
+  private void awaitFinal(JobHandle<?> job, long waitMs) {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMs);
+    try (JobWakeups.Waiter waiter = wakeups.register(job.id())) {
+      while (!shuttingDown.get()
+          && !Thread.currentThread().isInterrupted()
+          && !job.status().state().isFinal()) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return;
+        }
+        waiter.await(Duration.ofNanos(Math.min(left, WAIT_RECHECK.toNanos())));
+      }
+    }
   }
 
   private ObjectNode jobView(JobHandle<?> job, boolean withAggregate) {
