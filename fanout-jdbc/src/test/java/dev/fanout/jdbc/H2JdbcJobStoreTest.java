@@ -30,10 +30,10 @@ class H2JdbcJobStoreTest extends JdbcJobStoreBehaviour {
   }
 
   /**
-   * What keeps a claim from moving an index entry must not make the statements that look for a
-   * job's RUNNING items read all its items: each reads the unsettled items below {@code
-   * next_fresh}, a range of the {@code (job_id, seq, idx)} index, and the claim of never-claimed
-   * items starts at {@code next_fresh}.
+   * Doing without an index of the items' states must not make the statements that look for a job's
+   * RUNNING items read all its items: each reads the unsettled items below {@code next_fresh}, a
+   * range of the {@code (job_id, seq, idx)} index, and the claim of never-claimed items starts at
+   * {@code next_fresh}.
    */
   @Test
   void the_statements_that_look_for_running_items_read_one_index_range() throws SQLException {
