@@ -295,7 +295,8 @@ public final class FanoutServer implements AutoCloseable {
    *
    * @param pollInterval how often a stream that has caught up looks for new results when no signal
    *     woke it: the store signals new results, so this is only the fallback for a lost signal, and
-   *     how often counts that change without results (items starting) are shown
+   *     how often counts that change without results (items starting) are shown; a read that waits
+   *     for its job's end ({@code waitMs}) looks again as often
    * @param progressInterval the least time between two {@code progress} events
    * @param keepAliveInterval how often an idle stream sends a comment line to keep proxies open
    */

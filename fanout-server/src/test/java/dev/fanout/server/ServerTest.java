@@ -275,12 +275,25 @@ class ServerTest {
     assertThat(refused.errorCode()).isEqualTo("job_final");
   }
 
+  /** Submits a job of {@code n} items of the gated function, which run until the gate opens. */
+  private String submitGated(int n) {
+    return http.submit("{\"function\": {\"name\": \"gated\"}, \"items\": " + numbers(n) + "}");
+  }
+
+  /** Sends a read on another thread, for a test to watch while it waits. */
+  private CompletableFuture<Http.Response> readLater(String path) {
+    return CompletableFuture.supplyAsync(() -> http.get(path));
+  }
+
+  private void awaitRunning(String id, long running) {
+    await().until(() -> http.get("/v1/jobs/" + id).json().get("running").asLong() == running);
+  }
+
   @Test
   void a_read_with_waitMs_answers_once_the_job_ends() throws Exception {
-    String id = http.submit("{\"function\": {\"name\": \"gated\"}, \"items\": " + numbers(3) + "}");
-    CompletableFuture<Http.Response> waiting =
-        CompletableFuture.supplyAsync(() -> http.get("/v1/jobs/" + id + "?waitMs=25000"));
-    await().until(() -> http.get("/v1/jobs/" + id).json().get("running").asLong() == 3);
+    String id = submitGated(3);
+    CompletableFuture<Http.Response> waiting = readLater("/v1/jobs/" + id + "?waitMs=25000");
+    awaitRunning(id, 3);
     // The gate is shut, so the job cannot have ended, and neither may the wait; the half second
     // also lets the read reach the server before the gate opens.
     await()
@@ -295,7 +308,7 @@ class ServerTest {
     assertThat(answered.json().get("succeeded").asLong()).isEqualTo(3);
     // A final job answers at once, however long the wait it is asked for.
     assertThat(
-            CompletableFuture.supplyAsync(() -> http.get("/v1/jobs/" + id + "?waitMs=60000"))
+            readLater("/v1/jobs/" + id + "?waitMs=60000")
                 .get(20, TimeUnit.SECONDS)
                 .json()
                 .get("status")
@@ -305,7 +318,7 @@ class ServerTest {
 
   @Test
   void a_read_with_waitMs_answers_with_the_running_job_when_the_wait_is_over() {
-    String id = http.submit("{\"function\": {\"name\": \"gated\"}, \"items\": " + numbers(3) + "}");
+    String id = submitGated(3);
     long start = System.nanoTime();
     Http.Response answered = http.get("/v1/jobs/" + id + "?waitMs=200");
     // A lower bound only, which no slow machine can break: the read did wait.
@@ -317,10 +330,9 @@ class ServerTest {
 
   @Test
   void stopping_the_server_ends_a_read_that_waits_for_a_job() throws Exception {
-    String id = http.submit("{\"function\": {\"name\": \"gated\"}, \"items\": " + numbers(3) + "}");
-    CompletableFuture<Http.Response> waiting =
-        CompletableFuture.supplyAsync(() -> http.get("/v1/jobs/" + id + "?waitMs=60000"));
-    await().until(() -> http.get("/v1/jobs/" + id).json().get("running").asLong() == 3);
+    String id = submitGated(3);
+    CompletableFuture<Http.Response> waiting = readLater("/v1/jobs/" + id + "?waitMs=60000");
+    awaitRunning(id, 3);
     assertThat(waiting).isNotDone();
 
     // Closed on another thread: close() goes on to wait for the gated attempts' grace period.

@@ -62,9 +62,6 @@ public final class Api {
   /** The longest {@code waitMs} a read of a job may ask for: a minute. */
   static final long MAX_WAIT_MS = 60_000;
 
-  /** How often a read that waits for its job's end looks again without a signal. */
-  private static final Duration WAIT_RECHECK = Duration.ofSeconds(1);
-
   private static final int MAX_PATCH_BYTES = 64 * 1024;
   private static final long MAX_DRAIN_BYTES = 4L << 20;
 
@@ -486,7 +483,7 @@ public final class Api {
    * Waits until the job is final, the wait is over, or the server stops. The store's signals for
    * the job (its results and its end, from any node) wake the wait, which then reads the job's row
    * alone: not its outcome, which folds every result. A signal is only a hint, so the wait looks
-   * again by itself every {@link #WAIT_RECHECK}.
+   * again by itself at the event streams' poll interval, their fallback for a lost signal too.
    */
   private void awaitFinal(JobHandle<?> job, long waitMs) {
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMs);
@@ -498,7 +495,7 @@ public final class Api {
         if (left <= 0) {
           return;
         }
-        waiter.await(Duration.ofNanos(Math.min(left, WAIT_RECHECK.toNanos())));
+        waiter.await(Duration.ofNanos(Math.min(left, streams.pollInterval().toNanos())));
       }
     }
   }
