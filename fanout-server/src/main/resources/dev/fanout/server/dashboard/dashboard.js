@@ -407,6 +407,9 @@ async function showCluster() {
 
 async function showJob(id) {
   const job = await api("GET", "/v1/jobs/" + encodeURIComponent(id));
+  if (!shows(id)) {
+    return; // the page moved on while the job was read: starting its stream now would leak it
+  }
   if (!stream || stream.id !== job.id) {
     startStream(job.id);
   }
@@ -432,6 +435,12 @@ async function showJob(id) {
   $("job-failures").replaceChildren(items);
   showOnly("job");
   say("");
+}
+
+// Whether the page still shows the job: a read of it may end after a click elsewhere.
+function shows(id) {
+  const match = location.hash.match(/^#\/jobs\/([^/]+)$/);
+  return match !== null && decodeURIComponent(match[1]) === id;
 }
 
 async function refresh() {
