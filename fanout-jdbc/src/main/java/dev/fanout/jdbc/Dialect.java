@@ -11,6 +11,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -52,6 +53,90 @@ interface Dialect {
 
   /** The folder under {@code db/migration/} that holds this database's migrations. */
   String migrationFolder();
+
+  /**
+   * A job as the statements that find its items by index see it: its ID, and the number its items'
+   * keys start from where the database keys each item by one number (see {@link #itemBaseSql()}).
+   *
+   * @param id the job
+   * @param itemBase the key of the job's item 0; 0 where items are keyed by {@code (job_id, idx)}
+   */
+  record JobRef(JobId id, long itemBase) {}
+
+  /**
+   * An expression over {@code fanout_job}'s columns that gives a job's {@link JobRef#itemBase()}.
+   * The default is for a database that keys items by {@code (job_id, idx)}.
+   */
+  default String itemBaseSql() {
+    return "CAST(0 AS BIGINT)";
+  }
+
+  /** A condition that finds one item of a job, bound by {@link #bindItemAt}. */
+  default String itemAtSql() {
+    return "job_id = ? AND idx = ?";
+  }
+
+  /**
+   * Binds {@link #itemAtSql()}'s parameters from {@code parameter} on.
+   *
+   * @return the next parameter's position
+   */
+  default int bindItemAt(PreparedStatement statement, int parameter, JobRef job, long index)
+      throws SQLException {
+    statement.setString(parameter, job.id().value());
+    statement.setLong(parameter + 1, index);
+    return parameter + 2;
+  }
+
+  /**
+   * A condition on a job's items from index {@code from} on and below {@code to}, bound by {@link
+   * #bindItemsBetween}.
+   */
+  default String itemsBetweenSql() {
+    return "job_id = ? AND idx >= ? AND idx < ?";
+  }
+
+  /**
+   * Binds {@link #itemsBetweenSql()}'s parameters from {@code parameter} on.
+   *
+   * @return the next parameter's position
+   */
+  default int bindItemsBetween(
+      PreparedStatement statement, int parameter, JobRef job, long from, long to)
+      throws SQLException {
+    statement.setString(parameter, job.id().value());
+    statement.setLong(parameter + 1, from);
+    statement.setLong(parameter + 2, to);
+    return parameter + 3;
+  }
+
+  /** The ORDER BY list that reads a job's items in index order along the key that finds them. */
+  default String itemOrderSql() {
+    return "job_id, idx";
+  }
+
+  /**
+   * A condition on a job's items among {@code count} indexes, bound by {@link #bindItemsAmong}: row
+   * values, not {@code job_id = ? AND idx IN (...)}, with which H2 scanned every item of the job.
+   * Used where {@link #itemsByIndexArraySql()} is null.
+   */
+  default String itemsAmongSql(int count) {
+    return "(job_id, idx) IN (" + String.join(", ", Collections.nCopies(count, "(?, ?)")) + ")";
+  }
+
+  /**
+   * Binds {@link #itemsAmongSql}'s parameters from {@code parameter} on.
+   *
+   * @return the next parameter's position
+   */
+  default int bindItemsAmong(
+      PreparedStatement statement, int parameter, JobRef job, List<Long> indexes)
+      throws SQLException {
+    for (long index : indexes) {
+      parameter = bindItemAt(statement, parameter, job, index);
+    }
+    return parameter;
+  }
 
   /**
    * What a claim decides on, as the job row locked by the caller says.
@@ -229,7 +314,7 @@ interface Dialect {
    * of {@code chunk}.
    */
   default void insertItems(
-      Connection connection, JobId id, long firstIndex, List<String> items, int chunk)
+      Connection connection, JobRef job, long firstIndex, List<String> items, int chunk)
       throws SQLException {
     try (PreparedStatement insert =
         connection.prepareStatement(
@@ -237,7 +322,7 @@ interface Dialect {
                 + " VALUES (?, ?, 'PENDING', ?, 0, 0)")) {
       long index = firstIndex;
       for (String item : items) {
-        insert.setString(1, id.value());
+        insert.setString(1, job.id().value());
         insert.setLong(2, index++);
         insert.setString(3, Objects.requireNonNull(item, "item"));
         insert.addBatch();
@@ -269,7 +354,7 @@ interface Dialect {
    * @return how many rows it changed, exactly: where the store has not read the items first, it
    *     takes a count as large as the list as its proof that no report in it was stale
    */
-  int settle(Connection connection, JobId id, List<Settle> settles) throws SQLException;
+  int settle(Connection connection, JobRef job, List<Settle> settles) throws SQLException;
 
   /**
    * The signals of a store on this database: within this process unless the database can carry them

@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -33,6 +34,61 @@ final class H2Dialect implements Dialect {
   @Override
   public String migrationFolder() {
     return "h2";
+  }
+
+  /**
+   * The most items a job can have: an item's key is its job's number times this plus its index (see
+   * the V7 migration).
+   */
+  static final long ITEMS_PER_JOB = 1L << 32;
+
+  /**
+   * Items are keyed by one {@code BIGINT}, {@code k}: the job's {@code num} times {@link
+   * #ITEMS_PER_JOB} plus the item's index. H2 keys a table's rows by its primary key only when that
+   * is one integer column, and moves every index entry of a row it updates; keyed by {@code
+   * (job_id, idx)}, each claim and settle moved three entries (the row's, the key's and {@code
+   * fanout_item_by_seq}'s), now two (see the V7 migration).
+   */
+  @Override
+  public String itemBaseSql() {
+    return "num * " + ITEMS_PER_JOB;
+  }
+
+  @Override
+  public String itemAtSql() {
+    return "k = ?";
+  }
+
+  @Override
+  public int bindItemAt(PreparedStatement statement, int parameter, JobRef job, long index)
+      throws SQLException {
+    statement.setLong(parameter, job.itemBase() + index);
+    return parameter + 1;
+  }
+
+  @Override
+  public String itemsBetweenSql() {
+    return "k >= ? AND k < ?";
+  }
+
+  /** The bounds are kept within the job's own keys, whatever the caller passes. */
+  @Override
+  public int bindItemsBetween(
+      PreparedStatement statement, int parameter, JobRef job, long from, long to)
+      throws SQLException {
+    statement.setLong(parameter, job.itemBase() + Math.clamp(from, 0, ITEMS_PER_JOB));
+    statement.setLong(parameter + 1, job.itemBase() + Math.clamp(to, 0, ITEMS_PER_JOB));
+    return parameter + 2;
+  }
+
+  @Override
+  public String itemOrderSql() {
+    return "k";
+  }
+
+  @Override
+  public String itemsAmongSql(int count) {
+    return "k IN (" + String.join(", ", Collections.nCopies(count, "?")) + ")";
   }
 
   /**
@@ -118,7 +174,7 @@ final class H2Dialect implements Dialect {
    */
   private static final String PICK =
       """
-      SELECT job_id, idx FROM fanout_item USE INDEX (fanout_item_by_seq)
+      SELECT k FROM fanout_item USE INDEX (fanout_item_by_seq)
       WHERE job_id = ?1 AND seq IS NULL AND %s AND state = 'PENDING'
         AND (not_before IS NULL OR not_before <= ?2)
       ORDER BY job_id, seq, idx
@@ -133,8 +189,8 @@ final class H2Dialect implements Dialect {
    */
   static final String PICK_FRESH = PICK.formatted("idx >= ?6");
 
-  private static final String CLAIM_BELOW = claimPicked(PICK_BELOW);
-  private static final String CLAIM_FRESH = claimPicked(PICK_FRESH);
+  static final String CLAIM_BELOW = claimPicked(PICK_BELOW);
+  static final String CLAIM_FRESH = claimPicked(PICK_FRESH);
 
   /**
    * H2 returns the rows a statement changed through FINAL TABLE. The items are picked in MERGE's
@@ -147,7 +203,7 @@ final class H2Dialect implements Dialect {
         SELECT idx, payload, attempts, fence FROM FINAL TABLE (
           MERGE INTO fanout_item i
           USING (%s) picked
-          ON i.job_id = picked.job_id AND i.idx = picked.idx
+          ON i.k = picked.k
           WHEN MATCHED THEN UPDATE
             SET state = 'RUNNING', owner = ?4, lease_until = ?5,
                 attempts = i.attempts + 1, fence = i.fence + 1)"""
@@ -173,7 +229,7 @@ final class H2Dialect implements Dialect {
     return """
         MERGE INTO fanout_item i
         USING (%s AND owner = ?1 FOR UPDATE SKIP LOCKED) mine
-        ON i.job_id = mine.job_id AND i.idx = mine.idx
+        ON i.k = mine.k
         WHEN MATCHED THEN UPDATE SET lease_until = ?2"""
         .formatted(runningOf("?3"));
   }
@@ -212,7 +268,7 @@ final class H2Dialect implements Dialect {
     return """
         MERGE INTO fanout_item i
         USING (%s AND lease_until <= ?2) expired
-        ON i.job_id = expired.job_id AND i.idx = expired.idx
+        ON i.k = expired.k
           AND i.state = 'RUNNING' AND i.lease_until <= ?2
         WHEN MATCHED THEN UPDATE
           SET state = 'PENDING', fence = i.fence + 1, owner = NULL, lease_until = NULL"""
@@ -227,7 +283,7 @@ final class H2Dialect implements Dialect {
    */
   private static String runningOf(String job) {
     return """
-        SELECT job_id, idx FROM fanout_item USE INDEX (fanout_item_by_seq)
+        SELECT k FROM fanout_item USE INDEX (fanout_item_by_seq)
         WHERE job_id = %1$s AND seq IS NULL
           AND idx < (SELECT next_fresh FROM fanout_job WHERE id = %1$s)
           AND state = 'RUNNING'"""
@@ -270,19 +326,29 @@ final class H2Dialect implements Dialect {
    */
   @Override
   public void insertItems(
-      Connection connection, JobId id, long firstIndex, List<String> items, int chunk)
+      Connection connection, JobRef job, long firstIndex, List<String> items, int chunk)
       throws SQLException {
+    if (firstIndex + items.size() > ITEMS_PER_JOB) {
+      throw new IllegalArgumentException(
+          String.format(
+              Locale.ROOT,
+              "job %s cannot have %,d items: an H2 store holds at most %,d per job",
+              job.id(),
+              firstIndex + items.size(),
+              ITEMS_PER_JOB));
+    }
     long index = firstIndex;
     for (int from = 0; from < items.size(); from += ROWS_PER_STATEMENT) {
       List<String> part = items.subList(from, Math.min(items.size(), from + ROWS_PER_STATEMENT));
       try (PreparedStatement insert =
           connection.prepareStatement(
-              "INSERT INTO fanout_item (job_id, idx, state, payload, attempts, fence) VALUES "
+              "INSERT INTO fanout_item (k, job_id, idx, state, payload, attempts, fence) VALUES "
                   + String.join(
-                      ", ", Collections.nCopies(part.size(), "(?, ?, 'PENDING', ?, 0, 0)")))) {
+                      ", ", Collections.nCopies(part.size(), "(?, ?, ?, 'PENDING', ?, 0, 0)")))) {
         int parameter = 1;
         for (String item : part) {
-          insert.setString(parameter++, id.value());
+          insert.setLong(parameter++, job.itemBase() + index);
+          insert.setString(parameter++, job.id().value());
           insert.setLong(parameter++, index++);
           insert.setString(parameter++, Objects.requireNonNull(item, "item"));
         }
@@ -304,33 +370,16 @@ final class H2Dialect implements Dialect {
    * items, and the row is found by its primary key either way.
    */
   @Override
-  public int settle(Connection connection, JobId id, List<Settle> settles) throws SQLException {
+  public int settle(Connection connection, JobRef job, List<Settle> settles) throws SQLException {
     int applied = 0;
     for (int from = 0; from < settles.size(); from += ROWS_PER_STATEMENT) {
       List<Settle> chunk =
           settles.subList(from, Math.min(settles.size(), from + ROWS_PER_STATEMENT));
-      String rows =
-          String.join(
-              ", ",
-              Collections.nCopies(
-                  chunk.size(),
-                  "(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS INTEGER),"
-                      + " CAST(? AS VARCHAR(16)), CAST(? AS BIGINT), CAST(? AS VARCHAR),"
-                      + " CAST(? AS VARCHAR), CAST(? AS BIGINT))"));
-      try (PreparedStatement merge =
-          connection.prepareStatement(
-              "MERGE INTO fanout_item i USING (VALUES "
-                  + rows
-                  + ") AS c(idx, fence, attempts, state, seq, result, error, millis)"
-                  + " ON i.job_id = ? AND i.idx = c.idx AND i.fence = c.fence AND i.seq IS NULL"
-                  + " AND i.attempts = c.attempts AND i.state = 'RUNNING'"
-                  + " WHEN MATCHED THEN UPDATE SET state = c.state, seq = c.seq,"
-                  + " result = c.result, error = c.error, duration_millis = c.millis,"
-                  + " lease_until = NULL")) {
+      try (PreparedStatement merge = connection.prepareStatement(settleSql(chunk.size()))) {
         int parameter = 1;
         for (Settle s : chunk) {
           StoredResult r = s.result();
-          merge.setLong(parameter++, r.index());
+          merge.setLong(parameter++, job.itemBase() + r.index());
           merge.setLong(parameter++, s.fence());
           merge.setInt(parameter++, r.attempts());
           merge.setString(parameter++, r.status().name());
@@ -339,11 +388,30 @@ final class H2Dialect implements Dialect {
           merge.setString(parameter++, r.error());
           merge.setLong(parameter++, r.durationMillis());
         }
-        merge.setString(parameter, id.value());
         applied += merge.executeUpdate();
       }
     }
     return applied;
+  }
+
+  /** The settle of {@code rows} items: parameters per row as {@link #settle} binds them. */
+  static String settleSql(int rows) {
+    String values =
+        String.join(
+            ", ",
+            Collections.nCopies(
+                rows,
+                "(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS INTEGER),"
+                    + " CAST(? AS VARCHAR(16)), CAST(? AS BIGINT), CAST(? AS VARCHAR),"
+                    + " CAST(? AS VARCHAR), CAST(? AS BIGINT))"));
+    return "MERGE INTO fanout_item i USING (VALUES "
+        + values
+        + ") AS c(k, fence, attempts, state, seq, result, error, millis)"
+        + " ON i.k = c.k AND i.fence = c.fence AND i.seq IS NULL"
+        + " AND i.attempts = c.attempts AND i.state = 'RUNNING'"
+        + " WHEN MATCHED THEN UPDATE SET state = c.state, seq = c.seq,"
+        + " result = c.result, error = c.error, duration_millis = c.millis,"
+        + " lease_until = NULL";
   }
 
   @Override

@@ -33,7 +33,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -42,7 +41,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
@@ -108,6 +106,20 @@ public final class JdbcJobStore implements JobStore {
 
   private final HikariDataSource pool;
   private final Dialect dialect;
+
+  /** Puts an item back to PENDING for its retry; guarded as a settle is. */
+  private final String retrySql;
+
+  /** {@link #retrySql} on a database; parameters: not before, error, the item, the fence. */
+  static String retrySql(Dialect dialect) {
+    return """
+        UPDATE fanout_item
+        SET state = 'PENDING', fence = fence + 1, not_before = ?, error = ?,
+            owner = NULL, lease_until = NULL
+        WHERE %s AND fence = ? AND seq IS NULL"""
+        .formatted(dialect.itemAtSql());
+  }
+
   // The statistics refresh in flight, so that close() can cancel it rather than pull the pool's
   // connection from under it, which the pool reports as a broken connection with its stack trace.
   private final Object refreshLock = new Object();
@@ -120,6 +132,7 @@ public final class JdbcJobStore implements JobStore {
   private JdbcJobStore(HikariDataSource pool, Dialect dialect, String redactedUrl) {
     this.pool = pool;
     this.dialect = dialect;
+    this.retrySql = retrySql(dialect);
     this.transactions = new Transactions(pool);
     this.signals = dialect.signals(pool, redactedUrl);
   }
@@ -307,7 +320,7 @@ public final class JdbcJobStore implements JobStore {
           if (items.isEmpty()) {
             return null;
           }
-          dialect.insertItems(connection, id, firstIndex, items, CHUNK);
+          dialect.insertItems(connection, job.ref(id), firstIndex, items, CHUNK);
           try (PreparedStatement count =
               connection.prepareStatement(
                   "UPDATE fanout_job SET total = total + ?, pending = pending + ? WHERE id = ?")) {
@@ -830,7 +843,8 @@ public final class JdbcJobStore implements JobStore {
             before.running() - settled.freed(),
             settled.lastSeq(),
             before.inputOrder(),
-            before.nextInOrder());
+            before.nextInOrder(),
+            before.itemBase());
     List<ClaimedTask> claimed =
         claimLimit > 0
             ? claimLocked(connection, id, after, owner, claimLimit, now, leaseUntil, false)
@@ -904,7 +918,7 @@ public final class JdbcJobStore implements JobStore {
     // the attempt it carries; the writes check it, each row under its own guard, and a miss
     // goes back to a savepoint (see recordingLocked).
     Map<Long, ItemHolder> holders =
-        unread ? Map.of() : readHolders(connection, id, completions, dialect);
+        unread ? Map.of() : readHolders(connection, job.ref(id), completions, dialect);
     long lastSeq = job.lastSeq();
     // An input-ordered job's items settle held, under a placeholder seq; see numberInOrder.
     boolean inputOrder = job.inputOrder();
@@ -919,7 +933,7 @@ public final class JdbcJobStore implements JobStore {
     // its statistics are stale. Unread (H2 only, which finds the row by its primary key either
     // way), the state is checked here, as reading the items would have.
     try (PreparedStatement retry =
-        connection.prepareStatement(unread ? RETRY_SQL + " AND state = 'RUNNING'" : RETRY_SQL)) {
+        connection.prepareStatement(unread ? retrySql + " AND state = 'RUNNING'" : retrySql)) {
       for (Completion completion : completions) {
         ItemHolder holder = unread ? null : holders.get(completion.index());
         if (!unread && (holder == null || !holder.heldUnder(completion.fence()))) {
@@ -959,9 +973,8 @@ public final class JdbcJobStore implements JobStore {
           case Completion.Retry r -> {
             Timestamps.bind(retry, 1, r.notBefore());
             retry.setString(2, r.error());
-            retry.setString(3, id.value());
-            retry.setLong(4, r.index());
-            retry.setLong(5, r.fence());
+            int parameter = dialect.bindItemAt(retry, 3, job.ref(id), r.index());
+            retry.setLong(parameter, r.fence());
             retry.addBatch();
             retried++;
           }
@@ -973,7 +986,7 @@ public final class JdbcJobStore implements JobStore {
             completion.index() == job.nextInOrder() && !(completion instanceof Completion.Retry);
       }
       boolean allSettled =
-          settles.isEmpty() || dialect.settle(connection, id, settles) == settles.size();
+          settles.isEmpty() || dialect.settle(connection, job.ref(id), settles) == settles.size();
       int[] retries = retry.executeBatch();
       if (unread) {
         // Unread, only a count of one is proof: a driver's "no info" (-2) would not be.
@@ -993,7 +1006,7 @@ public final class JdbcJobStore implements JobStore {
     }
     // Only the first unnumbered item holds the others back, so only its settling frees any.
     if (inputOrder && frontierSettled) {
-      lastSeq = numberInOrder(connection, id, job.nextInOrder(), lastSeq);
+      lastSeq = numberInOrder(connection, job.ref(id), job.nextInOrder(), lastSeq);
     }
     Settled done = new Settled(settled, retried, succeeded, failed, lastSeq);
     if (!writeCounts) {
@@ -1017,13 +1030,6 @@ public final class JdbcJobStore implements JobStore {
     }
     return done;
   }
-
-  private static final String RETRY_SQL =
-      """
-      UPDATE fanout_item
-      SET state = 'PENDING', fence = fence + 1, not_before = ?, error = ?,
-          owner = NULL, lease_until = NULL
-      WHERE job_id = ? AND idx = ? AND fence = ? AND seq IS NULL""";
 
   /**
    * What a settle writes: the result with its seq, or, in an input-ordered job, with the
@@ -1060,8 +1066,9 @@ public final class JdbcJobStore implements JobStore {
    *
    * @return the job's new last seq
    */
-  private static long numberInOrder(Connection connection, JobId id, long from, long lastSeq)
+  private long numberInOrder(Connection connection, Dialect.JobRef job, long from, long lastSeq)
       throws SQLException {
+    JobId id = job.id();
     long next = from;
     long seq = lastSeq;
     List<long[]> runs = new ArrayList<>(); // [first index, first seq, count]
@@ -1070,12 +1077,14 @@ public final class JdbcJobStore implements JobStore {
     boolean blocked = false;
     try (PreparedStatement page =
         connection.prepareStatement(
-            "SELECT idx, seq, state FROM fanout_item WHERE job_id = ? AND idx >= ?"
-                + " ORDER BY job_id, idx FETCH FIRST ? ROWS ONLY")) {
+            "SELECT idx, seq, state FROM fanout_item WHERE "
+                + dialect.itemsBetweenSql()
+                + " ORDER BY "
+                + dialect.itemOrderSql()
+                + " FETCH FIRST ? ROWS ONLY")) {
       while (!blocked) {
-        page.setString(1, id.value());
-        page.setLong(2, next);
-        page.setInt(3, pageSize);
+        int parameter = dialect.bindItemsBetween(page, 1, job, next, Long.MAX_VALUE);
+        page.setInt(parameter, pageSize);
         int read = 0;
         try (ResultSet rows = page.executeQuery()) {
           while (rows.next()) {
@@ -1109,13 +1118,11 @@ public final class JdbcJobStore implements JobStore {
     if (!runs.isEmpty()) {
       try (PreparedStatement number =
           connection.prepareStatement(
-              "UPDATE fanout_item SET seq = idx + CAST(? AS BIGINT)"
-                  + " WHERE job_id = ? AND idx >= ? AND idx < ?")) {
+              "UPDATE fanout_item SET seq = idx + CAST(? AS BIGINT) WHERE "
+                  + dialect.itemsBetweenSql())) {
         for (long[] r : runs) {
           number.setLong(1, r[1] - r[0]);
-          number.setString(2, id.value());
-          number.setLong(3, r[0]);
-          number.setLong(4, r[0] + r[2]);
+          dialect.bindItemsBetween(number, 2, job, r[0], r[0] + r[2]);
           number.addBatch();
         }
         int[] counts = number.executeBatch();
@@ -1152,14 +1159,14 @@ public final class JdbcJobStore implements JobStore {
 
   /** Who holds each reported item now: RUNNING items only, by index. */
   private static Map<Long, ItemHolder> readHolders(
-      Connection connection, JobId id, List<Completion> completions, Dialect dialect)
+      Connection connection, Dialect.JobRef job, List<Completion> completions, Dialect dialect)
       throws SQLException {
     List<Long> indexes = completions.stream().map(Completion::index).distinct().toList();
     Map<Long, ItemHolder> holders = new HashMap<>();
     String byArray = dialect.itemsByIndexArraySql();
     if (byArray != null) {
       try (PreparedStatement select = connection.prepareStatement(byArray)) {
-        select.setString(1, id.value());
+        select.setString(1, job.id().value());
         select.setArray(2, connection.createArrayOf("bigint", indexes.toArray(Long[]::new)));
         readHolderRows(select, holders);
       }
@@ -1167,20 +1174,11 @@ public final class JdbcJobStore implements JobStore {
     }
     for (int from = 0; from < indexes.size(); from += CHUNK) {
       List<Long> chunk = indexes.subList(from, Math.min(indexes.size(), from + CHUNK));
-      // Row values, not "job_id = ? AND idx IN (...)": H2 looks the pairs up in the primary key,
-      // where with the plain IN list it scans every item of the job.
-      String pairs = String.join(", ", Collections.nCopies(chunk.size(), "(?, ?)"));
       try (PreparedStatement select =
           connection.prepareStatement(
-              "SELECT idx, state, fence, attempts FROM fanout_item"
-                  + " WHERE (job_id, idx) IN ("
-                  + pairs
-                  + ")")) {
-        int parameter = 1;
-        for (long index : chunk) {
-          select.setString(parameter++, id.value());
-          select.setLong(parameter++, index);
-        }
+              "SELECT idx, state, fence, attempts FROM fanout_item WHERE "
+                  + dialect.itemsAmongSql(chunk.size()))) {
+        dialect.bindItemsAmong(select, 1, job, chunk);
         readHolderRows(select, holders);
       }
     }
@@ -1244,10 +1242,11 @@ public final class JdbcJobStore implements JobStore {
           }
           if (job.inputOrder()) {
             // Nothing unsettled is left to hold them back: the job ends with every result numbered.
-            numberInOrder(connection, id, job.nextInOrder(), job.lastSeq());
+            numberInOrder(connection, job.ref(id), job.nextInOrder(), job.lastSeq());
           }
           JobRow settled = readJob(connection, id).orElseThrow();
-          Verdict verdict = folder.fold(settled, new SucceededValues(connection, id));
+          Verdict verdict =
+              folder.fold(settled, new SucceededValues(connection, job.ref(id), dialect));
           Objects.requireNonNull(verdict, "the folder returned no verdict");
           JobState state = forced != null ? forced : verdict.state();
           String error = verdict.error() != null ? verdict.error() : forcedError;
@@ -1722,18 +1721,16 @@ public final class JdbcJobStore implements JobStore {
           transactions.inTransaction(
               "purge job " + id,
               connection -> {
-                OptionalLong total =
+                Optional<ExpiredJob> job =
                     lockIfExpired(connection, id, expired, finishedBefore, unsealedBefore);
-                if (total.isEmpty()) {
+                if (job.isEmpty()) {
                   return Optional.of(false); // sealed, resumed or deleted since it was listed
                 }
-                if (start < total.getAsLong()) {
+                if (start < job.get().total()) {
                   try (PreparedStatement items =
                       connection.prepareStatement(
-                          "DELETE FROM fanout_item WHERE job_id = ? AND idx >= ? AND idx < ?")) {
-                    items.setString(1, id.value());
-                    items.setLong(2, start);
-                    items.setLong(3, start + PURGE_RANGE);
+                          "DELETE FROM fanout_item WHERE " + dialect.itemsBetweenSql())) {
+                    dialect.bindItemsBetween(items, 1, job.get().ref(), start, start + PURGE_RANGE);
                     items.executeUpdate();
                   }
                   return Optional.empty(); // more to delete
@@ -1746,8 +1743,11 @@ public final class JdbcJobStore implements JobStore {
     }
   }
 
+  /** A job that {@link #lockIfExpired} locked: how many items it has, and where they lie. */
+  private record ExpiredJob(long total, Dialect.JobRef ref) {}
+
   /** Locks a job when it is still expired, and reads how many items it has. */
-  private OptionalLong lockIfExpired(
+  private Optional<ExpiredJob> lockIfExpired(
       Connection connection,
       JobId id,
       String expired,
@@ -1756,7 +1756,9 @@ public final class JdbcJobStore implements JobStore {
       throws SQLException {
     try (PreparedStatement recheck =
         connection.prepareStatement(
-            "SELECT total FROM fanout_job WHERE id = ? AND "
+            "SELECT total, "
+                + dialect.itemBaseSql()
+                + " AS item_base FROM fanout_job WHERE id = ? AND "
                 + expired
                 + " "
                 + dialect.jobRowLock())) {
@@ -1764,7 +1766,11 @@ public final class JdbcJobStore implements JobStore {
       Timestamps.bind(recheck, 2, finishedBefore);
       Timestamps.bind(recheck, 3, unsealedBefore);
       try (ResultSet rows = recheck.executeQuery()) {
-        return rows.next() ? OptionalLong.of(rows.getLong("total")) : OptionalLong.empty();
+        return rows.next()
+            ? Optional.of(
+                new ExpiredJob(
+                    rows.getLong("total"), new Dialect.JobRef(id, rows.getLong("item_base"))))
+            : Optional.empty();
       }
     }
   }
@@ -1813,7 +1819,13 @@ public final class JdbcJobStore implements JobStore {
       long running,
       long lastSeq,
       boolean inputOrder,
-      long nextInOrder) {
+      long nextInOrder,
+      long itemBase) {
+
+    /** The job as statements that find its items by index need it. */
+    Dialect.JobRef ref(JobId id) {
+      return new Dialect.JobRef(id, itemBase);
+    }
 
     boolean isFinal() {
       return state.isFinal();
@@ -1829,7 +1841,9 @@ public final class JdbcJobStore implements JobStore {
     try (PreparedStatement select =
         connection.prepareStatement(
             "SELECT sealed, state, paused, max_concurrency, total, pending, running, last_seq,"
-                + " result_order, next_in_order FROM fanout_job WHERE id = ? "
+                + " result_order, next_in_order, "
+                + dialect.itemBaseSql()
+                + " AS item_base FROM fanout_job WHERE id = ? "
                 + dialect.jobRowLock())) {
       select.setString(1, id.value());
       try (ResultSet row = select.executeQuery()) {
@@ -1847,7 +1861,8 @@ public final class JdbcJobStore implements JobStore {
                 row.getLong("running"),
                 row.getLong("last_seq"),
                 ResultOrder.INPUT.name().equals(row.getString("result_order")),
-                row.getLong("next_in_order")));
+                row.getLong("next_in_order"),
+                row.getLong("item_base")));
       }
     }
   }

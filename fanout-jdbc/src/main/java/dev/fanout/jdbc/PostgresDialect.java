@@ -1,6 +1,5 @@
 package dev.fanout.jdbc;
 
-import dev.fanout.JobId;
 import dev.fanout.spi.ClaimedTask;
 import dev.fanout.spi.StoreSignals;
 import dev.fanout.spi.StoredResult;
@@ -164,7 +163,7 @@ final class PostgresDialect implements Dialect {
    * inner side, 1,000 × 1,000 comparisons, half a second for a full batch.
    */
   @Override
-  public int settle(Connection connection, JobId id, List<Settle> settles) throws SQLException {
+  public int settle(Connection connection, JobRef job, List<Settle> settles) throws SQLException {
     int n = settles.size();
     Long[] idx = new Long[n];
     Long[] fence = new Long[n];
@@ -203,9 +202,9 @@ final class PostgresDialect implements Dialect {
       update.setArray(5, connection.createArrayOf("text", result));
       update.setArray(6, connection.createArrayOf("text", error));
       update.setArray(7, connection.createArrayOf("bigint", millis));
-      String[] job = new String[n];
-      Arrays.fill(job, id.value());
-      update.setArray(8, connection.createArrayOf("text", job));
+      String[] jobs = new String[n];
+      Arrays.fill(jobs, job.id().value());
+      update.setArray(8, connection.createArrayOf("text", jobs));
       update.setArray(9, connection.createArrayOf("integer", attempts));
       return update.executeUpdate();
     }
@@ -230,7 +229,7 @@ final class PostgresDialect implements Dialect {
    */
   @Override
   public void insertItems(
-      Connection connection, JobId id, long firstIndex, List<String> items, int chunk)
+      Connection connection, JobRef job, long firstIndex, List<String> items, int chunk)
       throws SQLException {
     CopyIn copy =
         connection
@@ -241,7 +240,7 @@ final class PostgresDialect implements Dialect {
       StringBuilder rows = new StringBuilder(COPY_BUFFER + 1_024);
       long index = firstIndex;
       for (String item : items) {
-        rows.append(id.value()).append('\t').append(index++).append("\tPENDING\t");
+        rows.append(job.id().value()).append('\t').append(index++).append("\tPENDING\t");
         appendCopyText(rows, Objects.requireNonNull(item, "item"));
         rows.append("\t0\t0\n");
         if (rows.length() >= COPY_BUFFER) {
@@ -252,7 +251,7 @@ final class PostgresDialect implements Dialect {
       long stored = copy.endCopy();
       if (stored != items.size()) {
         throw new SQLException(
-            "stored " + stored + " of " + items.size() + " new items of job " + id);
+            "stored " + stored + " of " + items.size() + " new items of job " + job.id());
       }
     } catch (SQLException | RuntimeException e) {
       // Ends the COPY, so that the caller's rollback, not this failure, decides the connection's

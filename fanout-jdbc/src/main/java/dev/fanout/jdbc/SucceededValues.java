@@ -28,21 +28,31 @@ final class SucceededValues implements Iterator<SucceededValue> {
    * cost grew with the square of the job's size. H2 has no index by state to use. The failed and
    * cancelled items cost a row each, so a fold stays linear in the job's size.
    */
-  static final String PAGE_SQL =
-      "SELECT idx, state, result FROM fanout_item WHERE job_id = ? AND idx > ?"
-          + " ORDER BY job_id, idx FETCH FIRST "
-          + PAGE_SIZE
-          + " ROWS ONLY";
+  static String pageSql(Dialect dialect) {
+    return "SELECT idx, state, result FROM fanout_item WHERE "
+        + dialect.itemsBetweenSql()
+        + " ORDER BY "
+        + dialect.itemOrderSql()
+        + " FETCH FIRST "
+        + PAGE_SIZE
+        + " ROWS ONLY";
+  }
 
   private final Connection connection;
+  private final Dialect.JobRef job;
   private final JobId jobId;
+  private final Dialect dialect;
+  private final String pageSql;
   private final ArrayDeque<SucceededValue> page = new ArrayDeque<>();
   private long lastIndex = -1;
   private boolean exhausted;
 
-  SucceededValues(Connection connection, JobId jobId) {
+  SucceededValues(Connection connection, Dialect.JobRef job, Dialect dialect) {
     this.connection = connection;
-    this.jobId = jobId;
+    this.job = job;
+    this.jobId = job.id();
+    this.dialect = dialect;
+    this.pageSql = pageSql(dialect);
   }
 
   @Override
@@ -63,9 +73,8 @@ final class SucceededValues implements Iterator<SucceededValue> {
   }
 
   private void readPage() {
-    try (PreparedStatement statement = connection.prepareStatement(PAGE_SQL)) {
-      statement.setString(1, jobId.value());
-      statement.setLong(2, lastIndex);
+    try (PreparedStatement statement = connection.prepareStatement(pageSql)) {
+      dialect.bindItemsBetween(statement, 1, job, lastIndex + 1, Long.MAX_VALUE);
       try (ResultSet rows = statement.executeQuery()) {
         int read = 0;
         while (rows.next()) {

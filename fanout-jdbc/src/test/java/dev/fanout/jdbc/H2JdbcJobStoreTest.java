@@ -1,6 +1,7 @@
 package dev.fanout.jdbc;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.fanout.JobId;
 import dev.fanout.JobState;
@@ -19,6 +20,8 @@ import java.util.List;
 import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The JDBC store's own behaviour on an embedded H2 file. */
 class H2JdbcJobStoreTest extends JdbcJobStoreBehaviour {
@@ -49,11 +52,54 @@ class H2JdbcJobStoreTest extends JdbcJobStoreBehaviour {
           .contains("JOB_ID = ?1", "SEQ IS NULL", "IDX >= ?6");
       assertThat(bySeqRange(connection, H2Dialect.PICK_BELOW))
           .contains("JOB_ID = ?1", "SEQ IS NULL", "IDX < ?6");
-      // The fold's pages: a range of the primary key, read in its order, never sorted.
-      assertThat(plan(connection, SucceededValues.PAGE_SQL))
-          .containsPattern("PRIMARY_KEY_\\w+: JOB_ID = \\?1\\s+AND IDX > \\?2")
+      // The fold's pages: a range of the items' key, read in its order, never sorted.
+      assertThat(plan(connection, SucceededValues.pageSql(dialect)))
+          .containsPattern("PRIMARY_KEY_\\w+: K >= \\?1\\s+AND K < \\?2")
           .contains("/* index sorted */");
     }
+  }
+
+  /**
+   * Items are keyed by one number (the V7 migration): every statement that finds items by index
+   * looks their keys up, or reads a range of them, in the rows' own key, and none reads the job's
+   * items one by one.
+   */
+  @Test
+  void the_statements_that_find_items_by_index_look_up_the_rows_key() throws SQLException {
+    H2Dialect dialect = new H2Dialect();
+    try (Connection connection = database.connect()) {
+      assertThat(rowKeyCondition(connection, JdbcJobStore.retrySql(dialect))).isEqualTo("K = ?3");
+      assertThat(
+              rowKeyCondition(
+                  connection,
+                  "SELECT idx, state, fence, attempts FROM fanout_item WHERE "
+                      + dialect.itemsAmongSql(3)))
+          .isEqualTo("K IN(?1, ?2, ?3)");
+      assertThat(
+              rowKeyCondition(
+                  connection, "DELETE FROM fanout_item WHERE " + dialect.itemsBetweenSql()))
+          .isEqualTo("K >= ?1 AND K < ?2");
+      assertThat(rowKeyCondition(connection, H2Dialect.settleSql(2))).isEqualTo("K = C.K");
+      // H2 shows a FINAL TABLE's plan without the plan of the statement inside.
+      for (String claim : List.of(H2Dialect.CLAIM_FRESH, H2Dialect.CLAIM_BELOW)) {
+        String merge = claim.substring(claim.indexOf("MERGE INTO"), claim.lastIndexOf(')'));
+        assertThat(rowKeyCondition(connection, merge)).isEqualTo("K = PICKED.K");
+      }
+      assertThat(rowKeyCondition(connection, dialect.renewSql())).isEqualTo("K = MINE.K");
+      assertThat(rowKeyCondition(connection, dialect.reclaimSql())).isEqualTo("K = EXPIRED.K");
+    }
+  }
+
+  /**
+   * The condition by which a statement reads {@code fanout_item}'s rows by their key, as H2's plan
+   * shows it, on one line; fails when the plan reads them some other way.
+   */
+  private static String rowKeyCondition(Connection connection, String sql) throws SQLException {
+    String plan = plan(connection, sql);
+    java.util.regex.Matcher key =
+        java.util.regex.Pattern.compile("PUBLIC\\.PRIMARY_KEY_\\w+: ([^*]*)\\*/").matcher(plan);
+    assertThat(key.find()).as("the plan reads fanout_item by its key:%n%s", plan).isTrue();
+    return key.group(1).replaceAll("\\s+", " ").trim();
   }
 
   /**
@@ -186,17 +232,8 @@ class H2JdbcJobStoreTest extends JdbcJobStoreBehaviour {
    */
   @Test
   void a_job_stored_before_next_fresh_goes_on_after_the_migration() throws SQLException {
-    store.close();
-    store = null;
     Path old = folder.resolve("old");
-    String url = JdbcJobStore.h2Url(old);
-    Flyway.configure()
-        .dataSource(url, "", "")
-        .locations("classpath:db/migration/h2")
-        .table(SchemaMigrator.HISTORY_TABLE)
-        .target("5")
-        .load()
-        .migrate();
+    String url = storeMigratedTo(old, "5");
     String id = "0190a1b2-0000-7000-8000-000000000001";
     try (Connection connection = DriverManager.getConnection(url);
         Statement sql = connection.createStatement()) {
@@ -250,5 +287,169 @@ class H2JdbcJobStoreTest extends JdbcJobStoreBehaviour {
                         1, reclaimed.getFirst().fence(), reclaimed.getFirst().attempt(), "1", 1)),
                 T0.plusSeconds(31)))
         .hasSize(1);
+  }
+
+  /**
+   * A store file from before items were keyed by one number (V6), holding two jobs part way
+   * through. The migration numbers the jobs and keys their items; both go on from where they were,
+   * a third job created after it gets a number of its own, and each job's fold reads its own items.
+   * Interrupted, a start was killed after the migration's steps before its copy had run (H2 commits
+   * each DDL statement): the next start runs the migration again, whole.
+   */
+  @ParameterizedTest(name = "interrupted before: {0}")
+  @ValueSource(booleans = {false, true})
+  void jobs_stored_before_items_were_keyed_go_on_after_the_migration(boolean interrupted)
+      throws Exception {
+    Path old = folder.resolve("v6");
+    String url = storeMigratedTo(old, "6");
+    List<String> ids =
+        List.of("0190a1b2-0000-7000-8000-00000000000a", "0190a1b2-0000-7000-8000-00000000000b");
+    try (Connection connection = DriverManager.getConnection(url);
+        Statement sql = connection.createStatement()) {
+      for (String id : ids) {
+        sql.execute(
+            """
+            INSERT INTO fanout_job (id, sealed, state, paused, spec, total, max_concurrency,
+                pending, running, succeeded, failed, cancelled, retries, last_seq, created_at,
+                started_at, next_fresh)
+            VALUES ('%s', TRUE, 'RUNNING', FALSE, '{}', 3, 10, 1, 1, 1, 0, 0, 0, 1,
+                TIMESTAMP WITH TIME ZONE '2026-01-01 00:00:00Z',
+                TIMESTAMP WITH TIME ZONE '2026-01-01 00:00:00Z', 2)"""
+                .formatted(id));
+        sql.execute(
+            """
+            INSERT INTO fanout_item (job_id, idx, state, payload, attempts, fence, seq, result,
+                owner, lease_until)
+            VALUES ('%1$s', 0, 'SUCCEEDED', '"%1$s-0"', 1, 1, 1, '"%1$s-0"', NULL, NULL),
+                   ('%1$s', 1, 'RUNNING', '"%1$s-1"', 1, 1, NULL, NULL, 'w0',
+                    TIMESTAMP WITH TIME ZONE '2026-01-01 00:00:30Z'),
+                   ('%1$s', 2, 'PENDING', '"%1$s-2"', 0, 0, NULL, NULL, NULL, NULL)"""
+                .formatted(id));
+      }
+      if (interrupted) {
+        for (String step : v7StepsBeforeTheCopy()) {
+          sql.execute(step);
+        }
+      }
+    }
+
+    store = JdbcJobStore.h2(old);
+    sealedJob(1, 1); // a job created after the migration
+    try (Connection connection = DriverManager.getConnection(url);
+        Statement sql = connection.createStatement();
+        ResultSet rows =
+            sql.executeQuery(
+                "SELECT i.k, j.num, i.idx FROM fanout_item i JOIN fanout_job j ON j.id = i.job_id")) {
+      java.util.Set<Long> numbers = new java.util.HashSet<>();
+      int read = 0;
+      while (rows.next()) {
+        read++;
+        numbers.add(rows.getLong("num"));
+        assertThat(rows.getLong("k"))
+            .isEqualTo(rows.getLong("num") * H2Dialect.ITEMS_PER_JOB + rows.getLong("idx"));
+      }
+      assertThat(read).isEqualTo(7);
+      assertThat(numbers).hasSize(3);
+    }
+    // Each job's item 1 was RUNNING under a lease that ended at 00:00:30.
+    assertThat(store.reclaimExpired(T0.plusSeconds(30))).isEqualTo(2);
+    for (String value : ids) {
+      JobId job = JobId.of(value);
+      ClaimedTask reclaimed = store.claim(job, "w1", 1, T0, T0.plusSeconds(60)).getFirst();
+      assertThat(reclaimed.index()).isEqualTo(1);
+      ClaimedTask fresh = store.claim(job, "w1", 1, T0, T0.plusSeconds(60)).getFirst();
+      assertThat(fresh.index()).isEqualTo(2);
+      assertThat(store.claim(job, "w1", 10, T0, T0.plusSeconds(60))).isEmpty();
+      assertThat(
+              store.complete(
+                  job,
+                  List.of(
+                      new Completion.Succeeded(
+                          1, reclaimed.fence(), reclaimed.attempt(), reclaimed.item(), 1),
+                      new Completion.Succeeded(2, fresh.fence(), fresh.attempt(), fresh.item(), 1)),
+                  T0.plusSeconds(31)))
+          .extracting(StoredResult::seq)
+          .containsExactly(2L, 3L);
+      List<String> folded = new java.util.ArrayList<>();
+      store
+          .finish(
+              job,
+              T0.plusSeconds(32),
+              null,
+              null,
+              (row, succeeded) -> {
+                succeeded.forEachRemaining(v -> folded.add(v.value()));
+                return new Verdict(JobState.SUCCEEDED, null, null);
+              })
+          .orElseThrow();
+      assertThat(folded)
+          .containsExactly(
+              "\"%1$s-0\"".formatted(value),
+              "\"%1$s-1\"".formatted(value),
+              "\"%1$s-2\"".formatted(value));
+    }
+  }
+
+  /**
+   * Closes the test's store and creates an H2 store file in {@code folder} with the migrations up
+   * to {@code version} only, as an older release left it.
+   *
+   * @return the file's JDBC URL
+   */
+  private String storeMigratedTo(Path folder, String version) {
+    store.close();
+    store = null;
+    String url = JdbcJobStore.h2Url(folder);
+    Flyway.configure()
+        .dataSource(url, "", "")
+        .locations("classpath:db/migration/h2")
+        .table(SchemaMigrator.HISTORY_TABLE)
+        .target(version)
+        .load()
+        .migrate();
+    return url;
+  }
+
+  /** The statements of the V7 migration before its copy of the items, comments left out. */
+  private static List<String> v7StepsBeforeTheCopy() throws java.io.IOException {
+    String script;
+    try (java.io.InputStream in =
+        H2JdbcJobStoreTest.class.getResourceAsStream(
+            "/db/migration/h2/V7__items_keyed_by_one_number.sql")) {
+      script = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+    String code =
+        script
+            .lines()
+            .filter(line -> !line.stripLeading().startsWith("--"))
+            .collect(java.util.stream.Collectors.joining("\n"));
+    List<String> steps = new java.util.ArrayList<>();
+    for (String step : code.split(";")) {
+      if (step.strip().startsWith("INSERT INTO fanout_item_keyed")) {
+        return steps;
+      }
+      steps.add(step.strip());
+    }
+    throw new AssertionError("V7 has no copy of the items");
+  }
+
+  /** An item's key holds its index in 32 bits: the dialect refuses an item past that, by name. */
+  @Test
+  void a_job_on_h2_holds_at_most_two_to_the_32_items() throws SQLException {
+    JobId id = sealedJob(1, 1);
+    H2Dialect dialect = new H2Dialect();
+    Dialect.JobRef job = new Dialect.JobRef(id, 5 * H2Dialect.ITEMS_PER_JOB);
+    try (Connection connection = database.connect()) {
+      dialect.insertItems(connection, job, H2Dialect.ITEMS_PER_JOB - 1, List.of("\"last\""), 64);
+      assertThatThrownBy(
+              () ->
+                  dialect.insertItems(
+                      connection, job, H2Dialect.ITEMS_PER_JOB - 1, List.of("1", "2"), 64))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage(
+              "job %s cannot have 4,294,967,297 items: an H2 store holds at most 4,294,967,296 per"
+                  + " job",
+              id);
+    }
   }
 }

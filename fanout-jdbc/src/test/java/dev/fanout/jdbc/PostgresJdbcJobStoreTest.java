@@ -120,9 +120,11 @@ class PostgresJdbcJobStoreTest extends JdbcJobStoreBehaviour {
 
     try (Connection connection = database.connect();
         PreparedStatement explain =
-            connection.prepareStatement("EXPLAIN " + SucceededValues.PAGE_SQL)) {
+            connection.prepareStatement(
+                "EXPLAIN " + SucceededValues.pageSql(new PostgresDialect()))) {
       explain.setString(1, id.value());
       explain.setLong(2, 1_500);
+      explain.setLong(3, Long.MAX_VALUE);
       StringBuilder plan = new StringBuilder();
       try (ResultSet rows = explain.executeQuery()) {
         while (rows.next()) {
