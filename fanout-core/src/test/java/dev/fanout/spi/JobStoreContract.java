@@ -818,6 +818,39 @@ public abstract class JobStoreContract {
     assertThat(store.job(jobId(404))).isEmpty();
   }
 
+  /**
+   * A store that keys items by a number per job (H2's: the job's number times 2³² plus the index)
+   * must not let an index past the job's range reach the next job's items, whose claim may carry
+   * the same fence and attempt.
+   */
+  @Test
+  void a_report_with_an_index_out_of_range_reaches_no_other_job() {
+    JobId first = sealedJob(1, 1, 10);
+    JobId second = sealedJob(2, 1, 10);
+    store.claim(first, "w", 1, at(10), FAR_LEASE);
+    ClaimedTask other = store.claim(second, "w", 1, at(10), FAR_LEASE).get(0);
+
+    for (long index : new long[] {1L << 32, -1, Long.MAX_VALUE}) {
+      assertThat(
+              store.complete(
+                  first,
+                  List.of(
+                      new Completion.Succeeded(index, other.fence(), other.attempt(), "\"x\"", 1)),
+                  at(11)))
+          .isEmpty();
+      assertThat(
+              store.complete(
+                  first,
+                  List.of(new Completion.Retry(index, other.fence(), "\"again\"", at(30))),
+                  at(11)))
+          .isEmpty();
+    }
+
+    assertThat(Counts.of(row(first))).isEqualTo(new Counts(0, 1, 0, 0, 0));
+    assertThat(Counts.of(row(second))).isEqualTo(new Counts(0, 1, 0, 0, 0));
+    assertThat(store.complete(second, List.of(succeeded(other)), at(12))).hasSize(1);
+  }
+
   @Test
   void a_retry_puts_the_item_back_to_pending_with_a_new_fence_and_counts_it() {
     JobId id = sealedJob(1, 2, 10);

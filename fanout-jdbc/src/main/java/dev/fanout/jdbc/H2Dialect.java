@@ -62,8 +62,17 @@ final class H2Dialect implements Dialect {
   @Override
   public int bindItemAt(PreparedStatement statement, int parameter, JobRef job, long index)
       throws SQLException {
-    statement.setLong(parameter, job.itemBase() + index);
+    statement.setLong(parameter, key(job, index));
     return parameter + 1;
+  }
+
+  /**
+   * The key of a job's item, or -1, which no item has (job numbers start at 1), for an index
+   * outside the job's range: base plus such an index would be another job's item, and a stale or
+   * broken report that names it must reach nothing.
+   */
+  private static long key(JobRef job, long index) {
+    return index >= 0 && index < ITEMS_PER_JOB ? job.itemBase() + index : -1;
   }
 
   @Override
@@ -379,7 +388,7 @@ final class H2Dialect implements Dialect {
         int parameter = 1;
         for (Settle s : chunk) {
           StoredResult r = s.result();
-          merge.setLong(parameter++, job.itemBase() + r.index());
+          merge.setLong(parameter++, key(job, r.index()));
           merge.setLong(parameter++, s.fence());
           merge.setInt(parameter++, r.attempts());
           merge.setString(parameter++, r.status().name());

@@ -110,6 +110,27 @@ public final class JdbcJobStore implements JobStore {
   /** Puts an item back to PENDING for its retry; guarded as a settle is. */
   private final String retrySql;
 
+  /**
+   * A page of {@link #numberInOrder}'s walk: a job's items from an index on, in index order;
+   * parameters: the range, then the page size.
+   */
+  static String orderPageSql(Dialect dialect) {
+    return "SELECT idx, seq, state FROM fanout_item WHERE "
+        + dialect.itemsBetweenSql()
+        + " ORDER BY "
+        + dialect.itemOrderSql()
+        + " FETCH FIRST ? ROWS ONLY";
+  }
+
+  /**
+   * Numbers a run of {@link #numberInOrder}'s held items; parameters: what to add to an item's
+   * index for its seq, then the run's range.
+   */
+  static String orderNumberSql(Dialect dialect) {
+    return "UPDATE fanout_item SET seq = idx + CAST(? AS BIGINT) WHERE "
+        + dialect.itemsBetweenSql();
+  }
+
   /** {@link #retrySql} on a database; parameters: not before, error, the item, the fence. */
   static String retrySql(Dialect dialect) {
     return """
@@ -161,7 +182,8 @@ public final class JdbcJobStore implements JobStore {
   /**
    * Opens the store at a JDBC URL, with the user and password the URL itself carries, if any. An H2
    * URL is used as given: add {@code ;WRITE_DELAY=0} to it, as {@link #h2(Path)} does, unless
-   * losing the last half second of commits when the process dies is acceptable.
+   * losing the last half second of commits when the process dies is acceptable, and {@code
+   * ;QUERY_CACHE_SIZE=128}, which saves parsing statements again.
    *
    * @param jdbcUrl a {@code jdbc:h2:} or {@code jdbc:postgresql:} URL
    * @return the open store
@@ -1078,13 +1100,7 @@ public final class JdbcJobStore implements JobStore {
     long[] run = null;
     int pageSize = FIRST_ORDER_PAGE;
     boolean blocked = false;
-    try (PreparedStatement page =
-        connection.prepareStatement(
-            "SELECT idx, seq, state FROM fanout_item WHERE "
-                + dialect.itemsBetweenSql()
-                + " ORDER BY "
-                + dialect.itemOrderSql()
-                + " FETCH FIRST ? ROWS ONLY")) {
+    try (PreparedStatement page = connection.prepareStatement(orderPageSql(dialect))) {
       while (!blocked) {
         int parameter = dialect.bindItemsBetween(page, 1, job, next, Long.MAX_VALUE);
         page.setInt(parameter, pageSize);
@@ -1119,10 +1135,7 @@ public final class JdbcJobStore implements JobStore {
       }
     }
     if (!runs.isEmpty()) {
-      try (PreparedStatement number =
-          connection.prepareStatement(
-              "UPDATE fanout_item SET seq = idx + CAST(? AS BIGINT) WHERE "
-                  + dialect.itemsBetweenSql())) {
+      try (PreparedStatement number = connection.prepareStatement(orderNumberSql(dialect))) {
         for (long[] r : runs) {
           number.setLong(1, r[1] - r[0]);
           dialect.bindItemsBetween(number, 2, job, r[0], r[0] + r[2]);

@@ -20,8 +20,11 @@
 -- H2 commits at each DDL statement, so a process killed part way leaves part of this done, and the
 -- next start runs it again from the top. The steps before the copy may already have run, hence IF
 -- NOT EXISTS; the copy is one statement, rolled back whole by a kill. A kill in the moments between
--- the copy and the end makes the next start fail with H2's message, and loses nothing: the items
--- are in fanout_item or fanout_item_keyed.
+-- the end of the copy and the end of this script makes the next start fail, and loses nothing:
+-- the items are in fanout_item_keyed, or already renamed fanout_item. To finish by hand, run the
+-- statements from the DROP TABLE on that have not run (H2's Shell, with the store stopped), then
+-- delete the failed version 7 row from the store's migration history table (fanout_schema_history):
+-- the next start runs this script again, which on the finished table copies it once more.
 
 CREATE SEQUENCE IF NOT EXISTS fanout_job_num START WITH 1;
 

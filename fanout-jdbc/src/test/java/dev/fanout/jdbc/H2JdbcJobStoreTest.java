@@ -79,6 +79,10 @@ class H2JdbcJobStoreTest extends JdbcJobStoreBehaviour {
               rowKeyCondition(
                   connection, "DELETE FROM fanout_item WHERE " + dialect.itemsBetweenSql()))
           .isEqualTo("K >= ?1 AND K < ?2");
+      assertThat(rowKeyCondition(connection, JdbcJobStore.orderPageSql(dialect)))
+          .isEqualTo("K >= ?1 AND K < ?2");
+      assertThat(rowKeyCondition(connection, JdbcJobStore.orderNumberSql(dialect)))
+          .isEqualTo("K >= ?2 AND K < ?3");
       assertThat(rowKeyCondition(connection, H2Dialect.settleSql(2))).isEqualTo("K = C.K");
       // H2 shows a FINAL TABLE's plan without the plan of the statement inside.
       for (String claim : List.of(H2Dialect.CLAIM_FRESH, H2Dialect.CLAIM_BELOW)) {
@@ -351,6 +355,20 @@ class H2JdbcJobStoreTest extends JdbcJobStoreBehaviour {
       assertThat(read).isEqualTo(7);
       assertThat(numbers).hasSize(3);
     }
+    try (Connection connection = DriverManager.getConnection(url);
+        Statement sql = connection.createStatement();
+        ResultSet rows =
+            sql.executeQuery(
+                """
+                SELECT CONSTRAINT_NAME FROM INFORMATION_SCHEMA.TABLE_CONSTRAINTS
+                WHERE TABLE_NAME LIKE 'FANOUT_ITEM%' ORDER BY CONSTRAINT_NAME""")) {
+      List<String> constraints = new java.util.ArrayList<>();
+      while (rows.next()) {
+        constraints.add(rows.getString(1));
+      }
+      // The copy's table is gone under its own name, and the constraints carry their old names.
+      assertThat(constraints).containsExactly("FANOUT_ITEM_PK", "FANOUT_ITEM_STATE_CK");
+    }
     // Each job's item 1 was RUNNING under a lease that ended at 00:00:30.
     assertThat(store.reclaimExpired(T0.plusSeconds(30))).isEqualTo(2);
     for (String value : ids) {
@@ -387,6 +405,44 @@ class H2JdbcJobStoreTest extends JdbcJobStoreBehaviour {
               "\"%1$s-0\"".formatted(value),
               "\"%1$s-1\"".formatted(value),
               "\"%1$s-2\"".formatted(value));
+    }
+  }
+
+  /**
+   * The V7 migration's note on finishing a killed run by hand ends with a start that runs it again
+   * on the finished table: that start copies the items once more and keeps each one, and its job.
+   */
+  @Test
+  void the_v7_migration_run_again_on_a_finished_table_keeps_every_item() throws SQLException {
+    JobId id = sealedJob(3, 3);
+    List<ClaimedTask> claimed = store.claim(id, "w1", 3, T0, T0.plusSeconds(60));
+    store.complete(id, List.of(succeeded(claimed.get(1))), T0);
+    store.close();
+    store = null;
+    String url = JdbcJobStore.h2Url(folder.toAbsolutePath());
+    try (Connection connection = DriverManager.getConnection(url);
+        Statement sql = connection.createStatement()) {
+      assertThat(
+              sql.executeUpdate(
+                  "DELETE FROM \"%s\" WHERE \"version\" = '7'"
+                      .formatted(SchemaMigrator.HISTORY_TABLE)))
+          .isOne();
+    }
+
+    store = JdbcJobStore.h2(folder.toAbsolutePath());
+    assertThat(store.results(id, 0, 10)).extracting(StoredResult::index).containsExactly(1L);
+    assertThat(
+            store.complete(id, List.of(succeeded(claimed.get(0)), succeeded(claimed.get(2))), T0))
+        .extracting(StoredResult::seq)
+        .containsExactly(2L, 3L);
+    try (Connection connection = DriverManager.getConnection(url);
+        Statement sql = connection.createStatement();
+        ResultSet rows =
+            sql.executeQuery(
+                "SELECT COUNT(*) FROM fanout_item i JOIN fanout_job j ON j.id = i.job_id"
+                    + " WHERE i.k = j.num * 4294967296 + i.idx")) {
+      rows.next();
+      assertThat(rows.getLong(1)).isEqualTo(3);
     }
   }
 
