@@ -1,6 +1,5 @@
 package dev.fanout.jdbc;
 
-import dev.fanout.JobId;
 import dev.fanout.spi.StoreException;
 import dev.fanout.spi.SucceededValue;
 import java.sql.Connection;
@@ -40,7 +39,6 @@ final class SucceededValues implements Iterator<SucceededValue> {
 
   private final Connection connection;
   private final Dialect.JobRef job;
-  private final JobId jobId;
   private final Dialect dialect;
   private final String pageSql;
   private final ArrayDeque<SucceededValue> page = new ArrayDeque<>();
@@ -50,7 +48,6 @@ final class SucceededValues implements Iterator<SucceededValue> {
   SucceededValues(Connection connection, Dialect.JobRef job, Dialect dialect) {
     this.connection = connection;
     this.job = job;
-    this.jobId = job.id();
     this.dialect = dialect;
     this.pageSql = pageSql(dialect);
   }
@@ -67,7 +64,7 @@ final class SucceededValues implements Iterator<SucceededValue> {
   @Override
   public SucceededValue next() {
     if (!hasNext()) {
-      throw new NoSuchElementException("no more succeeded results of job " + jobId);
+      throw new NoSuchElementException("no more succeeded results of job " + job.id());
     }
     return page.poll();
   }
@@ -88,7 +85,7 @@ final class SucceededValues implements Iterator<SucceededValue> {
       }
     } catch (SQLException e) {
       throw new StoreException(
-          "cannot read the results of job " + jobId + ": " + Transactions.describe(e), e);
+          "cannot read the results of job " + job.id() + ": " + Transactions.describe(e), e);
     }
   }
 }
