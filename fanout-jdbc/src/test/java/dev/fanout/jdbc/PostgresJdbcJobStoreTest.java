@@ -7,8 +7,6 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.fanout.JobId;
-import dev.fanout.spi.ClaimedTask;
-import dev.fanout.spi.Completion;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -23,6 +21,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.slf4j.LoggerFactory;
 
 /** The JDBC store's own behaviour on PostgreSQL, in a schema of its own. */
@@ -107,34 +107,101 @@ class PostgresJdbcJobStoreTest extends JdbcJobStoreBehaviour {
     // they tell the planner that no item has succeeded.
     JobId id = sealedJob(3_000, 3_000);
     execute("ANALYZE fanout_item");
-    List<ClaimedTask> claimed = store.claim(id, "w1", 3_000, T0, T0.plusSeconds(60));
+    claimAndSucceed(id, 3_000);
+
+    try (Connection connection = database.connect()) {
+      String page =
+          plan(
+              connection,
+              SucceededValues.pageSql(new PostgresDialect()),
+              explain -> {
+                explain.setString(1, id.value());
+                explain.setLong(2, 1_500);
+                explain.setLong(3, Long.MAX_VALUE);
+              });
+      assertThat(page).contains("Index Scan using fanout_item_pk").doesNotContain("Sort");
+    }
+  }
+
+  /**
+   * A job under {@link JdbcJobStore#LARGE_JOB} items leaves the table without statistics, and the
+   * planner then takes a job for a few rows. The statements that find a batch of items must still
+   * probe those items, not read the whole job by {@code job_id}: once per batch, that made a
+   * 6,000-item job capped at 50 cost PostgreSQL about a millisecond per item. Planned both ways the
+   * driver may run them: with the parameters' values, and generic, as after five executions.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"force_custom_plan", "force_generic_plan"})
+  void a_batch_of_items_is_found_by_its_keys_whatever_the_statistics_say(String planCacheMode)
+      throws SQLException {
+    JobId id = sealedJob(6_000, 50);
+    claimAndSucceed(id, 2_000);
+    store.claim(id, "w1", 50, T0, T0.plusSeconds(60));
+
+    try (Connection connection = database.connect()) {
+      try (Statement mode = connection.createStatement()) {
+        mode.execute("SET plan_cache_mode = " + planCacheMode);
+      }
+      Long[] reported = new Long[50];
+      for (int i = 0; i < reported.length; i++) {
+        reported[i] = 2_000L + i;
+      }
+      String holders =
+          plan(
+              connection,
+              new PostgresDialect().itemsByIndexArraySql(),
+              explain -> {
+                explain.setString(1, id.value());
+                explain.setArray(2, connection.createArrayOf("bigint", reported));
+              });
+      assertThat(holders)
+          .contains("Index Scan using fanout_item_pk")
+          .doesNotContain("Bitmap", "Seq Scan", "Hash");
+      String claim =
+          plan(
+              connection,
+              PostgresDialect.CLAIM_SQL,
+              explain -> {
+                explain.setString(1, id.value());
+                Timestamps.bind(explain, 2, T0);
+                explain.setInt(3, 50);
+                explain.setString(4, "w1");
+                Timestamps.bind(explain, 5, T0.plusSeconds(60));
+              });
+      assertThat(claim)
+          .contains("Index Scan using fanout_item_pending", "Tid Scan on fanout_item i")
+          .doesNotContain("Bitmap", "Seq Scan", "Hash");
+    }
+  }
+
+  /** Claims up to {@code n} of the job's items and records them all succeeded. */
+  private void claimAndSucceed(JobId id, int n) {
     store.complete(
         id,
-        claimed.stream()
-            .map(
-                t ->
-                    (Completion)
-                        new Completion.Succeeded(t.index(), t.fence(), t.attempt(), t.item(), 1))
+        store.claim(id, "w1", n, T0, T0.plusSeconds(60)).stream()
+            .map(JdbcJobStoreBehaviour::succeeded)
             .toList(),
         T0);
+  }
 
-    try (Connection connection = database.connect();
-        PreparedStatement explain =
-            connection.prepareStatement(
-                "EXPLAIN " + SucceededValues.pageSql(new PostgresDialect()))) {
-      explain.setString(1, id.value());
-      explain.setLong(2, 1_500);
-      explain.setLong(3, Long.MAX_VALUE);
+  /** A statement's plan, as EXPLAIN prints it, with the parameters {@code bind} sets. */
+  private static String plan(Connection connection, String sql, SqlBinder bind)
+      throws SQLException {
+    try (PreparedStatement explain = connection.prepareStatement("EXPLAIN " + sql)) {
+      bind.bind(explain);
       StringBuilder plan = new StringBuilder();
       try (ResultSet rows = explain.executeQuery()) {
         while (rows.next()) {
           plan.append(rows.getString(1)).append('\n');
         }
       }
-      assertThat(plan.toString())
-          .contains("Index Scan using fanout_item_pk")
-          .doesNotContain("Sort");
+      return plan.toString();
     }
+  }
+
+  /** Sets a statement's parameters. */
+  private interface SqlBinder {
+    void bind(PreparedStatement statement) throws SQLException;
   }
 
   /**
