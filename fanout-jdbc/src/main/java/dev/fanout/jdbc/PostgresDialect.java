@@ -46,10 +46,11 @@ final class PostgresDialect implements Dialect {
    * job_id = (scalar)} and {@code idx = ANY(ARRAY(...))} let it read every item of the job by
    * {@code job_id} alone when it took the job for a small one (see {@link #itemsByIndexArraySql}).
    * The rows stay locked from the pick to the update, so no other transaction can move them in
-   * between. A row another transaction updated after this statement's snapshot was taken would be
-   * skipped by the update (its newest version is not the one whose {@code ctid} was picked, or is
-   * not visible to the snapshot): it stays PENDING, unclaimed, for the next claim, and only the
-   * rows the update returns count as claimed.
+   * between. Nor can one have moved them after this statement's snapshot: every writer of PENDING
+   * items holds the job row's lock, which the claim took before the statement began, and the
+   * heartbeat touches only RUNNING ones. Were a row updated in that gap all the same, its picked
+   * {@code ctid} would name a version the snapshot cannot see, the update would skip it, and it
+   * would stay PENDING for the next claim: only the rows the update returns count as claimed.
    */
   @Override
   public List<ClaimedTask> claim(Connection connection, ClaimRequest request) throws SQLException {
@@ -73,18 +74,19 @@ final class PostgresDialect implements Dialect {
   /**
    * The heartbeat holds no job lock, so it never waits for an item another transaction holds:
    * waiting there is how it could deadlock with a completion. An item skipped is being settled,
-   * reclaimed or cancelled right now, and the next beat renews it if it is still running.
+   * reclaimed or cancelled right now, and the next beat renews it if it is still running. The
+   * locked rows are updated by {@code ctid}, as the claim updates its own, so that the plan cannot
+   * become a join that hashes every item of the table.
    */
   @Override
   public String renewSql() {
     return """
         WITH mine AS MATERIALIZED (
-          SELECT job_id, idx FROM fanout_item
+          SELECT ctid FROM fanout_item
           WHERE state = 'RUNNING' AND owner = ?
           FOR UPDATE SKIP LOCKED)
         UPDATE fanout_item i SET lease_until = ?
-        FROM mine
-        WHERE i.job_id = mine.job_id AND i.idx = mine.idx""";
+        WHERE i.ctid = ANY (ARRAY(SELECT ctid FROM mine))""";
   }
 
   /**
