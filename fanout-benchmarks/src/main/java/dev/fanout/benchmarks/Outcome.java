@@ -183,6 +183,19 @@ final class Outcome {
       return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
     }
 
+    /**
+     * The nearest-rank percentile: the smallest sample at or above which {@code p} percent of the
+     * samples lie. With fewer than 100 samples the 99th is the slowest.
+     */
+    double percentile(double p) {
+      if (!(p > 0 && p <= 100)) {
+        throw new IllegalArgumentException("a percentile is in (0, 100], got " + p);
+      }
+      List<Double> sorted = new ArrayList<>(samples);
+      Collections.sort(sorted);
+      return sorted.get((int) Math.ceil(p / 100 * sorted.size()) - 1);
+    }
+
     double min() {
       return Collections.min(samples);
     }

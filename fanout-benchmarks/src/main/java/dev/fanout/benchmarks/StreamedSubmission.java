@@ -32,7 +32,8 @@ final class StreamedSubmission implements Bench.Scenario {
   @Override
   public Outcome run(Bench.Options options) throws Exception {
     int n = options.size(1_000_000, 20_000);
-    int acks = options.size(21, 3);
+    // A hundred, so that the 99th percentile the HTTP service's issue asks for is not the slowest.
+    int acks = options.size(100, 3);
     int ackItems = options.size(10_000, 1_000);
     Path data = Files.createTempDirectory("fanout-bench-stream");
     Process server =
@@ -112,6 +113,7 @@ final class StreamedSubmission implements Bench.Scenario {
         outcome.metric("acknowledgement of %,d items over HTTP".formatted(ackItems), "ms", false);
     ack.add("stream", fanout, true, ackMillis);
     double ackMedian = ack.figure(fanout).median();
+    double ackP99 = ack.figure(fanout).percentile(99);
     outcome.target(
         "the %,d-item job succeeds with the server under -Xmx256m".formatted(n),
         String.format(
@@ -127,7 +129,12 @@ final class StreamedSubmission implements Bench.Scenario {
         succeeded);
     outcome.target(
         "acknowledgement of %,d items over HTTP under 150 ms (median)".formatted(ackItems),
-        String.format(Locale.ROOT, "%,.0f ms", ackMedian),
+        String.format(
+            Locale.ROOT,
+            "%,.0f ms (p99 %,.0f ms over %d submissions)",
+            ackMedian,
+            ackP99,
+            ackMillis.size()),
         ackMedian < 150);
     outcome.settings(
         fanout,

@@ -12,6 +12,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import javax.imageio.ImageIO;
@@ -100,6 +101,22 @@ class BenchTest {
     assertThatThrownBy(() -> metric.figure("nobody")).hasMessageContaining("Fanout, H2");
     assertThatThrownBy(() -> metric.add("h2", "empty", false, List.of()))
         .hasMessageContaining("no samples");
+  }
+
+  @Test
+  void percentilesTakeTheNearestRank() {
+    List<Double> hundred = new ArrayList<>();
+    for (int i = 100; i >= 1; i--) {
+      hundred.add((double) i);
+    }
+    Outcome.Figure many = new Outcome.Figure("g", "c", true, hundred);
+    assertThat(many.percentile(99)).isEqualTo(99.0);
+    assertThat(many.percentile(50)).isEqualTo(50.0);
+    assertThat(many.percentile(100)).isEqualTo(100.0);
+    Outcome.Figure few = new Outcome.Figure("g", "c", true, List.of(3.0, 1.0, 2.0));
+    assertThat(few.percentile(99)).isEqualTo(3.0);
+    assertThat(few.percentile(1)).isEqualTo(1.0);
+    assertThatThrownBy(() -> few.percentile(0)).hasMessageContaining("(0, 100]");
   }
 
   @Test
