@@ -145,8 +145,8 @@ final class PostgresDialect implements Dialect {
    * against reading the job's items by {@code job_id} alone, and with no statistics on the table
    * yet (a job under {@link JdbcJobStore#LARGE_JOB} items triggers no ANALYZE), or with many small
    * jobs beside a large one, it estimated a job at a few rows and read all of them for every batch:
-   * on a 6,000-item job capped at 50 this statement took about a millisecond per batch, growing
-   * with the job, where the probes take 0.2.
+   * on a 6,000-item job capped at 50 this statement took about a millisecond for a batch of a few
+   * items, growing with the job, where a probe takes a few microseconds.
    */
   @Override
   public String itemsByIndexArraySql() {
