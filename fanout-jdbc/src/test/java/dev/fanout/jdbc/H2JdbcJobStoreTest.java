@@ -16,6 +16,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.List;
 import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.Test;
@@ -362,7 +363,7 @@ class H2JdbcJobStoreTest extends JdbcJobStoreBehaviour {
                 """
                 SELECT CONSTRAINT_NAME FROM INFORMATION_SCHEMA.TABLE_CONSTRAINTS
                 WHERE TABLE_NAME LIKE 'FANOUT_ITEM%' ORDER BY CONSTRAINT_NAME""")) {
-      List<String> constraints = new java.util.ArrayList<>();
+      List<String> constraints = new ArrayList<>();
       while (rows.next()) {
         constraints.add(rows.getString(1));
       }
@@ -388,7 +389,7 @@ class H2JdbcJobStoreTest extends JdbcJobStoreBehaviour {
                   T0.plusSeconds(31)))
           .extracting(StoredResult::seq)
           .containsExactly(2L, 3L);
-      List<String> folded = new java.util.ArrayList<>();
+      List<String> folded = new ArrayList<>();
       store
           .finish(
               job,
@@ -440,7 +441,9 @@ class H2JdbcJobStoreTest extends JdbcJobStoreBehaviour {
         ResultSet rows =
             sql.executeQuery(
                 "SELECT COUNT(*) FROM fanout_item i JOIN fanout_job j ON j.id = i.job_id"
-                    + " WHERE i.k = j.num * 4294967296 + i.idx")) {
+                    + " WHERE i.k = j.num * "
+                    + H2Dialect.ITEMS_PER_JOB
+                    + " + i.idx")) {
       rows.next();
       assertThat(rows.getLong(1)).isEqualTo(3);
     }
@@ -479,7 +482,7 @@ class H2JdbcJobStoreTest extends JdbcJobStoreBehaviour {
             .lines()
             .filter(line -> !line.stripLeading().startsWith("--"))
             .collect(java.util.stream.Collectors.joining("\n"));
-    List<String> steps = new java.util.ArrayList<>();
+    List<String> steps = new ArrayList<>();
     for (String step : code.split(";")) {
       if (step.strip().startsWith("INSERT INTO fanout_item_keyed")) {
         return steps;
