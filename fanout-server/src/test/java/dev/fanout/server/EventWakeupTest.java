@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.fanout.TaskContext;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -13,7 +12,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -65,16 +63,7 @@ class EventWakeupTest {
 
   /** Opens the job's event stream; its lines are collected as they arrive. */
   private CompletableFuture<Void> stream(String id, List<String> lines) {
-    return http.client()
-        .sendAsync(
-            http.request("/v1/jobs/" + id + "/events").timeout(Duration.ofMinutes(5)).GET().build(),
-            HttpResponse.BodyHandlers.ofLines())
-        .thenAccept(
-            r -> {
-              try (Stream<String> body = r.body()) {
-                body.forEach(lines::add);
-              }
-            });
+    return http.eventStream("/v1/jobs/" + id + "/events", lines);
   }
 
   /** Submits a job whose three items all start and then wait for the gate. */

@@ -12,6 +12,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Flow;
 import org.awaitility.Awaitility;
 
 /** A small JSON client for the tests: real HTTP to the server under test, on loopback. */
@@ -136,6 +138,43 @@ final class Http {
         return all;
       }
     }
+  }
+
+  /**
+   * Opens an event stream and adds its lines to {@code lines} as they arrive.
+   *
+   * <p>The lines go to a subscriber rather than to a read of the body chained with {@code
+   * thenAccept}: when the headers are in before the chain is made, which a busy machine allows,
+   * such a read runs on the caller's thread and holds it until the stream ends, so a test never
+   * gets to the step that would end it.
+   *
+   * @return completes when the server ends the stream, exceptionally when the connection fails
+   */
+  CompletableFuture<Void> eventStream(String path, List<String> lines) {
+    return client
+        .sendAsync(
+            request(path).timeout(Duration.ofMinutes(5)).GET().build(),
+            HttpResponse.BodyHandlers.fromLineSubscriber(new LineCollector(lines)))
+        .thenApply(r -> null);
+  }
+
+  /** Takes every line as it comes; an error reaches the caller through the response's future. */
+  private record LineCollector(List<String> lines) implements Flow.Subscriber<String> {
+    @Override
+    public void onSubscribe(Flow.Subscription subscription) {
+      subscription.request(Long.MAX_VALUE);
+    }
+
+    @Override
+    public void onNext(String line) {
+      lines.add(line);
+    }
+
+    @Override
+    public void onError(Throwable error) {}
+
+    @Override
+    public void onComplete() {}
   }
 
   HttpClient client() {

@@ -13,7 +13,6 @@ import dev.fanout.TaskContext;
 import dev.fanout.TaskFunction;
 import dev.fanout.jdbc.JdbcJobStore;
 import dev.fanout.spi.JobRow;
-import java.net.http.HttpResponse;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -26,7 +25,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -166,22 +164,7 @@ class WorkerNodeTest {
               .start()) {
         Http atWatcher = new Http(watcher.url(), null);
         List<String> lines = new CopyOnWriteArrayList<>();
-        CompletableFuture<Void> ended =
-            atWatcher
-                .client()
-                .sendAsync(
-                    atWatcher
-                        .request("/v1/jobs/" + id + "/events")
-                        .timeout(Duration.ofMinutes(5))
-                        .GET()
-                        .build(),
-                    HttpResponse.BodyHandlers.ofLines())
-                .thenAccept(
-                    r -> {
-                      try (Stream<String> body = r.body()) {
-                        body.forEach(lines::add);
-                      }
-                    });
+        CompletableFuture<Void> ended = atWatcher.eventStream("/v1/jobs/" + id + "/events", lines);
         await()
             .atMost(Duration.ofSeconds(30))
             .until(() -> lines.stream().anyMatch(l -> l.contains("\"running\":3")));
