@@ -7,6 +7,7 @@ import dev.fanout.testing.FakeTime;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -244,5 +245,29 @@ class TimeTest {
     assertThat(result.get().duration()).isEqualTo(Duration.ofMillis(1_500));
     assertThat(status.createdAt()).isEqualTo(Instant.parse("2026-01-01T00:00:00Z"));
     assertThat(status.finishedAt()).isEqualTo(Instant.parse("2026-01-01T00:00:01.500Z"));
+  }
+
+  @Test
+  void each_result_is_timed_from_its_own_start_on_a_thread_that_runs_one_item_after_another() {
+    // A job capped at one call runs every item on one thread, one after the other. The function
+    // moves the clock a second: were a start read once and kept past a settling, the durations
+    // would add up instead.
+    List<ItemResult<Integer>> results = new CopyOnWriteArrayList<>();
+    JobHandle<Void> job =
+        engine.submit(
+            JobSpec.items(range(5))
+                .function(
+                    (Integer i, TaskContext ctx) -> {
+                      time.advance(Duration.ofSeconds(1));
+                      return i;
+                    })
+                .maxConcurrency(1)
+                .consumer(results::add)
+                .build());
+
+    assertThat(outcomeOf(job).state()).isEqualTo(JobState.SUCCEEDED);
+    assertThat(results)
+        .hasSize(5)
+        .allSatisfy(r -> assertThat(r.duration()).isEqualTo(Duration.ofSeconds(1)));
   }
 }

@@ -19,6 +19,7 @@ import dev.fanout.ResultOrder;
 import dev.fanout.RetryPolicy;
 import dev.fanout.TaskFunction;
 import dev.fanout.TransformException;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -680,8 +681,39 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     /** Whether it is among the job's sweepable chains; guarded by the job's lock. */
     boolean sweepable;
 
+    /**
+     * {@link System#nanoTime} when the chain's previous attempt ended, or when it set out after a
+     * settling: the next attempt begins then. Read once per attempt, at its end, and once per
+     * settling: the clock is not free (about 30 ns on a virtual machine's clock source), and three
+     * readings per item were a sixth of a fast job's CPU time.
+     */
+    long mark;
+
+    /**
+     * The engine's clock in milliseconds when the chain set out after its last settling, or {@link
+     * Long#MIN_VALUE} until an attempt needs it: the first start of every task the chain begins
+     * until its next settling. Those begin within {@link #RUN_AHEAD} fast attempts of it, well
+     * inside the millisecond a result's duration is counted in.
+     */
+    long setOutMillis = Long.MIN_VALUE;
+
+    /** Called after each settling, which may have run the consumer for a long while. */
+    void setOut() {
+      mark = System.nanoTime();
+      setOutMillis = Long.MIN_VALUE;
+    }
+
+    long setOutMillis(Clock clock) {
+      if (setOutMillis == Long.MIN_VALUE) {
+        setOutMillis = clock.millis();
+      }
+      return setOutMillis;
+    }
+
     void beginAttempt(long now) {
-      busySince.set(now == 0 || now == SWEEPING ? now + 1 : now);
+      // A release store is enough: a sweep's compare-and-set that reads it sees the finished list
+      // as the chain left it, and the attempt's end is a compare-and-set of its own.
+      busySince.setRelease(now == 0 || now == SWEEPING ? now + 1 : now);
     }
 
     /** Ends the current attempt, waiting out a sweep that is taking the finished ones. */
@@ -726,13 +758,8 @@ final class JobRun<I, T, A> implements JobHandle<A> {
    */
   private void run(Attempt first, Chain chain) {
     Attempt attempt = first;
+    chain.setOut();
     for (int n = 1; attempt != null; ) {
-      if (n > 1 || attempt != first) {
-        // The previous attempt's code may have left the flag set; it must not reach the next one.
-        // A stop aimed at the next attempt before it began does not interrupt: it keeps the
-        // attempt from beginning, so clearing the flag loses nothing.
-        Thread.interrupted();
-      }
       Outcome outcome = runOnce(attempt, chain);
       if (outcome != null) {
         chain.finished.add(outcome);
@@ -747,6 +774,12 @@ final class JobRun<I, T, A> implements JobHandle<A> {
         continue;
       }
       Attempt next = settle(chain, true);
+      // The settling may have run the consumer, whose code may have left the flag set; it must
+      // not reach the next attempt. (Each attempt clears what its own function left.) A stop aimed
+      // at the next attempt before it began does not interrupt: it keeps the attempt from
+      // beginning, so clearing the flag loses nothing.
+      Thread.interrupted();
+      chain.setOut();
       if (next != null && n >= CHAIN_LIMIT) {
         try {
           engine.executor.execute(() -> run(next, chain));
@@ -773,12 +806,12 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     Object result = null;
     Throwable failure = null;
     boolean retryable = true;
-    long began = System.nanoTime();
+    long began = chain.mark;
     chain.beginAttempt(began);
     if (attempt.begin()) {
       // Only once begun: a stolen attempt's task belongs to the thread that stole it.
       if (task.firstStart < 0) {
-        task.firstStart = engine.clock.millis();
+        task.firstStart = chain.setOutMillis(engine.clock);
       }
       try {
         result = call(attempt);
@@ -802,7 +835,9 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     } else {
       failure = new IllegalStateException("stopped before it began");
     }
-    long nanos = System.nanoTime() - began;
+    long ended = System.nanoTime();
+    chain.mark = ended;
+    long nanos = ended - began;
     chain.endAttempt();
     if (timer != null) {
       timer.cancel(false);
