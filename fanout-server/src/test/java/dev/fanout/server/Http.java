@@ -148,14 +148,23 @@ final class Http {
    * such a read runs on the caller's thread and holds it until the stream ends, so a test never
    * gets to the step that would end it.
    *
-   * @return completes when the server ends the stream, exceptionally when the connection fails
+   * @return completes when the server ends the stream, exceptionally when the connection fails or
+   *     the server answers anything but 200
    */
   CompletableFuture<Void> eventStream(String path, List<String> lines) {
     return client
         .sendAsync(
             request(path).timeout(Duration.ofMinutes(5)).GET().build(),
             HttpResponse.BodyHandlers.fromLineSubscriber(new LineCollector(lines)))
-        .thenApply(r -> null);
+        .thenApply(
+            r -> {
+              if (r.statusCode() != 200) {
+                // Else a refused stream would only show as lines that never come.
+                throw new IllegalStateException(
+                    "GET " + path + " answered " + r.statusCode() + ": " + lines);
+              }
+              return null;
+            });
   }
 
   /** Takes every line as it comes; an error reaches the caller through the response's future. */
