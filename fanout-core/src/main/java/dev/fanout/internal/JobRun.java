@@ -704,10 +704,11 @@ final class JobRun<I, T, A> implements JobHandle<A> {
     long mark;
 
     /**
-     * The engine's clock in milliseconds when the chain set out after its last settling, or {@link
-     * Long#MIN_VALUE} until an attempt needs it: the first start of every task the chain begins
-     * until its next settling. Those begin within {@link #RUN_AHEAD} fast attempts of it, well
-     * inside the millisecond a result's duration is counted in.
+     * The engine's clock in milliseconds, read when the first task the chain begins after a
+     * settling needs a first start, or {@link Long#MIN_VALUE} until then: the first start of every
+     * task the chain begins until its next settling. Those begin within {@link #RUN_AHEAD} - 1 fast
+     * attempts of the reading, well inside the millisecond a result's duration is counted in, as
+     * long as the clock moves with real time (see {@code FanOut.Builder.clock}).
      */
     long setOutMillis = Long.MIN_VALUE;
 
@@ -788,8 +789,9 @@ final class JobRun<I, T, A> implements JobHandle<A> {
         continue;
       }
       Attempt next = settle(chain, true);
-      // The settling may have run the consumer, whose code may have left the flag set; it must
-      // not reach the next attempt. (Each attempt clears what its own function left.) A stop aimed
+      // The settling ran user code (the transform, the retry predicate, the consumer and reducer,
+      // the source's closer), which may have left the flag set; it must not reach the next
+      // attempt. (Each attempt clears what its own function left.) A stop aimed
       // at the next attempt before it began does not interrupt: it keeps the attempt from
       // beginning, so clearing the flag loses nothing.
       Thread.interrupted();
