@@ -4,23 +4,33 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.core.util.BufferRecycler;
 import com.fasterxml.jackson.core.util.RecyclerPool;
-import java.util.concurrent.atomic.AtomicReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class DefaultMapperTest {
   @Test
-  void a_virtual_thread_reuses_the_buffers_another_gave_back() throws Exception {
-    // A durable engine encodes each result on the attempt's virtual thread, which then ends: a pool
-    // kept per thread (Jackson's default) would hand every attempt fresh buffers.
-    RecyclerPool<BufferRecycler> pool =
-        FanOut.defaultObjectMapper().getFactory()._getRecyclerPool();
+  void encoding_and_parsing_on_virtual_threads_reuse_the_buffers_given_back() throws Exception {
+    ObjectMapper mapper = FanOut.defaultObjectMapper();
+    RecyclerPool<BufferRecycler> pool = mapper.getFactory()._getRecyclerPool();
+    Runnable encodeAndParse =
+        () -> {
+          try {
+            mapper.readTree(mapper.writeValueAsBytes(Map.of("item", 12345)));
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        };
 
-    AtomicReference<BufferRecycler> first = new AtomicReference<>();
-    AtomicReference<BufferRecycler> second = new AtomicReference<>();
-    Thread.ofVirtual().start(() -> first.set(useAndGiveBack(pool))).join();
-    Thread.ofVirtual().start(() -> second.set(useAndGiveBack(pool))).join();
+    Thread.ofVirtual().start(encodeAndParse).join();
+    int kept = pool.pooledCount();
+    Thread.ofVirtual().start(encodeAndParse).join();
 
-    assertThat(second.get()).isNotNull().isSameAs(first.get());
+    // The second thread took the sets the first gave back, and gave them back in turn.
+    assertThat(kept).isPositive();
+    assertThat(pool.pooledCount()).isEqualTo(kept);
   }
 
   @Test
@@ -36,11 +46,5 @@ class DefaultMapperTest {
     }
 
     assertThat(pool.pooledCount()).isEqualTo(FanOut.JSON_BUFFER_SETS);
-  }
-
-  private static BufferRecycler useAndGiveBack(RecyclerPool<BufferRecycler> pool) {
-    BufferRecycler recycler = pool.acquireAndLinkPooled();
-    recycler.releaseToPool();
-    return recycler;
   }
 }

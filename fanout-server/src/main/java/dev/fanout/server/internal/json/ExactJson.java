@@ -18,10 +18,13 @@ public final class ExactJson {
    * How many sets of buffers a mapper keeps for its parsers and generators. Jackson's own default
    * keeps a set per thread, and the server's virtual threads (an exchange, an attempt, a call) end
    * after one use, so every call of an HTTP function allocated tens of kilobytes of fresh buffers
-   * to encode its item. Sets in use at once are about as many as the cores; the bound only caps
-   * what a burst leaves behind.
+   * to encode its item. A set is held while a parser or generator is open, which for a read or
+   * write that waits on I/O may be long; a set given back to a full pool is dropped. The pool holds
+   * its sets for good, each as large as the largest document it served, so the bound stays near the
+   * number of cores that encode at once rather than the number of exchanges.
    */
-  private static final int BUFFER_SETS = 100;
+  private static final int BUFFER_SETS =
+      Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
 
   private ExactJson() {}
 

@@ -6,8 +6,9 @@ import com.fasterxml.jackson.core.util.BufferRecycler;
 import com.fasterxml.jackson.core.util.RecyclerPool;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.math.BigDecimal;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 class ExactJsonTest {
@@ -23,22 +24,25 @@ class ExactJsonTest {
   }
 
   @Test
-  void a_virtual_thread_reuses_the_buffers_another_gave_back() throws Exception {
-    // Each exchange, attempt and call runs on a virtual thread of its own: a pool kept per thread
-    // (Jackson's default) would hand every one of them fresh buffers.
-    RecyclerPool<BufferRecycler> pool = ExactJson.mapper().getFactory()._getRecyclerPool();
+  void encoding_and_parsing_on_virtual_threads_reuse_the_buffers_given_back() throws Exception {
+    ObjectMapper mapper = ExactJson.mapper();
+    RecyclerPool<BufferRecycler> pool = mapper.getFactory()._getRecyclerPool();
+    JsonNode item = mapper.readTree("{\"item\": 0.10}");
+    Runnable encodeAndParse =
+        () -> {
+          try {
+            mapper.readTree(mapper.writeValueAsBytes(item));
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        };
 
-    AtomicReference<BufferRecycler> first = new AtomicReference<>();
-    AtomicReference<BufferRecycler> second = new AtomicReference<>();
-    Thread.ofVirtual().start(() -> first.set(useAndGiveBack(pool))).join();
-    Thread.ofVirtual().start(() -> second.set(useAndGiveBack(pool))).join();
+    Thread.ofVirtual().start(encodeAndParse).join();
+    int kept = pool.pooledCount();
+    Thread.ofVirtual().start(encodeAndParse).join();
 
-    assertThat(second.get()).isNotNull().isSameAs(first.get());
-  }
-
-  private static BufferRecycler useAndGiveBack(RecyclerPool<BufferRecycler> pool) {
-    BufferRecycler recycler = pool.acquireAndLinkPooled();
-    recycler.releaseToPool();
-    return recycler;
+    // The second thread took the sets the first gave back, and gave them back in turn.
+    assertThat(kept).isPositive();
+    assertThat(pool.pooledCount()).isEqualTo(kept);
   }
 }
