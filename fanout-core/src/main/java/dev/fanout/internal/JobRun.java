@@ -712,7 +712,7 @@ final class JobRun<I, T, A> implements JobHandle<A> {
      */
     long setOutMillis = Long.MIN_VALUE;
 
-    /** Called after each settling, which may have run the consumer for a long while. */
+    /** Called when the chain starts, and after each settling, which may have run for a while. */
     void setOut() {
       mark = System.nanoTime();
       setOutMillis = Long.MIN_VALUE;
@@ -791,9 +791,9 @@ final class JobRun<I, T, A> implements JobHandle<A> {
       Attempt next = settle(chain, true);
       // The settling ran user code (the transform, the retry predicate, the consumer and reducer,
       // the source's closer), which may have left the flag set; it must not reach the next
-      // attempt. (Each attempt clears what its own function left.) A stop aimed
-      // at the next attempt before it began does not interrupt: it keeps the attempt from
-      // beginning, so clearing the flag loses nothing.
+      // attempt. (Each attempt clears what its own function left.) A stop aimed at the next
+      // attempt before it began does not interrupt: it keeps the attempt from beginning, so
+      // clearing the flag loses nothing.
       Thread.interrupted();
       chain.setOut();
       if (next != null && n >= CHAIN_LIMIT) {
